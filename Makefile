@@ -1,0 +1,176 @@
+# benchmemd — one non-recursive Makefile; every output goes to build/.
+# Targets: all deps test unit bench demo format install deb fuzz clean.
+
+B        := build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PYTHON   ?= /usr/bin/python3
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+ifeq ($(V),1)
+Q   :=
+msg :=
+else
+Q   := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	    -Wformat=2 -Werror -MMD -MP -fno-omit-frame-pointer
+CPPFLAGS += -D_GNU_SOURCE -Ibpf -Idaemon -Iclient -Iclient/c -I$(B)/bpf
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lpthread
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+# Debian's libbpf headers live in /usr/include/bpf; -idirafter keeps clang's own headers first.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf \
+	$(CLANG_BPF_SYS_INCLUDES)
+
+# ---- module lists (each binary's objects spelled out) ---------------------------------------
+# The collector: every daemon module except main.c. benchmemd and benchmem-run both link it.
+COLLECTOR := log loop units json limits_check symbols procmaps probe ringbuf live region \
+	     session targets rss atomic_file results proto server dispatch listen collector \
+	     memray stacks spool compare config
+COLLECTOR_OBJS := $(patsubst %,$(B)/obj/daemon/%.o,$(COLLECTOR))
+
+CTL_OBJS := $(B)/obj/client/benchmemctl.o $(B)/obj/client/conn.o $(B)/obj/client/table.o \
+	    $(B)/obj/client/inspect.o $(B)/obj/client/report.o $(B)/obj/client/runs.o \
+	    $(B)/obj/daemon/json.o $(B)/obj/daemon/units.o $(B)/obj/daemon/compare.o \
+	    $(B)/obj/daemon/memray.o $(B)/obj/daemon/log.o
+
+RUN_OBJS := $(B)/obj/client/benchmem-run.o $(B)/obj/client/launch.o $(B)/obj/client/conn.o \
+	    $(B)/obj/client/table.o $(B)/obj/client/embedded.o $(COLLECTOR_OBJS)
+
+BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
+
+# Pure modules with C unit tests: test_<m> links the module objects named in UNIT_<m>.
+UNITS := units json live region procmaps symbols compare memray proto config results
+UNIT_units    := units
+UNIT_json     := json
+UNIT_live     := live
+UNIT_region   := region
+UNIT_procmaps := procmaps
+UNIT_symbols  := symbols
+UNIT_compare  := compare units json
+UNIT_memray   := memray
+UNIT_proto    := proto json units
+UNIT_config   := config units
+UNIT_results  := results json atomic_file
+UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
+
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(B)/workloads/%,$(WORKLOAD_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+
+FORMAT_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
+
+.PHONY: all deps test unit bench demo format format-check install deb fuzz clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BINS) $(UNIT_BINS) $(WORKLOADS)
+
+deps:
+	$(Q)packaging/install-deps.sh packaging/deps.txt
+
+# ---- BPF ----------------------------------------------------------------------------------
+$(B)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "no BTF at $(VMLINUX_BTF): need a kernel with CONFIG_DEBUG_INFO_BTF" >&2; exit 1; }
+	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h $(B)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o) && rm -f $(@:.o=.tmp.o)
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# ---- user space ---------------------------------------------------------------------------
+$(B)/obj/%.o: %.c | $(B)/bpf/benchmem.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/san/%.o: %.c | $(B)/bpf/benchmem.skel.h
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(B)/benchmemd: $(B)/obj/daemon/main.o $(COLLECTOR_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/benchmem-run: $(RUN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/benchmemctl: $(CTL_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz
+
+# libbenchmem: libc only, so a benchmark can ship the calls permanently.
+$(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/benchmem.h
+	$(call msg,CC-PIC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+
+$(B)/libbenchmem.a: $(B)/pic/client/c/benchmem.o
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libbenchmem.so.0 -o $@ $^
+
+# ---- tests --------------------------------------------------------------------------------
+.SECONDEXPANSION:
+$(B)/tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h \
+		$$(patsubst %,$(B)/san/daemon/%.o,$$(UNIT_$$*))
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< \
+		$(patsubst %,$(B)/san/daemon/%.o,$(UNIT_$*)) $(LDLIBS)
+
+# Ground-truth workloads: -fno-builtin keeps every malloc/free the source asks for.
+WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-builtin -fno-omit-frame-pointer -pthread
+$(B)/workloads/%: tests/workloads/%.c tests/workloads/workload.h $(B)/libbenchmem.a
+	$(call msg,CC-WL,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a \
+		$(if $(findstring static,$*),-static,)
+
+$(B)/bench/%: tests/bench/%.c
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -o $@ $<
+
+unit: $(UNIT_BINS)
+	$(Q)prove $(UNIT_BINS)
+
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+
+format-check:
+	$(Q)clang-format --dry-run -Werror $(FORMAT_FILES) && \
+		printf '  %-8s ok (%d files)\n' FORMAT $(words $(FORMAT_FILES))
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCHES)
+	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(PYTHON) -m pytest -c tests/pytest.ini --rootdir=. $(PYTEST_ARGS)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCHES)
+	$(Q)$(PYTHON) tests/bench/run.py
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)examples/demo.sh
+
+clean:
+	$(Q)rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* bpf/benchmem.bpf.c — the allocator probes. One entry and one return program serve every
+ * allocator function: the attach cookie says which (enum bm_alloc_func), so a process needs
+ * one uprobe_multi link per program and library instead of one perf event per function. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "benchmem.h"
+#include "maps.bpf.h"
+#include "track.bpf.h"
+
+/* Attached through BPF_TRACE_UPROBE_MULTI links (kernel >= 6.6). */
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter_multi)
+{
+	return on_entry(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit_multi)
+{
+	return on_return(ctx, bpf_get_attach_cookie(ctx));
+}
+
+/* The same programs for perf-event uprobes, the fallback on kernels without uprobe_multi. */
+SEC("uprobe")
+int BPF_KPROBE(alloc_enter)
+{
+	return on_entry(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit)
+{
+	return on_return(ctx, bpf_get_attach_cookie(ctx));
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

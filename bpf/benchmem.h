@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* bpf/benchmem.h — records that cross from bpf/ to daemon/ (the ABI). Nothing else goes here. */
+#ifndef BENCHMEM_H
+#define BENCHMEM_H
+
+#ifndef __VMLINUX_H__ /* the BPF side gets __u64 & co. from vmlinux.h */
+#include <linux/types.h>
+#endif
+
+enum bm_event_kind {
+	BM_EV_ALLOC = 1, /* addr/size valid: a block came to life (func says which call) */
+	BM_EV_FREE,	 /* addr valid: a block died; its size is in the daemon's table */
+	BM_EV_MUNMAP,	 /* addr/size valid: a range of anonymous mappings died */
+};
+
+/* Allocator entry points; the numbering is ours (memray's ids are mapped in memray.c). */
+enum bm_alloc_func {
+	BM_FN_MALLOC = 1,
+	BM_FN_CALLOC,
+	BM_FN_REALLOC,
+	BM_FN_REALLOCARRAY,
+	BM_FN_FREE,
+	BM_FN_POSIX_MEMALIGN,
+	BM_FN_ALIGNED_ALLOC,
+	BM_FN_MEMALIGN,
+	BM_FN_VALLOC,
+	BM_FN_PVALLOC,
+	BM_FN_MMAP,
+	BM_FN_MUNMAP,
+	BM_FN_MAX,
+};
+
+/*
+ * The attach cookie of every probe. Bits 0-7: enum bm_alloc_func. For mmap/munmap the
+ * daemon also stores where the probed function sits in its executable segment, so the
+ * BPF side can tell a call made from inside that object (glibc mapping a thread stack or
+ * a large malloc chunk) from a call made by the program: bits 8-35 the function's offset
+ * from the segment start, bits 36-63 the segment's size (both < 256 MiB).
+ */
+#define BM_COOKIE_FUNC(c)    ((__u32)((c) & 0xff))
+#define BM_COOKIE_FN_OFF(c)  (((c) >> 8) & 0xfffffffULL)
+#define BM_COOKIE_SEG_LEN(c) ((c) >> 36)
+#define BM_COOKIE_FIELD_MAX  0xfffffffULL
+
+#define BM_RINGBUF_BYTES (16u << 20) /* power of two, page multiple */
+#define BM_MAX_TRACED	 8192	     /* traced processes (tgids) at once */
+#define BM_MAX_PENDING	 16384	     /* threads inside an allocator call at once */
+#define BM_STACK_DEPTH	 64	     /* user frames kept per stack */
+#define BM_MAX_STACKS	 16384	     /* distinct stacks in the stack map */
+
+struct bm_event {
+	__u64 ts_ns;	/* bpf_ktime_get_ns(), ns */
+	__u64 addr;	/* user address of the block or mapping */
+	__u64 size;	/* requested bytes; 0 for FREE */
+	__u32 tgid;	/* process, tgid */
+	__u32 tid;	/* thread, tid */
+	__s32 stack_id; /* <0: no stack (capture off, or the error from bpf_get_stackid) */
+	__u16 kind;	/* enum bm_event_kind */
+	__u16 func;	/* enum bm_alloc_func: which entry point produced the event */
+};
+_Static_assert(sizeof(struct bm_event) == 40, "bm_event is the bpf/daemon ABI");
+_Static_assert(__builtin_offsetof(struct bm_event, stack_id) == 32, "bm_event layout");
+
+/* Index of the per-CPU counters in the `drops` map, read by the daemon. */
+enum bm_counter {
+	BM_CNT_RINGBUF_FULL = 0, /* events lost because the ring buffer was full */
+	BM_CNT_PENDING_FULL,	 /* calls lost because the pending map was full */
+	BM_CNT_MAX,
+};
+
+#endif /* BENCHMEM_H */

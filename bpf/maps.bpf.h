@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* bpf/maps.bpf.h — BPF map definitions: ring buffer, traced tgids, pending calls, counters, stacks. */
+#ifndef BM_MAPS_BPF_H
+#define BM_MAPS_BPF_H
+
+struct bm_pending {
+	__u64 size;	/* requested bytes */
+	__u64 aux;	/* realloc: old block; posix_memalign: user address of memptr */
+	__u32 func;	/* enum bm_alloc_func of the call that stashed it */
+	__u32 __pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BM_RINGBUF_BYTES);
+} events SEC(".maps");
+
+/* Second guard behind per-process attach; the only guard in system-wide mode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BM_MAX_TRACED);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u32); /* session id */
+} traced SEC(".maps");
+
+/* LRU so that a thread killed inside malloc cannot leak an entry forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BM_MAX_PENDING);
+	__type(key, __u32); /* tid */
+	__type(value, struct bm_pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BM_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, BM_MAX_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, BM_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+#endif /* BM_MAPS_BPF_H */

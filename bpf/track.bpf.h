@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* bpf/track.bpf.h — inline helpers of the allocator probes: filter, stash, take, emit, count. */
+#ifndef BM_TRACK_BPF_H
+#define BM_TRACK_BPF_H
+
+#define BM_MAP_ANONYMOUS 0x20
+#define BM_MAP_FAILED	 ((__u64)-1)
+
+/* Set through skel->rodata before load. */
+const volatile bool capture_stacks = false;
+const volatile bool check_traced = true;
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&drops, &idx);
+
+	if (c)
+		(*c)++;
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	return !check_traced || bpf_map_lookup_elem(&traced, &tgid);
+}
+
+static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u64 addr,
+				__u64 size)
+{
+	struct bm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(BM_CNT_RINGBUF_FULL);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->addr = addr;
+	e->size = size;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->stack_id = -1;
+	if (capture_stacks && kind == BM_EV_ALLOC)
+		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	e->kind = kind;
+	e->func = func;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * A call made from inside the object that holds the probed function (glibc mapping a
+ * thread stack or a large malloc chunk) is the allocator's own business: it is either
+ * counted already as the malloc it serves, or not an allocation the program asked for.
+ * Only valid at the function's first instruction, where [sp] is the return address.
+ */
+static __always_inline bool called_from_inside(struct pt_regs *ctx, __u64 cookie)
+{
+	__u64 seg_start = PT_REGS_IP(ctx) - BM_COOKIE_FN_OFF(cookie);
+	__u64 ret = 0;
+
+	if (!BM_COOKIE_SEG_LEN(cookie))
+		return false;
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+	return ret >= seg_start && ret < seg_start + BM_COOKIE_SEG_LEN(cookie);
+}
+
+/* The outermost allocator call of a thread owns the pending slot: nested calls (realloc(NULL)
+ * calling malloc, malloc calling mmap) neither replace it nor consume it. */
+static __always_inline int stash(__u32 tid, __u32 func, __u64 size, __u64 aux)
+{
+	struct bm_pending p = { .size = size, .aux = aux, .func = func };
+	long err = bpf_map_update_elem(&pending, &tid, &p, BPF_NOEXIST);
+
+	if (err && err != -17 /* EEXIST: a nested call */)
+		count(BM_CNT_PENDING_FULL);
+	return 0;
+}
+
+static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 func = BM_COOKIE_FUNC(cookie), tid = (__u32)id;
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
+
+	if (!is_traced(id >> 32))
+		return 0;
+	switch (func) {
+	case BM_FN_FREE: /* before the real free, so no thread can get the block back first */
+		return a1 ? emit(ctx, id, BM_EV_FREE, func, a1, 0) : 0;
+	case BM_FN_MUNMAP:
+		if (called_from_inside(ctx, cookie))
+			return 0;
+		return emit(ctx, id, BM_EV_MUNMAP, func, a1, a2);
+	case BM_FN_MMAP:
+		if (!(PT_REGS_PARM4(ctx) & BM_MAP_ANONYMOUS) || called_from_inside(ctx, cookie))
+			return 0;
+		return stash(tid, func, a2, 0);
+	case BM_FN_CALLOC:
+		return stash(tid, func, a1 * a2, 0);
+	case BM_FN_REALLOC:
+		return stash(tid, func, a2, a1);
+	case BM_FN_REALLOCARRAY:
+		return stash(tid, func, a2 * a3, a1);
+	case BM_FN_POSIX_MEMALIGN:
+		return stash(tid, func, a3, a1);
+	case BM_FN_ALIGNED_ALLOC:
+	case BM_FN_MEMALIGN:
+		return stash(tid, func, a2, 0);
+	default: /* malloc, valloc, pvalloc */
+		return stash(tid, func, a1, 0);
+	}
+}
+
+static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
+{
+	__u64 id = bpf_get_current_pid_tgid(), ret = PT_REGS_RC(ctx), addr = ret;
+	__u32 func = BM_COOKIE_FUNC(cookie), tid = (__u32)id;
+	struct bm_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct bm_pending c;
+
+	if (!p || p->func != func) /* untraced, or the return of a nested call */
+		return 0;
+	c = *p;
+	bpf_map_delete_elem(&pending, &tid);
+	if (func == BM_FN_POSIX_MEMALIGN) {
+		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)c.aux))
+			return 0;
+	}
+	if (!addr || (func == BM_FN_MMAP && addr == BM_MAP_FAILED))
+		return 0;
+	/* realloc is a free of the old block and an allocation of the new one (memray's rule). */
+	if ((func == BM_FN_REALLOC || func == BM_FN_REALLOCARRAY) && c.aux)
+		emit(ctx, id, BM_EV_FREE, func, c.aux, 0);
+	return emit(ctx, id, BM_EV_ALLOC, func, addr, c.size);
+}
+
+#endif /* BM_TRACK_BPF_H */

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* client/ctl.h — the subcommands of benchmemctl; each lives in its own ctl_*.c file. */
+#ifndef BM_CTL_H
+#define BM_CTL_H
+
+/* Every subcommand gets argv with argv[0] = its own name, prints its own one-line errors
+ * ("benchmemctl compare: error: ...") and returns the process exit code: 0 success,
+ * 1 a gate or check failed (regression, ceiling), 2 usage or input error, 3 no collector. */
+int ctl_start(int argc, char **argv);
+int ctl_stop(int argc, char **argv);
+int ctl_attach(int argc, char **argv);
+int ctl_detach(int argc, char **argv);
+int ctl_status(int argc, char **argv);
+int ctl_results(int argc, char **argv);
+int ctl_compare(int argc, char **argv);
+int ctl_gate(int argc, char **argv);
+int ctl_report(int argc, char **argv);
+int ctl_inspect(int argc, char **argv);
+
+#endif /* BM_CTL_H */
