@@ -22,7 +22,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wformat=2 -Werror -MMD -MP -fno-omit-frame-pointer
 CPPFLAGS += -D_GNU_SOURCE -Ibpf -Idaemon -Iclient -Iclient/c -I$(B)/bpf
-LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lpthread
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 # Debian's libbpf headers live in /usr/include/bpf; -idirafter keeps clang's own headers first.
@@ -33,15 +33,16 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out) ---------------------------------------
 # The collector: every daemon module except main.c. benchmemd and benchmem-run both link it.
-COLLECTOR := log loop units json limits_check symbols procmaps probe ringbuf live region \
-	     session targets rss atomic_file results proto server dispatch listen collector \
-	     memray stacks spool compare config
+COLLECTOR := log loop units jsonutil atomic_file symbols procmaps probe ringbuf live region \
+	     session targets rss results proto server dispatch listen collector \
+	     memray compare config placement
 COLLECTOR_OBJS := $(patsubst %,$(B)/obj/daemon/%.o,$(COLLECTOR))
 
 CTL_OBJS := $(B)/obj/client/benchmemctl.o $(B)/obj/client/conn.o $(B)/obj/client/table.o \
-	    $(B)/obj/client/inspect.o $(B)/obj/client/report.o $(B)/obj/client/runs.o \
-	    $(B)/obj/daemon/json.o $(B)/obj/daemon/units.o $(B)/obj/daemon/compare.o \
-	    $(B)/obj/daemon/memray.o $(B)/obj/daemon/log.o
+	    $(B)/obj/client/ctl_inspect.o $(B)/obj/daemon/memray_read.o $(B)/obj/client/report.o $(B)/obj/client/runs.o \
+	    $(B)/obj/client/ctl_compare.o $(B)/obj/client/ctl_report.o $(B)/obj/client/ctl_region.o \
+	    $(B)/obj/daemon/jsonutil.o $(B)/obj/daemon/atomic_file.o $(B)/obj/daemon/units.o $(B)/obj/daemon/compare.o \
+	    $(B)/obj/daemon/memray.o
 
 RUN_OBJS := $(B)/obj/client/benchmem-run.o $(B)/obj/client/launch.o $(B)/obj/client/conn.o \
 	    $(B)/obj/client/table.o $(B)/obj/client/embedded.o $(COLLECTOR_OBJS)
@@ -49,18 +50,19 @@ RUN_OBJS := $(B)/obj/client/benchmem-run.o $(B)/obj/client/launch.o $(B)/obj/cli
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects named in UNIT_<m>.
-UNITS := units json live region procmaps symbols compare memray proto config results
+UNITS := units live region procmaps symbols compare memray proto config results placement listen
 UNIT_units    := units
-UNIT_json     := json
 UNIT_live     := live
 UNIT_region   := region
 UNIT_procmaps := procmaps
 UNIT_symbols  := symbols
-UNIT_compare  := compare units json
-UNIT_memray   := memray
-UNIT_proto    := proto json units
+UNIT_compare  := compare units
+UNIT_memray   := memray memray_read units
+UNIT_proto    := proto
 UNIT_config   := config units
-UNIT_results  := results json atomic_file
+UNIT_listen   := listen
+UNIT_results  := results jsonutil atomic_file units ../client/table
+UNIT_placement := placement
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -113,7 +115,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/benchmem.h
@@ -131,7 +133,7 @@ $(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
 # ---- tests --------------------------------------------------------------------------------
 .SECONDEXPANSION:
 $(B)/tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h \
-		$$(patsubst %,$(B)/san/daemon/%.o,$$(UNIT_$$*))
+		$$(addprefix $(B)/san/daemon/,$$(addsuffix .o,$$(UNIT_$$*)))
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< \
 		$(patsubst %,$(B)/san/daemon/%.o,$(UNIT_$*)) $(LDLIBS)
@@ -146,6 +148,11 @@ $(B)/workloads/%: tests/workloads/%.c tests/workloads/workload.h $(B)/libbenchme
 $(B)/bench/%: tests/bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -o $@ $<
+
+# probecost asks placement.o where free's cheapest probe goes (raw bpf()/perf syscalls, no libbpf).
+$(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 unit: $(UNIT_BINS)
 	$(Q)prove $(UNIT_BINS)
@@ -170,7 +177,72 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)examples/demo.sh
 
+# ---- install and package -------------------------------------------------------------------
+# packaging/build-deb.sh runs `make install PREFIX=/usr DESTDIR=build/deb/root`. /etc, the
+# systemd unit, sysusers and tmpfiles directories do not follow PREFIX.
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+DATADIR     ?= $(PREFIX)/share
+PYTHONDIR   ?= $(PREFIX)/lib/python3/dist-packages
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+INSTALL_UNIT = sed -e 's|/usr/sbin/benchmemd|$(SBINDIR)/benchmemd|' \
+		   -e 's|/etc/benchmem/|$(SYSCONFDIR)/benchmem/|' $(1) >$(2) && chmod 0644 $(2)
+
+install: $(BINS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PYTHONDIR)/benchmem \
+		$(DESTDIR)$(DATADIR)/benchmem/schemas $(DESTDIR)$(SYSCONFDIR)/benchmem \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	$(Q)install -m 0755 $(B)/benchmemd $(DESTDIR)$(SBINDIR)/benchmemd
+	$(Q)install -m 0755 $(B)/benchmem-run $(B)/benchmemctl $(DESTDIR)$(BINDIR)/
+	$(Q)install -m 0644 $(B)/libbenchmem.a $(DESTDIR)$(LIBDIR)/libbenchmem.a
+	$(Q)install -m 0644 $(B)/libbenchmem.so $(DESTDIR)$(LIBDIR)/libbenchmem.so.0
+	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
+	$(Q)install -m 0644 client/c/benchmem.h $(DESTDIR)$(INCLUDEDIR)/benchmem.h
+	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
+	$(Q)install -m 0644 schemas/*.json $(DESTDIR)$(DATADIR)/benchmem/schemas/
+	$(Q)install -m 0644 packaging/benchmemd.yaml $(DESTDIR)$(SYSCONFDIR)/benchmem/benchmemd.yaml
+	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.service,$(DESTDIR)$(UNITDIR)/benchmemd.service)
+	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.socket,$(DESTDIR)$(UNITDIR)/benchmemd.socket)
+	$(Q)install -m 0644 packaging/benchmem.sysusers $(DESTDIR)$(SYSUSERSDIR)/benchmem.conf
+	$(Q)install -m 0644 packaging/benchmem.tmpfiles $(DESTDIR)$(TMPFILESDIR)/benchmem.conf
+
+deb: $(BINS)
+	$(Q)MAKE="$(MAKE)" packaging/build-deb.sh
+
+# ---- fuzzing (clang 14's libFuzzer, from libclang-rt-14-dev) ------------------------------
+# fuzz_<f> is built from tests/fuzz/fuzz_<f>.c and the daemon sources named in FUZZ_<f>.
+FUZZERS      := proto config
+FUZZ_proto   := proto
+FUZZ_config  := config units
+FUZZ_SECONDS ?= 300
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BINS    := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZERS))
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(FUZZ_$$*)))
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Each fuzzer runs FUZZ_SECONDS seconds from the seeds in tests/fuzz/corpus/<f> (never
+# written); new inputs go to build/fuzz/corpus/<f>, a crash to build/fuzz/crash-* and fails.
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZERS); do \
+		mkdir -p $(B)/fuzz/corpus/$$f && \
+		printf '  %-8s %s for %ss\n' FUZZ $$f $(FUZZ_SECONDS) && \
+		$(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus/$$f tests/fuzz/corpus/$$f \
+			>$(B)/fuzz/$$f.log 2>&1 || { tail -40 $(B)/fuzz/$$f.log; exit 1; }; \
+		grep -h '^stat::number_of_executed_runs' $(B)/fuzz/$$f.log; \
+	done
+
 clean:
 	$(Q)rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)

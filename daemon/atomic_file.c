@@ -2,6 +2,7 @@
 /* daemon/atomic_file.c — temp file + fsync + rename + fsync(dir). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>

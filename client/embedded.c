@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* client/embedded.c — benchmem-run's in-process collector. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "embedded.h"
+#include "listen.h"
+
+struct embedded {
+	char dir[PATH_MAX];
+	char sock[PATH_MAX + 32];
+	int listen_fd;
+	struct collector *c;
+};
+
+struct embedded *embedded__new(bool stacks, char *err, size_t errlen)
+{
+	struct collector_opts o = { .embedded = true, .ready_fd = -1 };
+	struct embedded *e = calloc(1, sizeof(*e));
+	const char *tmp = getenv("TMPDIR");
+
+	if (!e)
+		return NULL;
+	e->listen_fd = -1;
+	if ((size_t)snprintf(e->dir, sizeof(e->dir), "%s/benchmem-run.XXXXXX",
+			     tmp && *tmp ? tmp : "/tmp") >= sizeof(e->dir) ||
+	    !mkdtemp(e->dir)) {
+		snprintf(err, errlen, "cannot create a private directory in %s: %s",
+			 tmp && *tmp ? tmp : "/tmp", strerror(errno));
+		goto fail;
+	}
+	/* the command may drop privileges: let any of its users reach the socket */
+	chmod(e->dir, 0755);
+	snprintf(e->sock, sizeof(e->sock), "%s/benchmemd.sock", e->dir);
+	config_defaults(&o.cfg);
+	o.cfg.stacks = stacks;
+	e->listen_fd = listen_open(e->sock, 0666, NULL, err, errlen);
+	if (e->listen_fd < 0)
+		goto fail;
+	o.listen_fd = e->listen_fd;
+	e->c = collector__new(&o, err, errlen);
+	if (!e->c)
+		goto fail;
+	setenv("BENCHMEM_SOCKET", e->sock, 1);
+	return e;
+fail:
+	embedded__free(e);
+	errno = EPERM;
+	return NULL;
+}
+
+void embedded__free(struct embedded *e)
+{
+	if (!e)
+		return;
+	collector__free(e->c);
+	if (e->listen_fd >= 0)
+		listen_close(e->listen_fd, e->sock);
+	if (e->dir[0])
+		rmdir(e->dir);
+	free(e);
+}
+
+int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
+		  bool python_malloc, int *status, json_t **doc, char *err, size_t errlen)
+{
+	struct session *s;
+	int r;
+
+	r = collector__launch_local(e->c, l->pid, getuid(), name, command, python_malloc, err,
+				    errlen);
+	if (r) {
+		launch_abort(l);
+		return r;
+	}
+	r = launch_release(l);
+	if (r) {
+		snprintf(err, errlen, "cannot run '%s': %s", command, strerror(-r));
+		collector__run(e->c); /* reaps the child, which exits 127 */
+		return r;
+	}
+	r = collector__run(e->c);
+	s = collector__local_session(e->c);
+	if (r || !s) {
+		snprintf(err, errlen, "collector stopped: %s", strerror(r ? -r : EIO));
+		return r ? r : -EIO;
+	}
+	*status = s->exit_status;
+	*doc = collector__results(e->c, s);
+	if (!*doc) {
+		snprintf(err, errlen, "cannot build the results: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}

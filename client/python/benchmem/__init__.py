@@ -1,0 +1,209 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""benchmem — mark memory regions for benchmemd from Python (standard library only).
+
+    import benchmem
+
+    with benchmem.region("build"):
+        build()
+
+    benchmem.start("load", repeat=0, params={"n": 10})
+    load()
+    numbers = benchmem.stop("load")   # {"peak_bytes": ..., "total_bytes": ..., ...}
+
+The collector is found at ``$BENCHMEM_SOCKET`` (``benchmem-run`` exports it), else at
+``/run/benchmem/benchmemd.sock``. When no collector listens, the module-level ``start``,
+``stop`` and ``region`` do nothing and ``stop`` returns ``None``, so a benchmark can keep the
+calls permanently; a failed connect is retried at most once per second. An error reply raises
+``benchmem.Error`` carrying the server's ``code`` and ``message``.
+
+The module-level functions share one connection per process (reopened after ``fork``, because
+the collector identifies the caller's session by the connecting process). ``Client`` is one
+explicit connection, for tools that address a session by ``session=`` or ``pid=``.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+
+__all__ = ["Error", "Client", "start", "stop", "region", "available", "socket_path"]
+
+DEFAULT_SOCKET = "/run/benchmem/benchmemd.sock"
+LINE_MAX = 4096
+TIMEOUT_S = 5.0
+RETRY_INTERVAL_S = 1.0
+
+
+class Error(Exception):
+    """An error reply from the collector (``code`` is one of docs/protocol.md's codes), or
+    ``code == "disconnected"`` when the connection broke in the middle of a request."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def socket_path():
+    """The socket the module-level functions use."""
+    return os.environ.get("BENCHMEM_SOCKET") or DEFAULT_SOCKET
+
+
+class Client:
+    """One connection to a collector; raises OSError when it cannot connect."""
+
+    def __init__(self, path=None, timeout=TIMEOUT_S):
+        self.path = path or socket_path()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._sock.settimeout(timeout)
+            self._sock.connect(self.path)
+        except BaseException:
+            self._sock.close()
+            raise
+        self._buf = b""
+
+    def close(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def request(self, op, **members):
+        """Sends ``{"op": op, **members}`` (members that are None are left out) and returns the
+        reply's members without ``ok``. Raises Error on an error reply or a broken connection."""
+        req = {"op": op}
+        req.update({k: v for k, v in members.items() if v is not None})
+        line = json.dumps(req, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+        if len(line) > LINE_MAX:
+            raise Error("too_long", f"request is {len(line)} bytes, more than {LINE_MAX}")
+        if self._sock is None:
+            raise Error("disconnected", "the client is closed")
+        try:
+            self._sock.sendall(line)
+            reply = self._read_line()
+        except OSError as e:
+            self.close()
+            raise Error("disconnected", str(e)) from None
+        if reply.get("ok") is True:
+            reply.pop("ok")
+            return reply
+        err = reply.get("error") or {}
+        raise Error(err.get("code", "internal"), err.get("message", "malformed error reply"))
+
+    def _read_line(self):
+        while b"\n" not in self._buf:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the collector closed the connection")
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def hello(self):
+        return self.request("hello")
+
+    def start(self, name, repeat=None, params=None, group=None, session=None, pid=None):
+        return self.request("start", name=name, repeat=repeat, params=params, group=group,
+                            session=session, pid=pid)
+
+    def stop(self, name, repeat=None, session=None, pid=None):
+        """Returns the region's numbers: peak_bytes, total_bytes, allocations, rss_bytes,
+        wall_ns, lost_events, region, repeat."""
+        return self.request("stop", name=name, repeat=repeat, session=session, pid=pid)
+
+    def status(self):
+        return self.request("status")
+
+    def results(self, session=None, pid=None):
+        return self.request("results", session=session, pid=pid)["result"]
+
+    def attach(self, pid):
+        return self.request("attach", pid=pid)["session"]
+
+    def detach(self, session=None, pid=None):
+        return self.request("detach", session=session, pid=pid)
+
+
+class _Shared:
+    """The module-level connection: one per process, reopened after fork, failures cached."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.client = None
+        self.pid = None
+        self.retry_at = 0.0
+
+    def get(self):
+        """Returns the connected Client or None; call with the lock held."""
+        if self.client is not None and self.pid == os.getpid():
+            return self.client
+        if self.client is not None:
+            # Inherited through fork: never speak on the parent's connection. Closing our copy
+            # of the descriptor leaves the parent's connection open.
+            self.client.close()
+            self.client = None
+        now = time.monotonic()
+        if now < self.retry_at:
+            return None
+        try:
+            self.client = Client()
+        except OSError:
+            self.retry_at = now + RETRY_INTERVAL_S
+            return None
+        self.pid = os.getpid()
+        return self.client
+
+    def call(self, op, **members):
+        with self.lock:
+            c = self.get()
+            if c is None:
+                return None
+            try:
+                return c.request(op, **members)
+            except Error as e:
+                if e.code == "disconnected":
+                    self.client = None
+                raise
+
+
+_shared = _Shared()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: setattr(_shared, "lock", threading.Lock()))
+
+
+def available():
+    """True when a collector listens (connecting if needed, at most once per second)."""
+    with _shared.lock:
+        return _shared.get() is not None
+
+
+def start(name, repeat=None, params=None, group=None):
+    """Opens region ``name`` (repeat defaults to one more than the last closed repeat of that
+    name; params is a dict of scalars). Returns the reply dict, or None without a collector."""
+    return _shared.call("start", name=name, repeat=repeat, params=params, group=group)
+
+
+def stop(name, repeat=None):
+    """Closes region ``name``; returns its numbers as a dict, or None without a collector."""
+    return _shared.call("stop", name=name, repeat=repeat)
+
+
+@contextlib.contextmanager
+def region(name, repeat=None, params=None, group=None):
+    """Wraps a block in start/stop. Yields a dict that holds the region's numbers after the
+    block ends (empty without a collector). The region is closed even if the block raises."""
+    numbers = {}
+    opened = start(name, repeat=repeat, params=params, group=group) is not None
+    try:
+        yield numbers
+    finally:
+        if opened:
+            numbers.update(stop(name, repeat=repeat) or {})

@@ -1,0 +1,741 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/collector.c — the top-level context: wires probes, ring buffer, ptrace following,
+ * server and sessions into one loop. The only file that knows all the others. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "dispatch.h"
+#include "log.h"
+#include "loop.h"
+#include "probe.h"
+#include "procmaps.h"
+#include "results.h"
+#include "ringbuf.h"
+#include "rss.h"
+#include "server.h"
+#include "symbols.h"
+#include "targets.h"
+
+struct collector {
+	struct bm_config cfg;
+	bool embedded;
+	struct loop *loop;
+	struct probe *probe;
+	struct ringbuf *rb;
+	struct targets *targets;
+	struct server *server;
+	int sigfd;
+	int ready_fd;
+	struct session **sessions;
+	int nr_sessions, cap_sessions;
+	uint32_t next_id;
+	struct proc *hot; /* the process of the last event: consecutive events share it */
+	struct session *local;
+	uint64_t orphan_events; /* events of a process no session knows (already gone) */
+};
+
+/* Library paths attached in each process, to attach the same ones in a forked child. */
+struct proc_libs {
+	char path[SESSION_MAX_LIBS][PATH_MAX];
+};
+
+uint64_t collector__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t unix_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+bool collector__embedded(const struct collector *c)
+{
+	return c->embedded;
+}
+
+/* ---- processes ------------------------------------------------------------------------ */
+
+static struct proc *find_proc(struct collector *c, pid_t tgid)
+{
+	if (c->hot && c->hot->tgid == tgid)
+		return c->hot;
+	for (int i = 0; i < c->nr_sessions; i++) {
+		struct proc *p = session__find_proc(c->sessions[i], tgid);
+
+		if (p)
+			return c->hot = p;
+	}
+	return NULL;
+}
+
+struct session *collector__find_session_by_pid(struct collector *c, pid_t pid)
+{
+	struct proc *p = find_proc(c, pid);
+
+	return p ? p->s : NULL;
+}
+
+struct session *collector__find_session_by_id(struct collector *c, uint32_t id)
+{
+	for (int i = 0; i < c->nr_sessions; i++) {
+		if (c->sessions[i]->id == id)
+			return c->sessions[i];
+	}
+	return NULL;
+}
+
+/* Attaches the allocator probes of one ELF file in @p, once per file (dev, inode). */
+static int attach_image(struct collector *c, struct proc *p, const char *path)
+{
+	struct alloc_sym syms[SYMBOLS_MAX_FUNCS];
+	char err[512];
+	struct stat st;
+	int n, e;
+
+	if (stat(path, &st))
+		return -errno;
+	for (int i = 0; i < p->nr_libs; i++) {
+		if (p->lib_dev[i] == st.st_dev && p->lib_ino[i] == st.st_ino)
+			return 0;
+	}
+	n = symbols_find_allocators(path, syms, SYMBOLS_MAX_FUNCS, err, sizeof(err));
+	if (n <= 0)
+		return n; /* not an allocator (or not an ELF file: a script's interpreter is) */
+	if (p->nr_libs == SESSION_MAX_LIBS)
+		return -E2BIG;
+	e = probe__attach(c->probe, p->tgid, path, syms, (size_t)n, &p->links[p->nr_libs], err,
+			  sizeof(err));
+	if (e) {
+		pr_warn("%s", err);
+		return e;
+	}
+	p->lib_dev[p->nr_libs] = st.st_dev;
+	p->lib_ino[p->nr_libs] = st.st_ino;
+	pr_debug("pid %d: %d allocator functions probed in %s (%s)", p->tgid, n, path,
+		 probe__mode(c->probe));
+	p->nr_libs++;
+	return 0;
+}
+
+/* A new image (exec, or a running process we attach to): its executable and the libraries
+ * it needs, each probed if it defines malloc. */
+static int attach_exe(struct collector *c, struct proc *p)
+{
+	char exe[PATH_MAX], link[64], (*needed)[4096];
+	ssize_t len;
+	int n, err, attached = 0;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", p->tgid);
+	len = readlink(link, exe, sizeof(exe) - 1);
+	if (len < 0)
+		return -errno;
+	exe[len] = '\0';
+	err = attach_image(c, p, exe);
+	attached += !err;
+	needed = calloc(SYMBOLS_MAX_NEEDED, sizeof(*needed));
+	if (!needed)
+		return -ENOMEM;
+	n = symbols_needed(exe, needed, SYMBOLS_MAX_NEEDED);
+	for (int i = 0; i < n; i++) {
+		err = attach_image(c, p, needed[i]);
+		attached += !err;
+	}
+	free(needed);
+	return p->nr_libs ? 0 : -ENOENT;
+}
+
+/* A running process: every executable file it maps. */
+static int attach_maps(struct collector *c, struct proc *p)
+{
+	struct procmaps_entry *e = NULL;
+	char path[64];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", p->tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = procmaps_parse(f, &e);
+	fclose(f);
+	for (int i = 0; i < n; i++) {
+		if (e[i].exec && e[i].path[0] == '/')
+			attach_image(c, p, e[i].path);
+	}
+	free(e);
+	return p->nr_libs ? 0 : -ENOENT;
+}
+
+static void release_proc(struct collector *c, struct proc *p)
+{
+	for (int i = 0; i < p->nr_libs; i++)
+		probe__release(c->probe, &p->links[i]);
+	p->nr_libs = 0;
+	probe__untrack(c->probe, (uint32_t)p->tgid);
+	if (c->hot == p)
+		c->hot = NULL;
+}
+
+static struct proc *add_proc(struct collector *c, struct session *s, pid_t tgid)
+{
+	struct proc *p = session__add_proc(s, tgid);
+
+	if (!p)
+		return NULL;
+	if (probe__track(c->probe, (uint32_t)tgid, s->id))
+		pr_warn("pid %d: cannot add to the traced map", tgid);
+	return p;
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+static struct session *new_session(struct collector *c, pid_t root, uid_t uid, const char *cmd)
+{
+	struct session *s;
+
+	if ((uint64_t)c->nr_sessions >= c->cfg.max_sessions) {
+		errno = EMFILE;
+		return NULL;
+	}
+	if (c->nr_sessions == c->cap_sessions) {
+		int cap = c->cap_sessions ? c->cap_sessions * 2 : 8;
+		struct session **n = reallocarray(c->sessions, (size_t)cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		c->sessions = n;
+		c->cap_sessions = cap;
+	}
+	s = session__new(++c->next_id, uid, root, cmd);
+	if (!s)
+		return NULL;
+	s->start_unix_ns = unix_now_ns();
+	c->sessions[c->nr_sessions++] = s;
+	return s;
+}
+
+static void drop_session(struct collector *c, struct session *s)
+{
+	for (int i = 0; i < c->nr_sessions; i++) {
+		if (c->sessions[i] != s)
+			continue;
+		c->sessions[i] = c->sessions[--c->nr_sessions];
+		break;
+	}
+	for (int i = 0; i < s->nr_procs; i++)
+		release_proc(c, s->procs[i]);
+	if (c->local == s)
+		c->local = NULL;
+	c->hot = NULL;
+	session__free(s);
+}
+
+uint64_t collector__lost(struct collector *c)
+{
+	uint64_t cnt[BM_CNT_MAX] = { 0 };
+
+	probe__counters(c->probe, cnt);
+	return cnt[BM_CNT_RINGBUF_FULL] + cnt[BM_CNT_PENDING_FULL] + ringbuf__malformed(c->rb);
+}
+
+void collector__drain(struct collector *c)
+{
+	ringbuf__drain(c->rb);
+}
+
+/* Sum of the resident high-water of the session's processes; 0 when none could be read. */
+static uint64_t session_hwm(struct session *s, bool *ok)
+{
+	uint64_t sum = 0, v;
+
+	*ok = false;
+	for (int i = 0; i < s->nr_procs; i++) {
+		if (!rss_hwm(s->procs[i]->tgid, &v)) {
+			sum += v;
+			*ok = true;
+		}
+	}
+	return sum;
+}
+
+static void reset_hwm(struct session *s)
+{
+	bool ok;
+	uint64_t hwm = session_hwm(s, &ok);
+
+	/* the reset below would erase what open regions have seen so far: fold it in first */
+	if (ok)
+		session__fold_rss(s, hwm);
+	for (int i = 0; i < s->nr_procs; i++)
+		rss_reset(s->procs[i]->tgid);
+}
+
+struct region *collector__start(struct collector *c, struct session *s, const char *name,
+				int64_t repeat, json_t *params, const char *group, int owner)
+{
+	struct region *r;
+
+	collector__drain(c);
+	reset_hwm(s);
+	r = session__start(s, name, repeat, params, group, collector__now_ns(),
+			   collector__lost(c));
+	if (r)
+		r->owner = owner;
+	return r;
+}
+
+const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
+				     bool aborted)
+{
+	bool ok;
+	uint64_t hwm;
+
+	collector__drain(c);
+	hwm = session_hwm(s, &ok);
+	if (ok && (!r->has_rss || hwm > r->rss_bytes)) {
+		r->rss_bytes = hwm;
+		r->has_rss = true;
+	}
+	return session__close(s, r, collector__now_ns(), collector__lost(c), aborted);
+}
+
+json_t *collector__results(struct collector *c, struct session *s)
+{
+	collector__drain(c);
+	return session__results(s, BM_VERSION, probe__mode(c->probe), collector__lost(c));
+}
+
+static void write_result_file(struct collector *c, struct session *s)
+{
+	char path[PATH_MAX], safe[BM_NAME_MAX + 1];
+	const char *name = s->nr_closed ? s->closed[0].name : "session";
+	json_t *doc;
+	int err;
+
+	if (c->embedded || !s->nr_closed)
+		return;
+	proto_sanitize_filename(name, safe, sizeof(safe));
+	snprintf(path, sizeof(path), "%s/%u-%s.json", c->cfg.result_dir, s->id, safe);
+	doc = collector__results(c, s);
+	if (!doc)
+		return;
+	mkdir(c->cfg.result_dir, 0755);
+	err = results_write(doc, path);
+	json_decref(doc);
+	if (err)
+		pr_err("session %u: cannot write %s: %s (results stay available over the socket)",
+		       s->id, path, strerror(-err));
+	else
+		pr_info("session %u: results in %s", s->id, path);
+}
+
+/* Closes every open region of @s (the root ended, or the session is detached). */
+static void close_all(struct collector *c, struct session *s, bool root_failed)
+{
+	while (s->nr_open) {
+		struct region *r = s->open[s->nr_open - 1];
+
+		/* the whole-run region ends normally with its command; others were left open */
+		collector__stop(c, s, r, r->whole_run ? root_failed : true);
+	}
+}
+
+void collector__detach(struct collector *c, struct session *s)
+{
+	close_all(c, s, false);
+	for (int i = 0; i < s->nr_procs; i++)
+		release_proc(c, s->procs[i]);
+	while (s->nr_procs)
+		session__remove_proc(s, s->procs[0]);
+	s->ended = true;
+	write_result_file(c, s);
+}
+
+void collector__client_gone(struct collector *c, int client_id)
+{
+	for (int i = 0; i < c->nr_sessions; i++) {
+		struct session *s = c->sessions[i];
+
+		for (int j = s->nr_open - 1; j >= 0; j--) {
+			if (s->open[j]->owner == client_id)
+				collector__stop(c, s, s->open[j], true);
+		}
+		if (s->owner_client != client_id)
+			continue;
+		s->owner_client = 0;
+		if (s->ended) {
+			drop_session(c, s);
+			i--;
+		}
+	}
+}
+
+struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
+				  bool follow_launch, const char *name, const char *command,
+				  char *err, size_t errlen)
+{
+	struct session *s;
+	struct proc *p;
+	int e;
+
+	if (find_proc(c, pid)) {
+		snprintf(err, errlen, "pid %d is already traced", pid);
+		errno = EEXIST;
+		return NULL;
+	}
+	s = new_session(c, pid, uid, command);
+	if (!s) {
+		snprintf(err, errlen, "cannot create a session: %s", strerror(errno));
+		return NULL;
+	}
+	s->owner_client = owner;
+	s->launched = follow_launch;
+	p = add_proc(c, s, pid);
+	e = p ? targets__seize(c->targets, pid) : -ENOMEM;
+	if (!e && !follow_launch)
+		e = attach_maps(c, p);
+	if (e) {
+		snprintf(err, errlen, "cannot trace pid %d: %s", pid,
+			 e == -ENOENT ? "it maps no allocator (malloc) we can probe"
+				      : strerror(-e));
+		drop_session(c, s);
+		errno = -e;
+		return NULL;
+	}
+	if (follow_launch) {
+		struct region *r = collector__start(c, s, name, 0, NULL, NULL, 0);
+
+		if (r)
+			r->whole_run = true;
+	}
+	pr_info("session %u: tracing pid %d for uid %u (%s)", s->id, pid, uid,
+		follow_launch ? "launched" : "attached");
+	return s;
+}
+
+int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
+			    const char *command, bool python_malloc, char *err, size_t errlen)
+{
+	struct session *s = collector__attach(c, pid, uid, 0, true, name, command, err, errlen);
+
+	if (!s)
+		return -errno;
+	s->python_malloc = python_malloc;
+	c->local = s;
+	return 0;
+}
+
+struct session *collector__local_session(struct collector *c)
+{
+	return c->local;
+}
+
+void collector__forward_signal(struct collector *c, int sig)
+{
+	if (c->local && !c->local->ended)
+		kill(c->local->root, sig);
+}
+
+json_t *collector__status(struct collector *c, uid_t uid, int nr_clients)
+{
+	json_t *list = json_array();
+
+	collector__drain(c);
+	for (int i = 0; i < c->nr_sessions; i++) {
+		struct session *s = c->sessions[i];
+		json_t *open = json_array();
+
+		if (uid && s->uid != uid)
+			continue;
+		for (int j = 0; j < s->nr_open; j++)
+			json_array_append_new(open, json_string(s->open[j]->name));
+		json_array_append_new(
+			list, json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:b}", "session",
+					(int)s->id, "root_pid", (int)s->root, "uid", (int)s->uid,
+					"processes", s->nr_procs, "open_regions", open,
+					"closed_regions", (json_int_t)s->nr_closed, "events",
+					(json_int_t)s->events, "ended", s->ended));
+	}
+	return json_pack("{s:o, s:i, s:I, s:s}", "sessions", list, "clients", nr_clients,
+			 "lost_events", (json_int_t)collector__lost(c), "attach",
+			 probe__mode(c->probe));
+}
+
+/* ---- events --------------------------------------------------------------------------- */
+
+static void on_event(void *arg, const struct bm_event *e)
+{
+	struct collector *c = arg;
+	struct proc *p = find_proc(c, (pid_t)e->tgid);
+
+	if (!p) {
+		c->orphan_events++;
+		return;
+	}
+	switch (e->kind) {
+	case BM_EV_ALLOC:
+		session__on_alloc(p->s, p, e->func, e->addr, e->size);
+		break;
+	case BM_EV_FREE:
+		session__on_free(p->s, p, e->addr);
+		break;
+	case BM_EV_MUNMAP:
+		session__on_munmap(p->s, p, e->addr, e->size);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)fd;
+	(void)events;
+	collector__drain(arg);
+}
+
+/* ---- ptrace events -------------------------------------------------------------------- */
+
+static void on_fork(void *arg, pid_t pid, pid_t parent)
+{
+	struct collector *c = arg;
+	struct proc *pp = find_proc(c, parent), *p;
+	char exe[64];
+
+	if (!pp || find_proc(c, pid))
+		return;
+	p = add_proc(c, pp->s, pid);
+	if (!p)
+		return;
+	/* the child runs the parent's image until it execs: probe the same files */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (attach_exe(c, p))
+		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
+}
+
+static void on_exec(void *arg, pid_t pid)
+{
+	struct collector *c = arg;
+	struct proc *p = find_proc(c, pid);
+
+	if (!p)
+		return;
+	collector__drain(c);
+	session__on_exec(p->s, p);
+	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
+	if (attach_exe(c, p))
+		pr_warn("pid %d: the new image maps no allocator we can probe", pid);
+}
+
+static void on_exiting(void *arg, pid_t pid)
+{
+	struct collector *c = arg;
+	struct proc *p = find_proc(c, pid);
+	bool ok;
+	uint64_t hwm;
+
+	if (!p)
+		return;
+	collector__drain(c);
+	/* last chance to read VmHWM: the memory is gone once the process is reaped */
+	hwm = session_hwm(p->s, &ok);
+	if (ok)
+		session__fold_rss(p->s, hwm);
+}
+
+static void on_exit_(void *arg, pid_t pid, int status)
+{
+	struct collector *c = arg;
+	struct proc *p = find_proc(c, pid);
+	struct session *s;
+
+	if (!p)
+		return;
+	s = p->s;
+	collector__drain(c);
+	release_proc(c, p);
+	if (pid == s->root) {
+		s->ended = true;
+		s->exit_status = status;
+		close_all(c, s, WIFSIGNALED(status));
+		write_result_file(c, s);
+	}
+	session__remove_proc(s, p);
+	if (c->embedded && s == c->local && s->ended)
+		loop__stop(c->loop);
+	else if (s->ended && !s->nr_procs && !s->owner_client)
+		drop_session(c, s);
+}
+
+/* ---- signals -------------------------------------------------------------------------- */
+
+static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct collector *c = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			targets__reap(c->targets);
+			continue;
+		}
+		if (c->embedded) {
+			/* a terminal's ^C reaches the whole process group already (ssi_pid 0);
+			 * a kill aimed at benchmem-run is passed on to the command */
+			if (si.ssi_pid)
+				collector__forward_signal(c, (int)si.ssi_signo);
+			continue;
+		}
+		pr_info("signal %u: shutting down", si.ssi_signo);
+		loop__stop(l);
+	}
+}
+
+static int setup_signals(struct collector *c)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	c->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (c->sigfd < 0)
+		return -errno;
+	return loop__add(c->loop, c->sigfd, EPOLLIN, on_signal, c);
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+static void on_request(void *arg, struct client *cl, const char *line, size_t len)
+{
+	struct collector *c = arg;
+
+	dispatch_request(c, c->server, cl, line, len);
+}
+
+static void on_close(void *arg, struct client *cl)
+{
+	struct collector *c = arg;
+
+	collector__client_gone(c, cl->id);
+}
+
+struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen)
+{
+	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_ };
+	static const struct server_ops sops = { on_request, on_close };
+	struct probe_opts po = { .capture_stacks = o->cfg.stacks,
+				 .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM };
+	struct collector *c = calloc(1, sizeof(*c));
+	int e = 0;
+
+	if (!c)
+		return NULL;
+	c->cfg = o->cfg;
+	c->embedded = o->embedded;
+	c->sigfd = -1;
+	c->ready_fd = o->ready_fd;
+	c->loop = loop__new();
+	if (!c->loop) {
+		e = -errno;
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		goto fail;
+	}
+	c->probe = probe__new(&po, err, errlen);
+	if (!c->probe) {
+		e = -errno;
+		goto fail;
+	}
+	c->rb = ringbuf__new(probe__events_fd(c->probe), on_event, c);
+	c->targets = targets__new(&tops, c);
+	if (!c->rb || !c->targets) {
+		e = -errno;
+		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	e = loop__add(c->loop, ringbuf__epoll_fd(c->rb), EPOLLIN, on_ringbuf, c);
+	if (!e)
+		e = setup_signals(c);
+	if (e) {
+		snprintf(err, errlen, "cannot set up the event loop: %s", strerror(-e));
+		goto fail;
+	}
+	c->server = server__new(c->loop, o->listen_fd, (int)c->cfg.max_clients, c->cfg.max_line,
+				&sops, c);
+	if (!c->server) {
+		e = -errno;
+		snprintf(err, errlen, "cannot serve the socket: %s", strerror(errno));
+		goto fail;
+	}
+	return c;
+fail:
+	collector__free(c);
+	errno = e ? -e : EINVAL;
+	return NULL;
+}
+
+void collector__free(struct collector *c)
+{
+	if (!c)
+		return;
+	server__free(c->server);
+	targets__free(c->targets);
+	while (c->nr_sessions)
+		drop_session(c, c->sessions[0]);
+	free(c->sessions);
+	ringbuf__free(c->rb);
+	probe__free(c->probe);
+	if (c->sigfd >= 0)
+		close(c->sigfd);
+	loop__free(c->loop);
+	free(c);
+}
+
+int collector__run(struct collector *c)
+{
+	int err;
+
+	if (c->ready_fd >= 0) {
+		if (write(c->ready_fd, "READY\n", 6) != 6)
+			pr_warn("cannot write to the ready fd: %s", strerror(errno));
+		close(c->ready_fd);
+		c->ready_fd = -1;
+	}
+	/* a root that exited before the loop started was reaped by nobody yet */
+	targets__reap(c->targets);
+	if (c->embedded && c->local && c->local->ended)
+		return 0;
+	err = loop__run(c->loop);
+	if (!c->embedded) {
+		for (int i = 0; i < c->nr_sessions; i++) {
+			if (!c->sessions[i]->ended)
+				collector__detach(c, c->sessions[i]);
+		}
+	}
+	return err;
+}

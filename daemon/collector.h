@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/collector.h — the top-level context: owns the loop, the probes, the ring buffer,
+ * the ptrace follower, the server and every session, and wires them together. benchmemd
+ * runs one; benchmem-run embeds one when no daemon listens. */
+#ifndef BM_COLLECTOR_H
+#define BM_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "session.h"
+
+#define BM_VERSION "benchmemd 0.1.0"
+
+struct collector;
+struct client;
+
+struct collector_opts {
+	struct bm_config cfg;
+	bool embedded;	     /* inside benchmem-run: no result files, stop when the root exits */
+	int listen_fd;	     /* a listening socket (the collector does not own it) */
+	int ready_fd;	     /* >= 0: write "READY\n" there once serving */
+};
+
+/* Builds everything (loads BPF, creates the loop). NULL + errno with a one-line reason in
+ * @err that says what to do. */
+struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen);
+void collector__free(struct collector *c); /* NULL-safe */
+
+/* Runs the loop until SIGTERM/SIGINT (daemon) or until the launched root exits (embedded).
+ * Returns 0 or -errno. */
+int collector__run(struct collector *c);
+
+/* Embedded use: the session launched in-process (benchmem-run), its root's wait status
+ * (valid once it ended), and its result document (new reference). */
+int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
+			    const char *command, bool python_malloc, char *err, size_t errlen);
+struct session *collector__local_session(struct collector *c);
+json_t *collector__results(struct collector *c, struct session *s);
+/* Forwards @sig to the root of the embedded session (benchmem-run's SIGINT/SIGTERM). */
+void collector__forward_signal(struct collector *c, int sig);
+
+/* ---- for dispatch.c: the operations behind the protocol ------------------------------ */
+struct session *collector__find_session_by_pid(struct collector *c, pid_t pid);
+struct session *collector__find_session_by_id(struct collector *c, uint32_t id);
+/* Trace running process @pid for @uid. Returns the session or NULL + errno/@err. */
+struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
+				  bool follow_launch, const char *name, const char *command,
+				  char *err, size_t errlen);
+void collector__detach(struct collector *c, struct session *s);
+/* Drains the ring buffer so that every event produced so far is accounted. */
+void collector__drain(struct collector *c);
+uint64_t collector__lost(struct collector *c);
+uint64_t collector__now_ns(void);
+/* Region start/stop with rss bookkeeping. */
+struct region *collector__start(struct collector *c, struct session *s, const char *name,
+				int64_t repeat, json_t *params, const char *group, int owner);
+const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
+				     bool aborted);
+json_t *collector__status(struct collector *c, uid_t uid, int nr_clients);
+bool collector__embedded(const struct collector *c);
+void collector__client_gone(struct collector *c, int client_id);
+
+#endif /* BM_COLLECTOR_H */

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/dispatch.c — request ops against the collector, with SO_PEERCRED authorisation. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "collector.h"
+#include "dispatch.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+
+struct ctx {
+	struct collector *c;
+	struct server *srv;
+	struct client *cl;
+	const struct bm_request *req;
+};
+
+static void reply_err(struct ctx *x, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_err(struct ctx *x, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	char *line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!strcmp(code, "permission"))
+		pr_warn("client pid %d uid %u refused: %s", x->cl->pid, x->cl->uid, msg);
+	line = proto_format_error(code, msg);
+	if (line)
+		server__reply(x->srv, x->cl, line, false);
+}
+
+static void reply_ok(struct ctx *x, json_t *members)
+{
+	char *line = proto_format_ok(members);
+
+	if (line)
+		server__reply(x->srv, x->cl, line, false);
+	else
+		reply_err(x, "internal", "cannot format the reply: %s", strerror(errno));
+}
+
+/* Real uid and parent of @pid from /proc. 0 or -errno. */
+static int proc_ids(pid_t pid, uid_t *uid, pid_t *ppid)
+{
+	char path[64], line[256];
+	unsigned int u;
+	int got = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (got < 2 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %u", &u) == 1) {
+			*uid = u;
+			got++;
+		}
+		got += sscanf(line, "PPid: %d", ppid) == 1;
+	}
+	fclose(f);
+	return got == 2 ? 0 : -ENODATA;
+}
+
+static bool may_touch_uid(const struct client *cl, uid_t owner)
+{
+	return cl->uid == 0 || cl->uid == owner;
+}
+
+/* The session a request addresses: "session", "pid", or the caller's own process. */
+static struct session *target_session(struct ctx *x)
+{
+	const struct bm_request *r = x->req;
+	struct session *s;
+
+	if (r->has_session)
+		s = collector__find_session_by_id(x->c, r->session);
+	else
+		s = collector__find_session_by_pid(x->c, r->has_pid ? r->pid : x->cl->pid);
+	if (!s) {
+		if (r->has_session)
+			reply_err(x, "no_session", "no session %u", r->session);
+		else if (r->has_pid)
+			reply_err(x, "no_session", "pid %d is not traced", r->pid);
+		else
+			reply_err(x, "no_session",
+				  "your process (pid %d) is in no traced session: run it under "
+				  "benchmem-run, or name a session or pid",
+				  x->cl->pid);
+		return NULL;
+	}
+	if (!may_touch_uid(x->cl, s->uid)) {
+		reply_err(x, "permission", "session %u belongs to uid %u", s->id, s->uid);
+		return NULL;
+	}
+	return s;
+}
+
+static void op_hello(struct ctx *x)
+{
+	reply_ok(x, json_pack("{s:i, s:s, s:s}", "protocol", BM_PROTOCOL_VERSION, "server",
+			      BM_VERSION, "mode", collector__embedded(x->c) ? "embedded" : "daemon"));
+}
+
+static void op_trace(struct ctx *x, bool launch)
+{
+	const struct bm_request *r = x->req;
+	struct session *s;
+	char err[512];
+	uid_t uid = 0;
+	pid_t ppid = 0;
+
+	if (proc_ids(r->pid, &uid, &ppid)) {
+		reply_err(x, "no_session", "no process %d", r->pid);
+		return;
+	}
+	if (!may_touch_uid(x->cl, uid)) {
+		reply_err(x, "permission", "pid %d belongs to uid %u, you are uid %u", r->pid, uid,
+			  x->cl->uid);
+		return;
+	}
+	if (launch && x->cl->uid != 0 && ppid != x->cl->pid) {
+		reply_err(x, "permission", "pid %d is not your child", r->pid);
+		return;
+	}
+	s = collector__attach(x->c, r->pid, uid, x->cl->id, launch,
+			      r->name[0] ? r->name : "run", r->exe[0] ? r->exe : r->name, err,
+			      sizeof(err));
+	if (!s) {
+		reply_err(x, errno == EMFILE ? "limit" : "attach_failed", "%s", err);
+		return;
+	}
+	s->python_malloc = r->python_malloc;
+	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
+}
+
+static void op_start(struct ctx *x)
+{
+	const struct bm_request *r = x->req;
+	struct session *s = target_session(x);
+	struct region *g;
+
+	if (!s)
+		return;
+	if (s->ended) {
+		reply_err(x, "no_session", "session %u has ended", s->id);
+		return;
+	}
+	g = collector__start(x->c, s, r->name, r->has_repeat ? (int64_t)r->repeat : -1, r->params,
+			     r->has_group ? r->group : NULL, x->cl->id);
+	if (!g) {
+		if (errno == EEXIST)
+			reply_err(x, "already_open", "region '%s' is already open", r->name);
+		else if (errno == EMFILE || errno == ERANGE)
+			reply_err(x, "limit", "session %u: too many regions open or started",
+				  s->id);
+		else
+			reply_err(x, "internal", "cannot open region: %s", strerror(errno));
+		return;
+	}
+	reply_ok(x, json_pack("{s:s, s:i}", "region", g->name, "repeat", (int)g->repeat));
+}
+
+static void op_stop(struct ctx *x)
+{
+	const struct bm_request *r = x->req;
+	struct session *s = target_session(x);
+	const struct region *c;
+	struct region *g;
+
+	if (!s)
+		return;
+	g = session__find_open(s, r->name);
+	if (!g || (r->has_repeat && g->repeat != r->repeat)) {
+		reply_err(x, "not_open", "region '%s' is not open", r->name);
+		return;
+	}
+	c = collector__stop(x->c, s, g, false);
+	if (!c) {
+		reply_err(x, "limit", "session %u keeps no more closed regions", s->id);
+		return;
+	}
+	reply_ok(x, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "region", c->name,
+			      "repeat", (int)c->repeat, "peak_bytes", (json_int_t)c->acct.peak_bytes,
+			      "total_bytes", (json_int_t)c->acct.total_bytes, "allocations",
+			      (json_int_t)c->acct.allocations, "rss_bytes",
+			      (json_int_t)(c->has_rss ? c->rss_bytes : 0), "wall_ns",
+			      (json_int_t)c->wall_ns, "lost_events", (json_int_t)c->lost_events,
+			      "has_rss", c->has_rss));
+}
+
+static void op_status(struct ctx *x)
+{
+	json_t *st = collector__status(x->c, x->cl->uid, 0);
+
+	reply_ok(x, st);
+}
+
+static void op_results(struct ctx *x)
+{
+	struct session *s = target_session(x);
+	json_t *doc;
+
+	if (!s)
+		return;
+	doc = collector__results(x->c, s);
+	if (!doc) {
+		reply_err(x, "internal", "cannot build the results: %s", strerror(errno));
+		return;
+	}
+	reply_ok(x, json_pack("{s:o}", "result", doc));
+}
+
+static void op_detach(struct ctx *x)
+{
+	struct session *s = target_session(x);
+
+	if (!s)
+		return;
+	collector__detach(x->c, s);
+	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
+}
+
+void dispatch_request(struct collector *c, struct server *srv, struct client *cl,
+		      const char *line, size_t len)
+{
+	struct bm_request req;
+	struct ctx x = { c, srv, cl, &req };
+	const char *code = NULL;
+	char msg[512];
+
+	if (proto_parse_request(line, len, &req, &code, msg, sizeof(msg))) {
+		pr_debug("client pid %d uid %u: %s: %s", cl->pid, cl->uid, code, msg);
+		reply_err(&x, code, "%s", msg);
+		return;
+	}
+	switch (req.op) {
+	case BM_OP_HELLO:
+		op_hello(&x);
+		break;
+	case BM_OP_LAUNCH:
+		op_trace(&x, true);
+		break;
+	case BM_OP_ATTACH:
+		op_trace(&x, false);
+		break;
+	case BM_OP_START:
+		op_start(&x);
+		break;
+	case BM_OP_STOP:
+		op_stop(&x);
+		break;
+	case BM_OP_STATUS:
+		op_status(&x);
+		break;
+	case BM_OP_RESULTS:
+		op_results(&x);
+		break;
+	case BM_OP_DETACH:
+		op_detach(&x);
+		break;
+	}
+	bm_request_release(&req);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/dispatch.h — runs one validated request against the sessions; the uid
+ * authorisation check lives here; turns codes into one-line replies. */
+#ifndef BM_DISPATCH_H
+#define BM_DISPATCH_H
+
+#include <stddef.h>
+
+struct collector;
+struct server;
+struct client;
+
+/* Parses @line (without its newline) from @cl and replies through @srv. Never fails: every
+ * problem becomes an error reply. Runs in the loop; the only slow step is a probe attach. */
+void dispatch_request(struct collector *c, struct server *srv, struct client *cl,
+		      const char *line, size_t len);
+
+#endif /* BM_DISPATCH_H */

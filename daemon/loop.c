@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/loop.c — epoll over registered fds; fd → callback + arg. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+#define LOOP_MAX_FDS 4096
+
+struct loop_slot {
+	loop_fn *fn;
+	void *arg;
+	int fd;
+	int used;
+};
+
+struct loop {
+	int epfd;
+	int stop;
+	struct loop_slot slots[LOOP_MAX_FDS]; /* indexed by fd */
+};
+
+struct loop *loop__new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		int err = errno;
+
+		free(l);
+		errno = err;
+		return NULL;
+	}
+	return l;
+}
+
+void loop__free(struct loop *l)
+{
+	if (!l)
+		return;
+	close(l->epfd);
+	free(l);
+}
+
+int loop__add(struct loop *l, int fd, uint32_t events, loop_fn *fn, void *arg)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (fd < 0 || fd >= LOOP_MAX_FDS)
+		return -EMFILE;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	l->slots[fd] = (struct loop_slot){ .fn = fn, .arg = arg, .fd = fd, .used = 1 };
+	return 0;
+}
+
+int loop__mod(struct loop *l, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+void loop__del(struct loop *l, int fd)
+{
+	if (fd < 0 || fd >= LOOP_MAX_FDS || !l->slots[fd].used)
+		return;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	l->slots[fd].used = 0;
+}
+
+int loop__run(struct loop *l)
+{
+	struct epoll_event evs[64];
+
+	l->stop = 0;
+	while (!l->stop) {
+		int n = epoll_wait(l->epfd, evs, 64, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n && !l->stop; i++) {
+			struct loop_slot *s = &l->slots[evs[i].data.fd];
+
+			/* an earlier callback in this batch may have removed this fd */
+			if (s->used)
+				s->fn(l, s->fd, evs[i].events, s->arg);
+		}
+	}
+	return 0;
+}
+
+void loop__stop(struct loop *l)
+{
+	l->stop = 1;
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/main.c — benchmemd: options + config → collector__new → collector__run → exit. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+#include "units.h"
+
+#define DEFAULT_CONFIG "/etc/benchmem/benchmemd.yaml"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: benchmemd [--foreground] [--config=FILE] [--socket=PATH] [--state-dir=DIR]\n"
+		   "                 [--result-dir=DIR] [--profile-dir=DIR] [--log-level=LEVEL]\n"
+		   "                 [--ready-fd=N] [--stacks] [--system-wide] [--set KEY=VALUE]...\n");
+}
+
+/* Options override the config file one key at a time, through the config table. */
+static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_fd)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "result-dir", required_argument, NULL, 'R' },
+		{ "profile-dir", required_argument, NULL, 'P' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "ready-fd", required_argument, NULL, 'r' }, { "stacks", no_argument, NULL, 'k' },
+		{ "system-wide", no_argument, NULL, 'w' }, { "set", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *config = NULL, *key = NULL, *val = NULL;
+	char err[512], kv[1100], state[BM_CONFIG_PATH_MAX + 16];
+	bool state_set = false, result_set = false, profile_set = false;
+	uint64_t fd;
+	int o;
+
+	config_defaults(cfg);
+	for (int pass = 0; pass < 2; pass++) {
+		optind = 1;
+		while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+			if (o == 'h') {
+				usage(stdout);
+				exit(0);
+			}
+			if (o == '?') {
+				usage(stderr);
+				return -EINVAL;
+			}
+			if (pass == 0) {
+				if (o == 'c')
+					config = optarg;
+				continue;
+			}
+			key = NULL;
+			val = optarg;
+			switch (o) {
+			case 's': key = "socket"; break;
+			case 'S': key = "state_dir"; state_set = true; break;
+			case 'R': key = "result_dir"; result_set = true; break;
+			case 'P': key = "profile_dir"; profile_set = true; break;
+			case 'l': key = "log_level"; break;
+			case 'k': key = "stacks"; val = "true"; break;
+			case 'w': key = "attach_mode"; val = "system"; break;
+			case 'r':
+				if (units_parse_u64(optarg, 65535, &fd)) {
+					fprintf(stderr, "benchmemd: error: --ready-fd: not an fd\n");
+					return -EINVAL;
+				}
+				*ready_fd = (int)fd;
+				break;
+			case 'o':
+				snprintf(kv, sizeof(kv), "%s", optarg);
+				key = kv;
+				val = strchr(kv, '=');
+				if (!val) {
+					fprintf(stderr, "benchmemd: error: --set %s: want KEY=VALUE\n", kv);
+					return -EINVAL;
+				}
+				*(char *)val++ = '\0';
+				break;
+			default: break;
+			}
+			if (key && config_set(cfg, key, val, err, sizeof(err))) {
+				fprintf(stderr, "benchmemd: error: %s\n", err);
+				return -EINVAL;
+			}
+		}
+		if (pass == 0 && (config || !access(DEFAULT_CONFIG, R_OK)) &&
+		    config_load(cfg, config ? config : DEFAULT_CONFIG, err, sizeof(err))) {
+			fprintf(stderr, "benchmemd: error: %s\n", err);
+			return -EINVAL;
+		}
+	}
+	/* a private --state-dir (tests, ad-hoc runs) moves the result and profile dirs along */
+	if (state_set && !result_set) {
+		snprintf(state, sizeof(state), "%s/results", cfg->state_dir);
+		config_set(cfg, "result_dir", state, err, sizeof(err));
+	}
+	if (state_set && !profile_set) {
+		snprintf(state, sizeof(state), "%s/profiles", cfg->state_dir);
+		config_set(cfg, "profile_dir", state, err, sizeof(err));
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct collector_opts o = { .ready_fd = -1 };
+	struct collector *c;
+	char err[512] = "";
+	int e;
+
+	if (parse_args(argc, argv, &o.cfg, &o.ready_fd))
+		return 2;
+	log_setup("benchmemd", o.cfg.log_level);
+	o.listen_fd = listen_open(o.cfg.socket, o.cfg.socket_mode, o.cfg.socket_group, err,
+				  sizeof(err));
+	if (o.listen_fd < 0) {
+		pr_err("%s", err);
+		return 1;
+	}
+	if (err[0])
+		pr_warn("%s", err);
+	c = collector__new(&o, err, sizeof(err));
+	if (!c) {
+		pr_err("%s", err);
+		listen_close(o.listen_fd, o.cfg.socket);
+		return 1;
+	}
+	pr_info("listening on %s", o.cfg.socket);
+	e = collector__run(c);
+	collector__free(c);
+	listen_close(o.listen_fd, o.cfg.socket);
+	if (e)
+		pr_err("event loop: %s", strerror(-e));
+	return e ? 1 : 0;
+}

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/probe.c — the BPF skeleton, per-process uprobe attach and the link closer thread. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "benchmem.skel.h"
+#include "probe.h"
+
+/* Debian 12's uapi headers (6.1) predate uprobe_multi (kernel 6.6): the values and the
+ * link_create layout below are the kernel's ABI. */
+#define BM_TRACE_UPROBE_MULTI	     48
+#define BM_F_UPROBE_MULTI_RETURN     1U
+
+struct link_create_umulti {
+	uint32_t prog_fd;
+	uint32_t target_fd;
+	uint32_t attach_type;
+	uint32_t flags;
+	uint64_t path;
+	uint64_t offsets;
+	uint64_t ref_ctr_offsets;
+	uint64_t cookies;
+	uint32_t cnt;
+	uint32_t umulti_flags;
+	uint32_t pid;
+	uint32_t __pad;
+};
+
+struct probe {
+	struct benchmem_bpf *skel;
+	bool multi; /* uprobe_multi links work on this kernel */
+	bool system_wide;
+	int closer_pipe[2];
+	pthread_t closer;
+	bool closer_started;
+	int nr_cpus;
+};
+
+static void *closer_main(void *arg)
+{
+	struct probe *p = arg;
+	int fd;
+
+	while (read(p->closer_pipe[0], &fd, sizeof(fd)) == sizeof(fd))
+		close(fd);
+	return NULL;
+}
+
+static int explain_load_error(int err, char *buf, size_t len)
+{
+	if (geteuid() != 0)
+		snprintf(buf, len, "cannot trace: not root (tracing needs CAP_BPF and CAP_PERFMON; "
+				   "run as root or through the benchmemd service)");
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		snprintf(buf, len, "cannot trace: no BTF at /sys/kernel/btf/vmlinux (need a kernel "
+				   "with CONFIG_DEBUG_INFO_BTF)");
+	else if (access("/sys/bus/event_source/devices/uprobe/type", R_OK))
+		snprintf(buf, len, "cannot trace: this kernel has no uprobe PMU "
+				   "(/sys/bus/event_source/devices/uprobe; need CONFIG_UPROBE_EVENTS)");
+	else
+		snprintf(buf, len, "cannot load the BPF programs: %s (run with --log-level=debug "
+				   "for the verifier's log)",
+			 strerror(-err));
+	return err;
+}
+
+/* The closer thread must never take a signal meant for the loop's signalfd (SIGCHLD of a
+ * tracee would be lost), so it starts with every signal blocked. */
+static int start_closer(struct probe *p)
+{
+	sigset_t all, old;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = -pthread_create(&p->closer, NULL, closer_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
+struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
+{
+	struct probe *p = calloc(1, sizeof(*p));
+	int e;
+
+	if (!p)
+		return NULL;
+	p->closer_pipe[0] = p->closer_pipe[1] = -1;
+	p->system_wide = o->system_wide;
+	p->nr_cpus = libbpf_num_possible_cpus();
+	p->skel = benchmem_bpf__open();
+	if (!p->skel) {
+		e = -errno;
+		explain_load_error(e, err, errlen);
+		goto fail;
+	}
+	p->skel->rodata->capture_stacks = o->capture_stacks;
+	p->skel->rodata->check_traced = true;
+	bpf_program__set_expected_attach_type(p->skel->progs.alloc_enter_multi,
+					      BM_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(p->skel->progs.alloc_exit_multi,
+					      BM_TRACE_UPROBE_MULTI);
+	e = benchmem_bpf__load(p->skel);
+	if (e) {
+		explain_load_error(e, err, errlen);
+		goto fail;
+	}
+	p->multi = true; /* until the first link says otherwise */
+	if (pipe2(p->closer_pipe, O_CLOEXEC)) {
+		e = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	e = start_closer(p);
+	if (e) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(-e));
+		goto fail;
+	}
+	p->closer_started = true;
+	return p;
+fail:
+	probe__free(p);
+	errno = -e;
+	return NULL;
+}
+
+void probe__free(struct probe *p)
+{
+	if (!p)
+		return;
+	if (p->closer_pipe[1] >= 0)
+		close(p->closer_pipe[1]);
+	if (p->closer_started)
+		pthread_join(p->closer, NULL);
+	if (p->closer_pipe[0] >= 0)
+		close(p->closer_pipe[0]);
+	benchmem_bpf__destroy(p->skel);
+	free(p);
+}
+
+int probe__events_fd(const struct probe *p)
+{
+	return bpf_map__fd(p->skel->maps.events);
+}
+
+static uint64_t cookie_of(const struct alloc_sym *s)
+{
+	uint64_t c = s->func;
+
+	/* mmap/munmap need the segment bounds to skip the allocator's own calls */
+	if ((s->func == BM_FN_MMAP || s->func == BM_FN_MUNMAP) &&
+	    s->seg_off <= BM_COOKIE_FIELD_MAX && s->seg_len <= BM_COOKIE_FIELD_MAX)
+		c |= s->seg_off << 8 | s->seg_len << 36;
+	return c;
+}
+
+static bool needs_return(uint16_t func)
+{
+	return func != BM_FN_FREE && func != BM_FN_MUNMAP;
+}
+
+static int link_multi(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *syms,
+		      size_t n, bool ret)
+{
+	uint64_t offs[SYMBOLS_MAX_FUNCS], cookies[SYMBOLS_MAX_FUNCS];
+	struct link_create_umulti a;
+	uint32_t cnt = 0;
+	int fd;
+
+	for (size_t i = 0; i < n && i < SYMBOLS_MAX_FUNCS; i++) {
+		if (ret && !needs_return(syms[i].func))
+			continue;
+		offs[cnt] = syms[i].offset;
+		cookies[cnt++] = cookie_of(&syms[i]);
+	}
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (uint32_t)bpf_program__fd(ret ? p->skel->progs.alloc_exit_multi
+						  : p->skel->progs.alloc_enter_multi);
+	a.attach_type = BM_TRACE_UPROBE_MULTI;
+	a.path = (uint64_t)(uintptr_t)path;
+	a.offsets = (uint64_t)(uintptr_t)offs;
+	a.cookies = (uint64_t)(uintptr_t)cookies;
+	a.cnt = cnt;
+	a.umulti_flags = ret ? BM_F_UPROBE_MULTI_RETURN : 0;
+	a.pid = p->system_wide ? 0 : (uint32_t)pid;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : fd;
+}
+
+static int link_perf(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *s,
+		     bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .bpf_cookie = cookie_of(s));
+	struct bpf_program *prog = ret ? p->skel->progs.alloc_exit : p->skel->progs.alloc_enter;
+	struct bpf_link *l;
+	int fd;
+
+	l = bpf_program__attach_uprobe_opts(prog, p->system_wide ? -1 : pid, path,
+					    (size_t)s->offset, &opts);
+	if (!l)
+		return -errno;
+	/* keep the fd, drop libbpf's wrapper: the closer thread closes raw fds */
+	fd = dup(bpf_link__fd(l));
+	bpf_link__destroy(l);
+	return fd < 0 ? -errno : fd;
+}
+
+static int attach_perf(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *syms,
+		       size_t n, struct probe_links *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int ret = 0; ret <= 1; ret++) {
+			int fd;
+
+			if (ret && !needs_return(syms[i].func))
+				continue;
+			fd = link_perf(p, pid, path, &syms[i], ret);
+			if (fd < 0)
+				return fd;
+			out->fds[out->nr++] = fd;
+		}
+	}
+	return 0;
+}
+
+int probe__attach(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *syms,
+		  size_t n, struct probe_links *out, char *err, size_t errlen)
+{
+	int fd, e;
+
+	out->nr = 0;
+	if (p->multi) {
+		fd = link_multi(p, pid, path, syms, n, false);
+		if (fd == -EINVAL || fd == -EOPNOTSUPP || fd == -ENOSYS) {
+			p->multi = false; /* kernel < 6.6: one perf uprobe per function */
+		} else if (fd >= 0) {
+			out->fds[out->nr++] = fd;
+			fd = link_multi(p, pid, path, syms, n, true);
+			if (fd >= 0) {
+				out->fds[out->nr++] = fd;
+				return 0;
+			}
+		}
+		if (p->multi) {
+			e = fd;
+			goto fail;
+		}
+	}
+	e = attach_perf(p, pid, path, syms, n, out);
+	if (!e)
+		return 0;
+fail:
+	snprintf(err, errlen, "cannot attach probes to %s in pid %d: %s", path, pid, strerror(-e));
+	probe__release(p, out);
+	return e;
+}
+
+void probe__release(struct probe *p, struct probe_links *l)
+{
+	for (int i = 0; i < l->nr; i++) {
+		if (write(p->closer_pipe[1], &l->fds[i], sizeof(int)) != sizeof(int))
+			close(l->fds[i]);
+	}
+	l->nr = 0;
+}
+
+int probe__track(struct probe *p, uint32_t tgid, uint32_t session)
+{
+	if (bpf_map__update_elem(p->skel->maps.traced, &tgid, sizeof(tgid), &session,
+				 sizeof(session), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void probe__untrack(struct probe *p, uint32_t tgid)
+{
+	bpf_map__delete_elem(p->skel->maps.traced, &tgid, sizeof(tgid), 0);
+}
+
+int probe__counters(struct probe *p, uint64_t *out)
+{
+	uint64_t vals[1024];
+
+	if (p->nr_cpus <= 0 || p->nr_cpus > 1024)
+		return -E2BIG;
+	for (uint32_t k = 0; k < BM_CNT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map__lookup_elem(p->skel->maps.drops, &k, sizeof(k), vals,
+					 sizeof(uint64_t) * (size_t)p->nr_cpus, 0))
+			return -errno;
+		for (int c = 0; c < p->nr_cpus; c++)
+			out[k] += vals[c];
+	}
+	return 0;
+}
+
+int probe__stack(struct probe *p, int32_t stack_id, uint64_t *ips, size_t max)
+{
+	uint64_t frames[BM_STACK_DEPTH];
+	size_t n = 0;
+
+	if (stack_id < 0)
+		return -ENOENT;
+	if (bpf_map__lookup_elem(p->skel->maps.stacks, &stack_id, sizeof(stack_id), frames,
+				 sizeof(frames), 0))
+		return -errno;
+	while (n < BM_STACK_DEPTH && n < max && frames[n]) {
+		ips[n] = frames[n];
+		n++;
+	}
+	return (int)n;
+}
+
+const char *probe__mode(const struct probe *p)
+{
+	return p->multi ? "uprobe_multi" : "perf";
+}

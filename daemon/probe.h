@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/probe.h — owns the BPF skeleton: load, per-process attach of the allocator probes
+ * (uprobe_multi links, perf uprobes as fallback), the traced-tgid map, drop counters, stacks. */
+#ifndef BM_PROBE_H
+#define BM_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "benchmem.h"
+#include "symbols.h"
+
+struct probe;
+
+struct probe_opts {
+	bool capture_stacks; /* user stack id on every allocation event */
+	bool system_wide;    /* opt-in: breakpoints in every process mapping the library */
+};
+
+/* The links that hold one library's probes in one process. */
+#define PROBE_MAX_LINKS (2 * SYMBOLS_MAX_FUNCS)
+struct probe_links {
+	int fds[PROBE_MAX_LINKS];
+	int nr;
+};
+
+/* Opens and loads the BPF object. NULL + errno, with a one-line reason in @err saying what
+ * to do (no BTF, not root, no uprobe PMU...). */
+struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen);
+void probe__free(struct probe *p); /* NULL-safe; detaches everything */
+
+/* The ring buffer map's fd, for ringbuf.c. */
+int probe__events_fd(const struct probe *p);
+
+/* Attaches @syms (found in @path by symbols.c) for process @pid: one entry and one return
+ * link (uprobe_multi) or one perf uprobe per function and direction. All or nothing.
+ * Returns 0 or -errno (reason in @err); @out receives the link fds (caller releases them
+ * with probe__release). */
+int probe__attach(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *syms,
+		  size_t n, struct probe_links *out, char *err, size_t errlen);
+
+/* Hands the links to a closer thread: closing a uprobe costs 80-150 ms of RCU sync
+ * (design.md), which must not stall the loop. */
+void probe__release(struct probe *p, struct probe_links *l);
+
+/* Adds/removes @tgid in the traced map (the BPF-side second guard). 0 or -errno. */
+int probe__track(struct probe *p, uint32_t tgid, uint32_t session);
+void probe__untrack(struct probe *p, uint32_t tgid);
+
+/* Sums the per-CPU drop counters into @out[BM_CNT_MAX]. 0 or -errno. */
+int probe__counters(struct probe *p, uint64_t *out);
+
+/* Copies the user stack @stack_id into @ips (innermost first); returns frames or -errno. */
+int probe__stack(struct probe *p, int32_t stack_id, uint64_t *ips, size_t max);
+
+/* "uprobe_multi" or "perf" — how links are made; for results and logs. */
+const char *probe__mode(const struct probe *p);
+
+#endif /* BM_PROBE_H */

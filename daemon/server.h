@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/server.h — client connections: nonblocking buffers, line framing, per-client caps,
+ * SO_PEERCRED. Requests go to a callback; replies are queued without blocking. */
+#ifndef BM_SERVER_H
+#define BM_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "loop.h"
+
+struct server;
+
+struct client {
+	int fd;
+	int id;	   /* never reused within a server's life */
+	pid_t pid; /* SO_PEERCRED at connect */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct server_ops {
+	/* One complete request line (without its newline) from @c. The callback answers with
+	 * server__reply(). */
+	void (*on_request)(void *arg, struct client *c, const char *line, size_t len);
+	/* @c is gone (closed, or dropped for abuse); regions it left open are its owner's
+	 * business. */
+	void (*on_close)(void *arg, struct client *c);
+};
+
+/* Serves clients of the listening socket @listen_fd (the server does not own it) with at
+ * most @max_clients at once and lines of at most @max_line bytes. NULL + errno. */
+struct server *server__new(struct loop *l, int listen_fd, int max_clients, size_t max_line,
+			   const struct server_ops *ops, void *arg);
+void server__free(struct server *s); /* NULL-safe; closes every client */
+
+/* Queues @line (malloc'd, ends in "\n"; the server takes ownership) for @c. With @close_after,
+ * the connection is closed once the line is sent. Returns 0 or -errno (the client was dropped
+ * because its unread replies exceeded the cap). */
+int server__reply(struct server *s, struct client *c, char *line, bool close_after);
+
+/* Clients connected now. */
+int server__nr_clients(const struct server *s);
+
+#endif /* BM_SERVER_H */

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/session.c — sessions, their processes and regions, and the event accounting. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "benchmem.h"
+#include "results.h"
+#include "session.h"
+
+struct session *session__new(uint32_t id, uid_t uid, pid_t root, const char *command)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->id = id;
+	s->uid = uid;
+	s->root = root;
+	snprintf(s->command, sizeof(s->command), "%s", command ? command : "");
+	s->epoch = 1;
+	return s;
+}
+
+static void region_release(struct region *r)
+{
+	json_decref(r->params);
+	r->params = NULL;
+}
+
+void session__free(struct session *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nr_procs; i++) {
+		live_table__free(s->procs[i]->live);
+		free(s->procs[i]);
+	}
+	free(s->procs);
+	for (int i = 0; i < s->nr_open; i++) {
+		region_release(s->open[i]);
+		free(s->open[i]);
+	}
+	for (size_t i = 0; i < s->nr_closed; i++)
+		region_release(&s->closed[i]);
+	free(s->closed);
+	free(s);
+}
+
+struct proc *session__add_proc(struct session *s, pid_t tgid)
+{
+	struct proc *p;
+
+	if (s->nr_procs == s->cap_procs) {
+		int cap = s->cap_procs ? s->cap_procs * 2 : 8;
+		struct proc **n = reallocarray(s->procs, (size_t)cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		s->procs = n;
+		s->cap_procs = cap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->live = live_table__new();
+	if (!p->live) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->tgid = tgid;
+	p->s = s;
+	s->procs[s->nr_procs++] = p;
+	return p;
+}
+
+void session__remove_proc(struct session *s, struct proc *p)
+{
+	for (int i = 0; i < s->nr_procs; i++) {
+		if (s->procs[i] != p)
+			continue;
+		s->procs[i] = s->procs[--s->nr_procs];
+		live_table__free(p->live);
+		free(p);
+		return;
+	}
+}
+
+struct proc *session__find_proc(const struct session *s, pid_t tgid)
+{
+	for (int i = 0; i < s->nr_procs; i++) {
+		if (s->procs[i]->tgid == tgid)
+			return s->procs[i];
+	}
+	return NULL;
+}
+
+static void free_in_regions(struct session *s, uint32_t epoch, uint64_t size)
+{
+	for (int i = 0; i < s->nr_open; i++)
+		region_acct_free(&s->open[i]->acct, epoch, size);
+}
+
+void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_t addr,
+		       uint64_t size)
+{
+	struct live_block old;
+
+	s->events++;
+	if (func == BM_FN_MMAP) {
+		/* a mapping that fails to record only under-counts a later munmap */
+		live_table__map(p->live, addr, size, s->epoch);
+	} else if (live_table__insert(p->live, addr, size, s->epoch, &old) == 0 && old.size) {
+		/* the free of the old block at this address was lost */
+		free_in_regions(s, old.epoch, old.size);
+	}
+	for (int i = 0; i < s->nr_open; i++)
+		region_acct_alloc(&s->open[i]->acct, size);
+}
+
+void session__on_free(struct session *s, struct proc *p, uint64_t addr)
+{
+	struct live_block b;
+
+	s->events++;
+	if (live_table__remove(p->live, addr, &b)) {
+		s->unmatched_frees++; /* born before tracing, or in the parent before fork */
+		return;
+	}
+	free_in_regions(s, b.epoch, b.size);
+}
+
+static void unmap_piece(uint64_t bytes, uint32_t epoch, void *arg)
+{
+	free_in_regions(arg, epoch, bytes);
+}
+
+void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64_t len)
+{
+	s->events++;
+	live_table__unmap(p->live, addr, len, unmap_piece, s);
+}
+
+void session__on_exec(struct session *s, struct proc *p)
+{
+	struct live_table *fresh = live_table__new();
+
+	(void)s;
+	if (!fresh)
+		return; /* keep the stale table: lookups of old addresses simply miss later */
+	live_table__free(p->live);
+	p->live = fresh;
+}
+
+static int64_t next_repeat(const struct session *s, const char *name)
+{
+	int64_t next = 0;
+
+	for (size_t i = 0; i < s->nr_closed; i++) {
+		if (!strcmp(s->closed[i].name, name) && s->closed[i].repeat >= next)
+			next = (int64_t)s->closed[i].repeat + 1;
+	}
+	return next;
+}
+
+struct region *session__start(struct session *s, const char *name, int64_t repeat,
+			      json_t *params, const char *group, uint64_t now_ns, uint64_t lost)
+{
+	struct region *r;
+
+	if (repeat < 0)
+		repeat = next_repeat(s, name);
+	for (int i = 0; i < s->nr_open; i++) {
+		if (!strcmp(s->open[i]->name, name) && s->open[i]->repeat == repeat) {
+			errno = EEXIST;
+			return NULL;
+		}
+	}
+	if (s->nr_open == SESSION_MAX_OPEN) {
+		errno = EMFILE;
+		return NULL;
+	}
+	if (s->epoch >= LIVE_EPOCH_MAX) {
+		errno = ERANGE;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	if (group) {
+		snprintf(r->group, sizeof(r->group), "%s", group);
+		r->has_group = true;
+	}
+	r->repeat = (uint32_t)repeat;
+	r->params = params ? json_incref(params) : NULL;
+	region_acct_start(&r->acct, ++s->epoch);
+	r->start_ns = now_ns;
+	r->lost_at_start = lost;
+	s->open[s->nr_open++] = r;
+	return r;
+}
+
+struct region *session__find_open(const struct session *s, const char *name)
+{
+	for (int i = s->nr_open - 1; i >= 0; i--) {
+		if (!strcmp(s->open[i]->name, name))
+			return s->open[i];
+	}
+	return NULL;
+}
+
+const struct region *session__close(struct session *s, struct region *r, uint64_t now_ns,
+				    uint64_t lost, bool aborted)
+{
+	struct region *c;
+
+	if (s->nr_closed == SESSION_MAX_CLOSED) {
+		errno = E2BIG;
+		return NULL;
+	}
+	if (s->nr_closed == s->cap_closed) {
+		size_t cap = s->cap_closed ? s->cap_closed * 2 : 16;
+		struct region *n = reallocarray(s->closed, cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		s->closed = n;
+		s->cap_closed = cap;
+	}
+	r->wall_ns = now_ns > r->start_ns ? now_ns - r->start_ns : 0;
+	r->lost_events = lost - r->lost_at_start;
+	r->aborted = aborted;
+	c = &s->closed[s->nr_closed++];
+	*c = *r; /* the closed copy takes over params */
+	for (int i = 0; i < s->nr_open; i++) {
+		if (s->open[i] == r) {
+			memmove(&s->open[i], &s->open[i + 1],
+				sizeof(s->open[0]) * (size_t)(s->nr_open - i - 1));
+			s->nr_open--;
+			break;
+		}
+	}
+	free(r);
+	return c;
+}
+
+void session__fold_rss(struct session *s, uint64_t rss_bytes)
+{
+	for (int i = 0; i < s->nr_open; i++) {
+		struct region *r = s->open[i];
+
+		if (!r->has_rss || rss_bytes > r->rss_bytes)
+			r->rss_bytes = rss_bytes;
+		r->has_rss = true;
+	}
+}
+
+static void to_repeat(const struct region *r, struct bm_repeat *o)
+{
+	*o = (struct bm_repeat){ .peak_bytes = r->acct.peak_bytes,
+				 .total_bytes = r->acct.total_bytes,
+				 .allocations = r->acct.allocations,
+				 .rss_bytes = r->rss_bytes,
+				 .has_rss = r->has_rss,
+				 .wall_ns = r->wall_ns,
+				 .aborted = r->aborted };
+}
+
+json_t *session__results(const struct session *s, const char *version, const char *attach_mode,
+			 uint64_t lost_events)
+{
+	struct bm_series *series = calloc(s->nr_closed + 1, sizeof(*series));
+	struct bm_repeat *reps = calloc(s->nr_closed + 1, sizeof(*reps));
+	size_t nr_series = 0, used = 0;
+	struct bm_run_meta meta = { .command = s->command,
+				    .python_allocator = s->python_malloc ? "malloc" : "pymalloc",
+				    .lost_events = lost_events,
+				    .start_unix_ns = s->start_unix_ns,
+				    .version = version,
+				    .attach_mode = attach_mode };
+	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
+	json_t *doc = NULL;
+
+	if (!series || !reps || !taken)
+		goto out;
+	/* group by name in first-seen order; reps[] holds each series contiguously */
+	for (size_t i = 0; i < s->nr_closed; i++) {
+		struct bm_series *se;
+
+		if (taken[i])
+			continue;
+		se = &series[nr_series++];
+		se->name = s->closed[i].name;
+		se->group = s->closed[i].has_group ? s->closed[i].group : NULL;
+		se->params = s->closed[i].params;
+		se->reps = &reps[used];
+		for (size_t j = i; j < s->nr_closed; j++) {
+			if (taken[j] || strcmp(s->closed[j].name, se->name))
+				continue;
+			taken[j] = true;
+			to_repeat(&s->closed[j], &reps[used++]);
+			se->nr_reps++;
+		}
+	}
+	doc = results_build(series, nr_series, &meta);
+out:
+	free(taken);
+	free(series);
+	free(reps);
+	return doc;
+}

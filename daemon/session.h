@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/session.h — a session: one traced process tree, its owner, its processes' live
+ * tables, its open regions and the per-repeat series of its closed ones; no I/O. */
+#ifndef BM_SESSION_H
+#define BM_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "live.h"
+#include "probe.h"
+#include "proto.h"
+#include "region.h"
+
+#define SESSION_MAX_OPEN  256	/* open regions per session */
+#define SESSION_MAX_LIBS  8	/* probed libraries per process */
+#define SESSION_MAX_CLOSED 1000000 /* closed regions kept per session */
+
+struct session;
+
+struct proc {
+	pid_t tgid;
+	struct session *s;
+	struct live_table *live;
+	struct probe_links links[SESSION_MAX_LIBS];
+	dev_t lib_dev[SESSION_MAX_LIBS];
+	ino_t lib_ino[SESSION_MAX_LIBS];
+	int nr_libs;
+};
+
+struct region {
+	char name[BM_NAME_MAX + 1];
+	char group[BM_GROUP_MAX + 1];
+	bool has_group;
+	uint32_t repeat;
+	json_t *params; /* owned; NULL when none */
+	struct region_acct acct;
+	uint64_t start_ns; /* CLOCK_MONOTONIC */
+	uint64_t wall_ns;
+	uint64_t rss_bytes; /* resident high-water seen so far */
+	bool has_rss;
+	bool aborted;
+	bool whole_run; /* the region benchmem-run opens around the whole command */
+	int owner;	/* id of the client that opened it; 0: none */
+	uint64_t lost_at_start;
+	uint64_t lost_events;
+};
+
+struct session {
+	uint32_t id;
+	uid_t uid;
+	pid_t root;
+	char command[1024];
+	bool python_malloc;
+	bool launched;	/* started by launch (whole-run region) rather than attach */
+	uint32_t epoch; /* counts region starts; blocks carry the epoch they were born in */
+	struct proc **procs;
+	int nr_procs, cap_procs;
+	struct region *open[SESSION_MAX_OPEN];
+	int nr_open;
+	struct region *closed;
+	size_t nr_closed, cap_closed;
+	bool ended; /* the root process exited */
+	int exit_status;
+	uint64_t events;
+	uint64_t unmatched_frees;
+	int owner_client; /* client that launched/attached it; results kept while it lives */
+	int64_t start_unix_ns;
+};
+
+/* NULL + errno. Strings are copied. */
+struct session *session__new(uint32_t id, uid_t uid, pid_t root, const char *command);
+void session__free(struct session *s); /* NULL-safe; the caller has released probe links */
+
+/* Adds a process; returns it (owned by the session) or NULL + errno. */
+struct proc *session__add_proc(struct session *s, pid_t tgid);
+/* Removes and frees @p (its links must already be released). */
+void session__remove_proc(struct session *s, struct proc *p);
+struct proc *session__find_proc(const struct session *s, pid_t tgid);
+
+/* The event stream, applied to the process's live table and every open region. */
+void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_t addr,
+		       uint64_t size);
+void session__on_free(struct session *s, struct proc *p, uint64_t addr);
+void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64_t len);
+/* exec replaced the address space: the old blocks are gone without frees. */
+void session__on_exec(struct session *s, struct proc *p);
+
+/* Opens region @name. @repeat < 0 picks one more than the last closed repeat of @name.
+ * Takes a reference to @params. Returns the region or NULL with errno: EEXIST (already
+ * open), EMFILE (too many open), ERANGE (epoch exhausted), ENOMEM. */
+struct region *session__start(struct session *s, const char *name, int64_t repeat,
+			      json_t *params, const char *group, uint64_t now_ns, uint64_t lost);
+
+/* Finds the open region @name (the most recent one of that name). */
+struct region *session__find_open(const struct session *s, const char *name);
+
+/* Closes @r into the closed list; returns the closed copy (valid until the next close) or
+ * NULL + ENOMEM/E2BIG (then @r stays open). */
+const struct region *session__close(struct session *s, struct region *r, uint64_t now_ns,
+				    uint64_t lost, bool aborted);
+
+/* Folds a resident high-water reading into every open region. */
+void session__fold_rss(struct session *s, uint64_t rss_bytes);
+
+/* Builds the result document of every closed region, grouped by name (first-seen order),
+ * repeats in close order. New reference or NULL + errno. */
+json_t *session__results(const struct session *s, const char *version, const char *attach_mode,
+			 uint64_t lost_events);
+
+#endif /* BM_SESSION_H */

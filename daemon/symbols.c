@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/symbols.c — allocator symbols and DT_NEEDED of an ELF file, through libelf. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "benchmem.h"
+#include "symbols.h"
+
+/* Order matters for aliases: the first name at an address wins. */
+static const struct {
+	const char *name;
+	uint16_t func;
+} wanted[] = {
+	{ "malloc", BM_FN_MALLOC },
+	{ "calloc", BM_FN_CALLOC },
+	{ "realloc", BM_FN_REALLOC },
+	{ "reallocarray", BM_FN_REALLOCARRAY },
+	{ "free", BM_FN_FREE },
+	{ "posix_memalign", BM_FN_POSIX_MEMALIGN },
+	{ "memalign", BM_FN_MEMALIGN },
+	{ "aligned_alloc", BM_FN_ALIGNED_ALLOC },
+	{ "valloc", BM_FN_VALLOC },
+	{ "pvalloc", BM_FN_PVALLOC },
+	{ "mmap", BM_FN_MMAP },
+	{ "mmap64", BM_FN_MMAP },
+	{ "munmap", BM_FN_MUNMAP },
+};
+
+static const char *const lib_dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+					"/lib64", "/usr/lib64", "/lib", "/usr/lib",
+					"/usr/local/lib" };
+
+static Elf *open_elf(const char *path, int *fd, char *err, size_t errlen)
+{
+	Elf *e;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		snprintf(err, errlen, "libelf: %s", elf_errmsg(-1));
+		return NULL;
+	}
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	e = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF) {
+		snprintf(err, errlen, "%s: not an ELF file", path);
+		elf_end(e);
+		close(*fd);
+		errno = ENOEXEC;
+		return NULL;
+	}
+	return e;
+}
+
+/* The PT_LOAD segment holding @vaddr gives its file offset and the segment bounds. */
+static bool locate(Elf *e, uint64_t vaddr, struct alloc_sym *s)
+{
+	size_t n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(e, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr < ph.p_vaddr || vaddr >= ph.p_vaddr + ph.p_filesz)
+			continue;
+		s->offset = vaddr - ph.p_vaddr + ph.p_offset;
+		s->seg_off = vaddr - ph.p_vaddr;
+		s->seg_len = ph.p_memsz;
+		return true;
+	}
+	return false;
+}
+
+static int wanted_index(const char *name)
+{
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		if (!strcmp(name, wanted[i].name))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Fills @found (indexed like wanted[]) from one symbol table section. */
+static void scan_symtab(Elf *e, Elf_Scn *scn, GElf_Shdr *sh, uint64_t *found)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
+	GElf_Sym sym;
+
+	for (size_t i = 0; d && i < n; i++) {
+		const char *name;
+		int w;
+
+		if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		if (GELF_ST_BIND(sym.st_info) == STB_LOCAL)
+			continue;
+		name = elf_strptr(e, sh->sh_link, sym.st_name);
+		if (!name || (w = wanted_index(name)) < 0 || found[w])
+			continue;
+		found[w] = sym.st_value;
+	}
+}
+
+int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max, char *err,
+			    size_t errlen)
+{
+	uint64_t found[sizeof(wanted) / sizeof(wanted[0])] = { 0 };
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t nr = 0;
+	int fd;
+	Elf *e = open_elf(path, &fd, err, errlen);
+
+	if (!e)
+		return -errno;
+	while ((scn = elf_nextscn(e, scn))) {
+		if (gelf_getshdr(scn, &sh) && (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB))
+			scan_symtab(e, scn, &sh, found);
+	}
+	/* a file that defines no malloc is not an allocator, whatever else it exports */
+	for (size_t i = 0; found[0] && i < sizeof(wanted) / sizeof(wanted[0]) && nr < max; i++) {
+		struct alloc_sym s = { .name = wanted[i].name, .vaddr = found[i],
+				       .func = wanted[i].func };
+		bool dup = false;
+
+		if (!found[i])
+			continue;
+		for (size_t j = 0; j < nr; j++)
+			dup |= out[j].vaddr == found[i];
+		if (dup || !locate(e, found[i], &s))
+			continue;
+		out[nr++] = s;
+	}
+	elf_end(e);
+	close(fd);
+	return (int)nr;
+}
+
+static bool resolve(const char *name, const char *runpath, char *out)
+{
+	char dirs[4096], *save = NULL;
+
+	if (strchr(name, '/'))
+		return snprintf(out, 4096, "%s", name) < 4096 && !access(out, R_OK);
+	snprintf(dirs, sizeof(dirs), "%s", runpath ? runpath : "");
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (snprintf(out, 4096, "%s/%s", d, name) < 4096 && !access(out, R_OK))
+			return true;
+	}
+	for (size_t i = 0; i < sizeof(lib_dirs) / sizeof(lib_dirs[0]); i++) {
+		if (snprintf(out, 4096, "%s/%s", lib_dirs[i], name) < 4096 && !access(out, R_OK))
+			return true;
+	}
+	return false;
+}
+
+int symbols_needed(const char *path, char (*out)[4096], size_t max)
+{
+	const char *needed[SYMBOLS_MAX_NEEDED], *runpath = NULL;
+	size_t nr_needed = 0, nr = 0;
+	Elf_Scn *scn = NULL;
+	char err[256];
+	GElf_Shdr sh;
+	GElf_Dyn dyn;
+	int fd;
+	Elf *e = open_elf(path, &fd, err, sizeof(err));
+
+	if (!e)
+		return -errno;
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			if (!gelf_getdyn(d, (int)i, &dyn))
+				break;
+			if (dyn.d_tag == DT_NEEDED && nr_needed < SYMBOLS_MAX_NEEDED)
+				needed[nr_needed++] = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+			else if (dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH)
+				runpath = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+		}
+	}
+	for (size_t i = 0; i < nr_needed && nr < max; i++) {
+		if (needed[i] && resolve(needed[i], runpath, out[nr]))
+			nr++;
+	}
+	elf_end(e);
+	close(fd);
+	return (int)nr;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/symbols.h — libelf: the allocator entry points one ELF file defines, as file
+ * offsets (one per address: aliases are probed once), and the libraries it needs. */
+#ifndef BM_SYMBOLS_H
+#define BM_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYMBOLS_MAX_FUNCS 16
+#define SYMBOLS_MAX_NEEDED 64
+
+struct alloc_sym {
+	const char *name;  /* static string: the symbol we matched */
+	uint64_t offset;   /* file offset of the function's first byte (the uprobe target) */
+	uint64_t vaddr;	   /* st_value */
+	uint64_t seg_off;  /* offset of the function from the start of its PT_LOAD segment */
+	uint64_t seg_len;  /* p_memsz of that segment */
+	uint16_t func;	   /* enum bm_alloc_func */
+};
+
+/* Finds the allocator functions that @path defines (malloc, calloc, realloc, reallocarray,
+ * free, posix_memalign, memalign, aligned_alloc, valloc, pvalloc, mmap, mmap64, munmap),
+ * from .dynsym and .symtab. Symbols that share an address are kept once (glibc 2.36:
+ * memalign and aligned_alloc). Returns the number found (0: the file is no allocator),
+ * or -errno with a reason in @err. */
+int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max, char *err,
+			    size_t errlen);
+
+/* Resolves the DT_NEEDED entries of @path to existing files (DT_RUNPATH/RPATH, then the
+ * Debian multiarch and standard directories), up to @max paths of PATH_MAX bytes in @out.
+ * Returns the number resolved or -errno. A static binary has none. */
+int symbols_needed(const char *path, char (*out)[4096], size_t max);
+
+#endif /* BM_SYMBOLS_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/targets.c — ptrace following of traced trees. A new task's first stop and its
+ * parent's fork event can arrive in either order; a task we have not seen before is new. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "targets.h"
+
+#define PTRACE_OPTS                                                                              \
+	(PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |   \
+	 PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)
+
+struct task {
+	pid_t tid;
+	pid_t tgid;
+};
+
+struct targets {
+	struct targets_ops ops;
+	void *arg;
+	struct task *tasks;
+	int nr, cap;
+};
+
+struct targets *targets__new(const struct targets_ops *ops, void *arg)
+{
+	struct targets *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ops = *ops;
+	t->arg = arg;
+	return t;
+}
+
+void targets__free(struct targets *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->nr; i++)
+		ptrace(PTRACE_DETACH, t->tasks[i].tid, 0, 0);
+	free(t->tasks);
+	free(t);
+}
+
+int targets__count(const struct targets *t)
+{
+	return t->nr;
+}
+
+static struct task *find(struct targets *t, pid_t tid)
+{
+	for (int i = 0; i < t->nr; i++) {
+		if (t->tasks[i].tid == tid)
+			return &t->tasks[i];
+	}
+	return NULL;
+}
+
+static int add(struct targets *t, pid_t tid, pid_t tgid)
+{
+	if (t->nr == t->cap) {
+		int cap = t->cap ? t->cap * 2 : 16;
+		struct task *n = reallocarray(t->tasks, (size_t)cap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->tasks = n;
+		t->cap = cap;
+	}
+	t->tasks[t->nr++] = (struct task){ tid, tgid };
+	return 0;
+}
+
+static void drop(struct targets *t, pid_t tid)
+{
+	struct task *k = find(t, tid);
+
+	if (k)
+		*k = t->tasks[--t->nr];
+}
+
+/* Reads Tgid and PPid of @tid from /proc; 0 or -errno. */
+static int read_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
+{
+	char path[64], line[256];
+	FILE *f;
+	int got = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (got < 2 && fgets(line, sizeof(line), f)) {
+		got += sscanf(line, "Tgid: %d", tgid) == 1;
+		got += sscanf(line, "PPid: %d", ppid) == 1;
+	}
+	fclose(f);
+	return got == 2 ? 0 : -ENODATA;
+}
+
+static int seize_one(struct targets *t, pid_t tid, pid_t tgid)
+{
+	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTS))
+		return -errno;
+	return add(t, tid, tgid);
+}
+
+int targets__seize(struct targets *t, pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	int err;
+
+	err = seize_one(t, pid, pid);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	/* threads of a running process: fork events come from whichever thread forks */
+	while ((d = readdir(dir))) {
+		pid_t tid = atoi(d->d_name);
+
+		if (tid > 0 && tid != pid && !find(t, tid))
+			seize_one(t, tid, pid);
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* The first stop of a task we did not know: a new thread needs nothing, a new process gets
+ * its probes before it runs. */
+static void on_new_task(struct targets *t, pid_t tid)
+{
+	pid_t tgid = tid, ppid = 0;
+
+	read_ids(tid, &tgid, &ppid);
+	if (add(t, tid, tgid))
+		return;
+	if (tgid == tid)
+		t->ops.on_fork(t->arg, tid, ppid);
+	ptrace(PTRACE_CONT, tid, 0, 0);
+}
+
+static void on_stop(struct targets *t, pid_t tid, int status)
+{
+	int sig = WSTOPSIG(status), event = status >> 16;
+	struct task *k = find(t, tid);
+
+	if (!k) {
+		on_new_task(t, tid);
+		return;
+	}
+	switch (event) {
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE:
+		break; /* the child reports its own first stop */
+	case PTRACE_EVENT_EXEC:
+		t->ops.on_exec(t->arg, k->tgid);
+		break;
+	case PTRACE_EVENT_EXIT:
+		if (k->tid == k->tgid)
+			t->ops.on_exiting(t->arg, tid);
+		break;
+	case PTRACE_EVENT_STOP:
+		/* group-stop (SIGSTOP & co.): stay stopped but keep reporting, as untraced */
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+			ptrace(PTRACE_LISTEN, tid, 0, 0);
+			return;
+		}
+		break;
+	case 0:
+		/* signal-delivery-stop: deliver it unchanged, the target cannot tell */
+		ptrace(PTRACE_CONT, tid, 0, sig);
+		return;
+	default:
+		break;
+	}
+	ptrace(PTRACE_CONT, tid, 0, 0);
+}
+
+int targets__reap(struct targets *t)
+{
+	for (;;) {
+		int status;
+		pid_t tid = waitpid(-1, &status, WNOHANG | __WALL);
+		struct task *k;
+
+		if (tid == 0 || (tid < 0 && errno == ECHILD))
+			return 0;
+		if (tid < 0 && errno == EINTR)
+			continue;
+		if (tid < 0)
+			return -errno;
+		if (WIFSTOPPED(status)) {
+			on_stop(t, tid, status);
+			continue;
+		}
+		k = find(t, tid);
+		if (k && k->tid == k->tgid)
+			t->ops.on_exit(t->arg, tid, status);
+		else if (!k)
+			t->ops.on_exit(t->arg, tid, status); /* a child we forked but never seized */
+		drop(t, tid);
+	}
+}

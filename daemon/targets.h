@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/targets.h — follows traced process trees with ptrace: fork, vfork, clone, exec and
+ * exit, race-free (design.md "Attach scope"), and forwards every other signal unchanged. */
+#ifndef BM_TARGETS_H
+#define BM_TARGETS_H
+
+#include <sys/types.h>
+
+struct targets;
+
+struct targets_ops {
+	/* A new process @pid (forked by @parent) is stopped before its first instruction;
+	 * attach its probes now. It continues when this returns. */
+	void (*on_fork)(void *arg, pid_t pid, pid_t parent);
+	/* @pid finished an execve and is stopped before the new image's first instruction. */
+	void (*on_exec)(void *arg, pid_t pid);
+	/* @pid (a process, not a thread) is about to exit; its memory is still readable. */
+	void (*on_exiting)(void *arg, pid_t pid);
+	/* @pid exited with wait status @status and has been reaped. */
+	void (*on_exit)(void *arg, pid_t pid, int status);
+};
+
+struct targets *targets__new(const struct targets_ops *ops, void *arg); /* NULL + errno */
+void targets__free(struct targets *t); /* NULL-safe; detaches from every tracee */
+
+/* Starts following @pid (a process blocked before its execve, or running): PTRACE_SEIZE of
+ * every thread with the fork/exec/exit options. Returns 0 or -errno. */
+int targets__seize(struct targets *t, pid_t pid);
+
+/* Drains every pending wait status (call on SIGCHLD). Returns 0 or -errno. */
+int targets__reap(struct targets *t);
+
+/* Number of tracees (threads included) still followed. */
+int targets__count(const struct targets *t);
+
+#endif /* BM_TARGETS_H */
