@@ -139,7 +139,7 @@ $(B)/tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h \
 		$(patsubst %,$(B)/san/daemon/%.o,$(UNIT_$*)) $(LDLIBS)
 
 # Ground-truth workloads: -fno-builtin keeps every malloc/free the source asks for.
-WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-builtin -fno-omit-frame-pointer -pthread
+WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-builtin -fno-omit-frame-pointer -pthread -MMD -MP
 $(B)/workloads/%: tests/workloads/%.c tests/workloads/workload.h $(B)/libbenchmem.a
 	$(call msg,CC-WL,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a \

@@ -17,6 +17,7 @@
 #include "embedded.h"
 #include "jsonutil.h"
 #include "launch.h"
+#include "log.h"
 #include "proto.h"
 #include "results.h"
 #include "table.h"
@@ -230,6 +231,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o))
 		return 2;
+	log_setup("benchmem-run", getenv("BENCHMEM_DEBUG") ? BM_LOG_DEBUG : BM_LOG_WARNING);
 	e = launch_check(o.argv[0], o.exe);
 	if (e == -ENOENT)
 		return fail(127, "cannot run '%s': command not found", o.argv[0]);

@@ -102,8 +102,10 @@ struct session *collector__find_session_by_id(struct collector *c, uint32_t id)
 	return NULL;
 }
 
-/* Attaches the allocator probes of one ELF file in @p, once per file (dev, inode). */
-static int attach_image(struct collector *c, struct proc *p, const char *path)
+/* Attaches the allocator probes of one ELF file in @p, once per file (dev, inode). When the
+ * file is the executable itself (a static binary), the program's own mmap calls come from
+ * the same segment as the allocator's, so the "called from inside" filter is turned off. */
+static int attach_image(struct collector *c, struct proc *p, const char *path, bool is_exe)
 {
 	struct alloc_sym syms[SYMBOLS_MAX_FUNCS];
 	char err[512];
@@ -119,6 +121,8 @@ static int attach_image(struct collector *c, struct proc *p, const char *path)
 	n = symbols_find_allocators(path, syms, SYMBOLS_MAX_FUNCS, err, sizeof(err));
 	if (n <= 0)
 		return n; /* not an allocator (or not an ELF file: a script's interpreter is) */
+	for (int i = 0; is_exe && i < n; i++)
+		syms[i].seg_len = 0;
 	if (p->nr_libs == SESSION_MAX_LIBS)
 		return -E2BIG;
 	e = probe__attach(c->probe, p->tgid, path, syms, (size_t)n, &p->links[p->nr_libs], err,
@@ -148,14 +152,16 @@ static int attach_exe(struct collector *c, struct proc *p)
 	if (len < 0)
 		return -errno;
 	exe[len] = '\0';
-	err = attach_image(c, p, exe);
+	if (!strncmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "python", 6))
+		p->s->saw_python = true;
+	err = attach_image(c, p, exe, true);
 	attached += !err;
 	needed = calloc(SYMBOLS_MAX_NEEDED, sizeof(*needed));
 	if (!needed)
 		return -ENOMEM;
 	n = symbols_needed(exe, needed, SYMBOLS_MAX_NEEDED);
 	for (int i = 0; i < n; i++) {
-		err = attach_image(c, p, needed[i]);
+		err = attach_image(c, p, needed[i], false);
 		attached += !err;
 	}
 	free(needed);
@@ -178,7 +184,7 @@ static int attach_maps(struct collector *c, struct proc *p)
 	fclose(f);
 	for (int i = 0; i < n; i++) {
 		if (e[i].exec && e[i].path[0] == '/')
-			attach_image(c, p, e[i].path);
+			attach_image(c, p, e[i].path, false);
 	}
 	free(e);
 	return p->nr_libs ? 0 : -ENOENT;

@@ -57,7 +57,7 @@ static int libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap
 	n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
-	log_msg(level, "libbpf: %s", buf);
+	log_msg(level, "%s", buf);
 	return 0;
 }
 

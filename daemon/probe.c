@@ -157,7 +157,7 @@ static uint64_t cookie_of(const struct alloc_sym *s)
 	uint64_t c = s->func;
 
 	/* mmap/munmap need the segment bounds to skip the allocator's own calls */
-	if ((s->func == BM_FN_MMAP || s->func == BM_FN_MUNMAP) &&
+	if ((s->func == BM_FN_MMAP || s->func == BM_FN_MUNMAP) && s->seg_len &&
 	    s->seg_off <= BM_COOKIE_FIELD_MAX && s->seg_len <= BM_COOKIE_FIELD_MAX)
 		c |= s->seg_off << 8 | s->seg_len << 36;
 	return c;

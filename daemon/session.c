@@ -159,6 +159,8 @@ static int64_t next_repeat(const struct session *s, const char *name)
 	int64_t next = 0;
 
 	for (size_t i = 0; i < s->nr_closed; i++) {
+		if (s->closed[i].whole_run)
+			continue;
 		if (!strcmp(s->closed[i].name, name) && s->closed[i].repeat >= next)
 			next = (int64_t)s->closed[i].repeat + 1;
 	}
@@ -172,7 +174,11 @@ struct region *session__start(struct session *s, const char *name, int64_t repea
 
 	if (repeat < 0)
 		repeat = next_repeat(s, name);
+	/* the whole-run region lives in its own namespace: a command may name a region
+	 * after itself */
 	for (int i = 0; i < s->nr_open; i++) {
+		if (s->open[i]->whole_run)
+			continue;
 		if (!strcmp(s->open[i]->name, name) && s->open[i]->repeat == repeat) {
 			errno = EEXIST;
 			return NULL;
@@ -206,7 +212,7 @@ struct region *session__start(struct session *s, const char *name, int64_t repea
 struct region *session__find_open(const struct session *s, const char *name)
 {
 	for (int i = s->nr_open - 1; i >= 0; i--) {
-		if (!strcmp(s->open[i]->name, name))
+		if (!s->open[i]->whole_run && !strcmp(s->open[i]->name, name))
 			return s->open[i];
 	}
 	return NULL;
@@ -276,16 +282,24 @@ json_t *session__results(const struct session *s, const char *version, const cha
 	struct bm_repeat *reps = calloc(s->nr_closed + 1, sizeof(*reps));
 	size_t nr_series = 0, used = 0;
 	struct bm_run_meta meta = { .command = s->command,
-				    .python_allocator = s->python_malloc ? "malloc" : "pymalloc",
+				    .python_allocator = !s->saw_python	? NULL
+							    : s->python_malloc ? "malloc"
+									       : "pymalloc",
 				    .lost_events = lost_events,
 				    .start_unix_ns = s->start_unix_ns,
 				    .version = version,
 				    .attach_mode = attach_mode };
 	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
+	bool explicit_regions = false;
 	json_t *doc = NULL;
 
 	if (!series || !reps || !taken)
 		goto out;
+	/* the whole-run region is the result only of a command that marked no region */
+	for (size_t i = 0; i < s->nr_closed; i++)
+		explicit_regions |= !s->closed[i].whole_run;
+	for (size_t i = 0; i < s->nr_closed; i++)
+		taken[i] = explicit_regions && s->closed[i].whole_run;
 	/* group by name in first-seen order; reps[] holds each series contiguously */
 	for (size_t i = 0; i < s->nr_closed; i++) {
 		struct bm_series *se;
@@ -298,7 +312,8 @@ json_t *session__results(const struct session *s, const char *version, const cha
 		se->params = s->closed[i].params;
 		se->reps = &reps[used];
 		for (size_t j = i; j < s->nr_closed; j++) {
-			if (taken[j] || strcmp(s->closed[j].name, se->name))
+			if (taken[j] || s->closed[j].whole_run != s->closed[i].whole_run ||
+			    strcmp(s->closed[j].name, se->name))
 				continue;
 			taken[j] = true;
 			to_repeat(&s->closed[j], &reps[used++]);
