@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""benchmem-run on every ground-truth workload: the numbers equal what the workload itself
+requested, exactly, run after run, with the embedded collector and with a daemon."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import BUILD, PYCLIENT, require_tracing
+
+WL = BUILD / "workloads"
+
+
+def run(args, tmp_path, env=None, embedded=True):
+    out = tmp_path / "result.json"
+    e = dict(os.environ, **(env or {}))
+    if embedded:
+        # never talk to a system daemon by accident
+        e["BENCHMEM_SOCKET"] = str(tmp_path / "no-daemon.sock")
+    cmd = [str(BUILD / "benchmem-run"), "--json", str(out), "--"] + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=120)
+    doc = json.loads(out.read_text()) if out.exists() else None
+    return p, doc
+
+
+def only_entry(doc):
+    assert len(doc["benchmarks"]) == 1, [b["name"] for b in doc["benchmarks"]]
+    return doc["benchmarks"][0]
+
+
+def expected(p):
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def check_exact(entry, want):
+    blob = entry["extra_info"]["benchmem"]
+    assert blob["peak_bytes"] == [want["peak_bytes"]]
+    assert blob["total_bytes"] == [want["total_bytes"]]
+    assert blob["allocations"] == [want["allocations"]]
+    assert entry["extra_info"]["benchmem_meta"]["lost_events"] == 0
+
+
+@pytest.mark.parametrize("workload", ["allocators", "realloc", "bigblocks", "forks"])
+def test_whole_command_numbers_are_exact_twice(workload, tmp_path):
+    require_tracing()
+    for _ in range(2):
+        p, doc = run([WL / workload], tmp_path)
+        assert p.returncode == 0, p.stderr
+        entry = only_entry(doc)
+        assert entry["name"] == workload
+        check_exact(entry, expected(p))
+
+
+@pytest.mark.parametrize("workload", ["allocators", "static_allocators", "threads"])
+def test_region_marked_with_libbenchmem_is_exact(workload, tmp_path):
+    require_tracing()
+    args = [WL / workload] + ([] if workload == "threads" else ["region"])
+    for _ in range(2):
+        p, doc = run(args, tmp_path)
+        assert p.returncode == 0, p.stderr
+        entry = only_entry(doc)
+        check_exact(entry, expected(p))
+
+
+def test_known_sizes_behind_the_workloads(tmp_path):
+    """The ground truth itself: a check that cannot fail would pass a wrong workload."""
+    require_tracing()
+    p, _ = run([WL / "threads"], tmp_path)
+    assert expected(p) == {"peak_bytes": 13_600_000, "total_bytes": 13_600_000,
+                           "allocations": 1600}
+    p, _ = run([WL / "bigblocks"], tmp_path)
+    assert expected(p)["peak_bytes"] == 96 << 20
+
+
+def test_same_numbers_through_the_daemon(daemon, tmp_path):
+    for workload in ("allocators", "forks"):
+        p, doc = run([WL / workload], tmp_path, env=daemon.env(), embedded=False)
+        assert p.returncode == 0, p.stderr + daemon.log_tail()
+        check_exact(only_entry(doc), expected(p))
+
+
+def test_python_peak_under_python_malloc_within_two_percent(tmp_path):
+    require_tracing()
+    script = tmp_path / "hold.py"
+    script.write_text(
+        "import benchmem\n"
+        "with benchmem.region('hold'):\n"
+        "    blocks = [bytearray(1_000_000) for _ in range(50)]\n"
+        "    del blocks\n")
+    p, doc = run(["/usr/bin/python3", script], tmp_path, env={"PYTHONPATH": str(PYCLIENT)})
+    assert p.returncode == 0, p.stderr
+    entry = only_entry(doc)
+    held = 50 * 1_000_000
+    peak = entry["extra_info"]["benchmem"]["peak_bytes"][0]
+    assert abs(peak - held) / held < 0.02, peak
+    assert entry["extra_info"]["benchmem_meta"]["python_allocator"] == "pymalloc"
+
+
+def test_python_malloc_flag_is_recorded(tmp_path):
+    require_tracing()
+    script = tmp_path / "hold.py"
+    script.write_text(
+        "import benchmem\n"
+        "with benchmem.region('hold'):\n"
+        "    blocks = [bytearray(1_000_000) for _ in range(50)]\n"
+        "    del blocks\n")
+    out = tmp_path / "r.json"
+    e = dict(os.environ, BENCHMEM_SOCKET=str(tmp_path / "none.sock"), PYTHONPATH=str(PYCLIENT))
+    p = subprocess.run([str(BUILD / "benchmem-run"), "--python-malloc", "--json", str(out), "--",
+                        "/usr/bin/python3", str(script)], capture_output=True, text=True, env=e,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    entry = only_entry(json.loads(out.read_text()))
+    held = 50 * 1_000_000
+    peak = entry["extra_info"]["benchmem"]["peak_bytes"][0]
+    assert abs(peak - held) / held < 0.02, peak
+    assert entry["extra_info"]["benchmem_meta"]["python_allocator"] == "malloc"
+
+
+@pytest.mark.parametrize("how,code,aborted", [("SEGV", 139, True), ("KILL", 137, True),
+                                              ("EXIT", 7, False)])
+def test_target_that_dies_still_yields_a_result(how, code, aborted, tmp_path):
+    require_tracing()
+    p, doc = run([WL / "crash", how], tmp_path)
+    assert p.returncode == code, p.stderr
+    entry = only_entry(doc)
+    assert entry["extra_info"]["benchmem_meta"]["aborted"] == [aborted]
+    assert entry["extra_info"]["benchmem"]["peak_bytes"] == [123456]
