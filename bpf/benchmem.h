@@ -61,6 +61,10 @@ struct bm_event {
 _Static_assert(sizeof(struct bm_event) == 40, "bm_event is the bpf/daemon ABI");
 _Static_assert(__builtin_offsetof(struct bm_event, stack_id) == 32, "bm_event layout");
 
+/* Value of the `traced` map: per-process tracing flags, set by the daemon. */
+#define BM_TRACE_ON	1u /* the process is traced */
+#define BM_TRACE_STACKS 2u /* record the user stack of every allocation (profiles) */
+
 /* Index of the per-CPU counters in the `drops` map, read by the daemon. */
 enum bm_counter {
 	BM_CNT_RINGBUF_FULL = 0, /* events lost because the ring buffer was full */

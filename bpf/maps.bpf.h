@@ -20,7 +20,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BM_MAX_TRACED);
 	__type(key, __u32);   /* tgid */
-	__type(value, __u32); /* session id */
+	__type(value, __u32); /* BM_TRACE_* flags */
 } traced SEC(".maps");
 
 /* LRU so that a thread killed inside malloc cannot leak an entry forever. */

@@ -6,8 +6,7 @@
 #define BM_MAP_ANONYMOUS 0x20
 #define BM_MAP_FAILED	 ((__u64)-1)
 
-/* Set through skel->rodata before load. */
-const volatile bool capture_stacks = false;
+/* Set through skel->rodata before load: false only in system-wide mode without a filter. */
 const volatile bool check_traced = true;
 
 static __always_inline void count(__u32 idx)
@@ -18,14 +17,21 @@ static __always_inline void count(__u32 idx)
 		(*c)++;
 }
 
-static __always_inline bool is_traced(__u32 tgid)
+/* Returns the process's BM_TRACE_* flags, 0 when it is not traced. */
+static __always_inline __u32 traced_flags(__u32 tgid)
 {
-	return !check_traced || bpf_map_lookup_elem(&traced, &tgid);
+	__u32 *f;
+
+	if (!check_traced)
+		return BM_TRACE_ON;
+	f = bpf_map_lookup_elem(&traced, &tgid);
+	return f ? *f : 0;
 }
 
 static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u64 addr,
 				__u64 size)
 {
+	__u32 flags = traced_flags(id >> 32);
 	struct bm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
@@ -38,7 +44,7 @@ static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
 	e->stack_id = -1;
-	if (capture_stacks && kind == BM_EV_ALLOC)
+	if ((flags & BM_TRACE_STACKS) && kind == BM_EV_ALLOC)
 		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	e->kind = kind;
 	e->func = func;
@@ -81,7 +87,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 	__u32 func = BM_COOKIE_FUNC(cookie), tid = (__u32)id;
 	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
 
-	if (!is_traced(id >> 32))
+	if (!traced_flags(id >> 32))
 		return 0;
 	switch (func) {
 	case BM_FN_FREE: /* before the real free, so no thread can get the block back first */

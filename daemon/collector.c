@@ -206,7 +206,7 @@ static struct proc *add_proc(struct collector *c, struct session *s, pid_t tgid)
 
 	if (!p)
 		return NULL;
-	if (probe__track(c->probe, (uint32_t)tgid, s->id))
+	if (probe__track(c->probe, (uint32_t)tgid, s->profile))
 		pr_warn("pid %d: cannot add to the traced map", tgid);
 	return p;
 }
@@ -655,8 +655,7 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 {
 	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_ };
 	static const struct server_ops sops = { on_request, on_close };
-	struct probe_opts po = { .capture_stacks = o->cfg.stacks,
-				 .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM };
+	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM };
 	struct collector *c = calloc(1, sizeof(*c));
 	int e = 0;
 

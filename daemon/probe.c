@@ -103,7 +103,6 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 		explain_load_error(e, err, errlen);
 		goto fail;
 	}
-	p->skel->rodata->capture_stacks = o->capture_stacks;
 	p->skel->rodata->check_traced = true;
 	bpf_program__set_expected_attach_type(p->skel->progs.alloc_enter_multi,
 					      BM_TRACE_UPROBE_MULTI);
@@ -273,10 +272,12 @@ void probe__release(struct probe *p, struct probe_links *l)
 	l->nr = 0;
 }
 
-int probe__track(struct probe *p, uint32_t tgid, uint32_t session)
+int probe__track(struct probe *p, uint32_t tgid, bool stacks)
 {
-	if (bpf_map__update_elem(p->skel->maps.traced, &tgid, sizeof(tgid), &session,
-				 sizeof(session), BPF_ANY))
+	uint32_t flags = BM_TRACE_ON | (stacks ? BM_TRACE_STACKS : 0);
+
+	if (bpf_map__update_elem(p->skel->maps.traced, &tgid, sizeof(tgid), &flags,
+				 sizeof(flags), BPF_ANY))
 		return -errno;
 	return 0;
 }

@@ -15,8 +15,7 @@
 struct probe;
 
 struct probe_opts {
-	bool capture_stacks; /* user stack id on every allocation event */
-	bool system_wide;    /* opt-in: breakpoints in every process mapping the library */
+	bool system_wide; /* opt-in: breakpoints in every process mapping the library */
 };
 
 /* The links that hold one library's probes in one process. */
@@ -45,8 +44,9 @@ int probe__attach(struct probe *p, pid_t pid, const char *path, const struct all
  * (design.md), which must not stall the loop. */
 void probe__release(struct probe *p, struct probe_links *l);
 
-/* Adds/removes @tgid in the traced map (the BPF-side second guard). 0 or -errno. */
-int probe__track(struct probe *p, uint32_t tgid, uint32_t session);
+/* Adds/removes @tgid in the traced map (the BPF-side second guard); with @stacks its
+ * allocation events carry a user stack id. 0 or -errno. */
+int probe__track(struct probe *p, uint32_t tgid, bool stacks);
 void probe__untrack(struct probe *p, uint32_t tgid);
 
 /* Sums the per-CPU drop counters into @out[BM_CNT_MAX]. 0 or -errno. */

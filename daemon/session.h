@@ -54,6 +54,7 @@ struct session {
 	pid_t root;
 	char command[1024];
 	bool python_malloc;
+	bool profile; /* keep every region's events with stacks for .bin profiles */
 	bool saw_python; /* a process of the tree ran a CPython interpreter */
 	bool launched;	/* started by launch (whole-run region) rather than attach */
 	uint32_t epoch; /* counts region starts; blocks carry the epoch they were born in */
