@@ -35,7 +35,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 # The collector: every daemon module except main.c. benchmemd and benchmem-run both link it.
 COLLECTOR := log loop units jsonutil atomic_file symbols procmaps probe ringbuf live region \
 	     session targets rss results proto server dispatch listen collector \
-	     memray compare config placement
+	     memray compare config placement profile spool stacks
 COLLECTOR_OBJS := $(patsubst %,$(B)/obj/daemon/%.o,$(COLLECTOR))
 
 CTL_OBJS := $(B)/obj/client/benchmemctl.o $(B)/obj/client/conn.o $(B)/obj/client/table.o \
@@ -45,12 +45,13 @@ CTL_OBJS := $(B)/obj/client/benchmemctl.o $(B)/obj/client/conn.o $(B)/obj/client
 	    $(B)/obj/daemon/memray.o
 
 RUN_OBJS := $(B)/obj/client/benchmem-run.o $(B)/obj/client/launch.o $(B)/obj/client/conn.o \
+	    $(B)/obj/client/gate.o $(B)/obj/client/runs.o \
 	    $(B)/obj/client/table.o $(B)/obj/client/embedded.o $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects named in UNIT_<m>.
-UNITS := units live region procmaps symbols compare memray proto config results placement listen
+UNITS := units live region procmaps symbols compare memray proto config results placement listen spool stacks
 UNIT_units    := units
 UNIT_live     := live
 UNIT_region   := region
@@ -63,6 +64,8 @@ UNIT_config   := config units
 UNIT_listen   := listen
 UNIT_results  := results jsonutil atomic_file units ../client/table
 UNIT_placement := placement
+UNIT_spool    := spool
+UNIT_stacks   := stacks procmaps memray
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)

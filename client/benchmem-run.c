@@ -15,23 +15,30 @@
 
 #include "conn.h"
 #include "embedded.h"
+#include "gate.h"
 #include "jsonutil.h"
 #include "launch.h"
 #include "log.h"
 #include "proto.h"
 #include "results.h"
 #include "table.h"
+#include "units.h"
 
 #define RUN_TIMEOUT_MS 60000
+
+enum profile_mode { PROFILE_DEFAULT, PROFILE_NONE, PROFILE_REGRESSED, PROFILE_ALL };
 
 struct run_opts {
 	const char *json_path;
 	const char *name;
 	const char *socket;
+	const char *profile_dir;
+	enum profile_mode profile;
+	struct gate_opts gate;
+	bool gating; /* rules or ceilings given */
 	bool python_malloc;
 	bool embedded_only;
 	bool quiet;
-	bool stacks;
 	char **argv;
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
 };
@@ -54,11 +61,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: benchmem-run [--json FILE] [--name NAME] [--python-malloc] [--socket PATH]\n"
-		"                    [--embedded] [--stacks] [--quiet] -- CMD [ARGS...]\n"
+		"                    [--embedded] [--quiet] [--baseline FILE] [--fail-on FIELD:T]...\n"
+		"                    [--max-peak SIZE] [--max-allocated SIZE] [--max-allocations N]\n"
+		"                    [--profile all|regressed|none] [--profile-dir DIR] -- CMD [ARGS...]\n"
 		"Traces CMD's allocations (peak, total, count, rss) and prints a table to stderr.\n"
 		"Without explicit regions the whole command is one region named NAME (default: the\n"
 		"command's basename). Talks to benchmemd at $BENCHMEM_SOCKET or %s when it\n"
-		"listens, else runs a collector itself (needs root: CAP_BPF and CAP_PERFMON).\n",
+		"listens, else runs a collector itself (needs root: CAP_BPF and CAP_PERFMON).\n"
+		"With --baseline/--fail-on or ceilings, a regression exits 1 and writes a memray\n"
+		"profile (.bin) of each regressed region into --profile-dir.\n",
 		CONN_DEFAULT_SOCKET);
 }
 
@@ -68,11 +79,20 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "json", required_argument, NULL, 'j' }, { "name", required_argument, NULL, 'n' },
 		{ "python-malloc", no_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' }, { "embedded", no_argument, NULL, 'e' },
-		{ "stacks", no_argument, NULL, 'k' },	    { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },	    { 0 }
+		{ "quiet", no_argument, NULL, 'q' },	    { "help", no_argument, NULL, 'h' },
+		{ "baseline", required_argument, NULL, 'B' },
+		{ "fail-on", required_argument, NULL, 'F' },
+		{ "max-peak", required_argument, NULL, 1000 + CMP_PEAK },
+		{ "max-allocated", required_argument, NULL, 1000 + CMP_ALLOCATED },
+		{ "max-allocations", required_argument, NULL, 1000 + CMP_ALLOCATIONS },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "profile-dir", required_argument, NULL, 'D' },
+		{ 0 }
 	};
+	char err[256];
 	int c;
 
+	gate_init(&o->gate);
 	/* "+": stop at the first non-option, so CMD's own options stay CMD's */
 	while ((c = getopt_long(argc, argv, "+hqj:n:", opts, NULL)) != -1) {
 		switch (c) {
@@ -81,14 +101,45 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'p': o->python_malloc = true; break;
 		case 's': o->socket = optarg; break;
 		case 'e': o->embedded_only = true; break;
-		case 'k': o->stacks = true; break;
 		case 'q': o->quiet = true; break;
+		case 'B': o->gate.baseline = optarg; break;
+		case 'D': o->profile_dir = optarg; break;
+		case 'P':
+			if (!strcmp(optarg, "all"))
+				o->profile = PROFILE_ALL;
+			else if (!strcmp(optarg, "regressed"))
+				o->profile = PROFILE_REGRESSED;
+			else if (!strcmp(optarg, "none"))
+				o->profile = PROFILE_NONE;
+			else
+				return fail(2, "--profile %s: want all, regressed or none", optarg), -EINVAL;
+			break;
+		case 'F':
+			if (o->gate.nr_rules == GATE_MAX_RULES)
+				return fail(2, "--fail-on: at most %d rules", GATE_MAX_RULES), -EINVAL;
+			if (cmp_rule_parse(optarg, &o->gate.rules[o->gate.nr_rules], err, sizeof(err)))
+				return fail(2, "--fail-on %s: %s", optarg, err), -EINVAL;
+			o->gate.nr_rules++;
+			o->gating = true;
+			break;
+		case 1000 + CMP_PEAK:
+		case 1000 + CMP_ALLOCATED:
+		case 1000 + CMP_ALLOCATIONS:
+			if (cmp_limit_parse((enum cmp_field)(c - 1000), optarg,
+					    &o->gate.ceiling[c - 1000], err, sizeof(err)))
+				return fail(2, "%s: %s", argv[optind - 1], err), -EINVAL;
+			o->gating = true;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
 	}
 	if (optind >= argc) {
 		fail(2, "no command given (usage: benchmem-run [OPTIONS] -- CMD [ARGS...])");
+		return -EINVAL;
+	}
+	if (o->gate.nr_rules && !o->gate.baseline) {
+		fail(2, "--fail-on needs --baseline FILE (a result file or a .benchmarks directory)");
 		return -EINVAL;
 	}
 	o->argv = &argv[optind];
@@ -149,29 +200,42 @@ static void forward(int sig, siginfo_t *si, void *uc)
 		kill(forward_to, sig);
 }
 
-/* Daemon mode: the service traces, we launch, wait and fetch the results. */
-static int run_with_daemon(int fd, struct run_opts *o, int *status, json_t **doc)
+/* Where the run is traced: a daemon over the socket, or our own embedded collector. */
+struct backend {
+	int fd;		       /* >= 0: daemon connection */
+	json_int_t session;    /* the daemon's session of our command */
+	struct embedded *emb; /* else */
+};
+
+static bool wants_profiles(const struct run_opts *o)
+{
+	return o->profile == PROFILE_ALL ||
+	       (o->gating && o->profile != PROFILE_NONE);
+}
+
+/* Daemon mode: the service traces, we launch and wait. */
+static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 {
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART };
 	struct launch l;
 	char err[512];
 	json_t *reply, *req;
-	json_int_t session;
 	int e;
 
 	e = launch_prepare(&l, o->argv);
 	if (e)
 		return fail(2, "cannot fork: %s", strerror(-e));
-	req = json_pack("{s:s, s:i, s:s, s:s, s:b}", "op", "launch", "pid", (int)l.pid, "name",
-			o->name, "exe", o->exe, "python_malloc", o->python_malloc);
-	reply = conn_request(fd, req, err, sizeof(err));
+	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b}", "op", "launch", "pid", (int)l.pid,
+			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
+			"profile", wants_profiles(o));
+	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
 		json_decref(reply);
 		launch_abort(&l);
 		return fail(2, "benchmemd refused to trace: %s", err);
 	}
-	session = json_integer_value(json_object_get(reply, "session"));
+	b->session = json_integer_value(json_object_get(reply, "session"));
 	json_decref(reply);
 	forward_to = l.pid;
 	for (int s = 1; s < NSIG; s++) {
@@ -184,37 +248,23 @@ static int run_with_daemon(int fd, struct run_opts *o, int *status, json_t **doc
 		;
 	if (e)
 		return fail(127, "cannot run '%s': %s", o->argv[0], strerror(-e));
-	/* the daemon keeps the ended session while this connection lives */
-	req = json_pack("{s:s, s:I}", "op", "results", "session", session);
-	reply = conn_request(fd, req, err, sizeof(err));
-	json_decref(req);
-	if (!reply || conn_error(reply, err, sizeof(err))) {
-		json_decref(reply);
-		return fail(2, "cannot fetch the results: %s", err);
-	}
-	*doc = json_incref(json_object_get(reply, "result"));
-	json_decref(reply);
 	return 0;
 }
 
-static int run_embedded(struct run_opts *o, const char *command, int *status, json_t **doc)
+static int run_embedded(struct backend *b, struct run_opts *o, const char *command, int *status)
 {
-	struct embedded *e;
 	struct launch l;
 	char err[512];
 	int r;
 
-	e = embedded__new(o->stacks, err, sizeof(err));
-	if (!e)
+	b->emb = embedded__new(wants_profiles(o), o->profile_dir, err, sizeof(err));
+	if (!b->emb)
 		return fail(2, "%s", err);
 	r = launch_prepare(&l, o->argv);
-	if (r) {
-		embedded__free(e);
+	if (r)
 		return fail(2, "cannot fork: %s", strerror(-r));
-	}
-	r = embedded__run(e, &l, o->name, command, o->python_malloc, status, doc, err,
+	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, status, err,
 			  sizeof(err));
-	embedded__free(e);
 	if (r == -ENOENT || r == -EACCES)
 		return fail(r == -ENOENT ? 127 : 126, "%s", err);
 	if (r)
@@ -222,12 +272,91 @@ static int run_embedded(struct run_opts *o, const char *command, int *status, js
 	return 0;
 }
 
+/* The result document (new reference), or NULL after printing why. */
+static json_t *fetch_results(struct backend *b)
+{
+	char err[512];
+	json_t *req, *reply, *doc;
+
+	if (b->emb) {
+		doc = embedded__results(b->emb);
+		if (!doc)
+			fail(2, "cannot build the results: %s", strerror(errno));
+		return doc;
+	}
+	/* the daemon keeps the ended session while this connection lives */
+	req = json_pack("{s:s, s:I}", "op", "results", "session", b->session);
+	reply = conn_request(b->fd, req, err, sizeof(err));
+	json_decref(req);
+	if (!reply || conn_error(reply, err, sizeof(err))) {
+		json_decref(reply);
+		fail(2, "cannot fetch the results: %s", err);
+		return NULL;
+	}
+	doc = json_incref(json_object_get(reply, "result"));
+	json_decref(reply);
+	return doc;
+}
+
+/* Asks the collector for region @name's .bin; prints the path or why not. */
+static void write_profile(struct backend *b, const char *name)
+{
+	char err[512];
+	const char *path = NULL;
+	json_t *req, *reply = NULL;
+
+	if (b->emb) {
+		path = embedded__profile(b->emb, name, err, sizeof(err));
+	} else {
+		req = json_pack("{s:s, s:I, s:s}", "op", "profile", "session", b->session, "name",
+				name);
+		reply = conn_request(b->fd, req, err, sizeof(err));
+		json_decref(req);
+		if (reply && !conn_error(reply, err, sizeof(err)))
+			path = json_string_value(json_object_get(reply, "path"));
+	}
+	if (path)
+		fprintf(stderr, "benchmem-run: profile of %s: %s (memray flamegraph %s)\n", name,
+			path, path);
+	else
+		fprintf(stderr, "benchmem-run: warning: no profile of %s: %s\n", name, err);
+	json_decref(reply);
+}
+
+/* Gates the run; writes the profiles asked for. Returns the hits' count or -1 (printed). */
+static int judge(struct backend *b, struct run_opts *o, json_t *doc)
+{
+	struct gate_hit *hits = NULL;
+	size_t n = 0, i;
+	json_t *bm;
+	char err[512];
+
+	if (o->gating && gate_check(&o->gate, doc, &hits, &n, err, sizeof(err))) {
+		fail(2, "%s", err);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "benchmem-run: regression: %s: %s\n", hits[i].name, hits[i].what);
+	if (o->profile == PROFILE_ALL) {
+		json_array_foreach(json_object_get(doc, "benchmarks"), i, bm)
+			write_profile(b, json_string_value(json_object_get(bm, "name")));
+	} else if (wants_profiles(o)) {
+		for (i = 0; i < n; i++) {
+			if (!i || strcmp(hits[i].name, hits[i - 1].name))
+				write_profile(b, hits[i].name);
+		}
+	}
+	free(hits);
+	return (int)n;
+}
+
 int main(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
+	struct backend b = { .fd = -1 };
 	char command[4096];
 	json_t *doc = NULL;
-	int status = 0, code, fd = -1, e;
+	int status = 0, code, hits = 0, e;
 
 	if (parse_args(argc, argv, &o))
 		return 2;
@@ -244,15 +373,24 @@ int main(int argc, char **argv)
 	if (o.socket)
 		setenv("BENCHMEM_SOCKET", o.socket, 1);
 	if (!o.embedded_only)
-		fd = conn_open(conn_socket_path(), RUN_TIMEOUT_MS);
-	if (o.socket && fd < 0)
-		return fail(2, "no benchmemd at %s: %s", o.socket, strerror(-fd));
-	if (fd >= 0)
-		code = run_with_daemon(fd, &o, &status, &doc);
-	else
-		code = run_embedded(&o, command, &status, &doc);
-	if (fd >= 0)
-		close(fd);
+		b.fd = conn_open(conn_socket_path(), RUN_TIMEOUT_MS);
+	if (o.socket && b.fd < 0)
+		return fail(2, "no benchmemd at %s: %s", o.socket, strerror(-b.fd));
+	code = b.fd >= 0 ? run_with_daemon(&b, &o, &status) : run_embedded(&b, &o, command, &status);
+	if (!code) {
+		doc = fetch_results(&b);
+		code = doc ? 0 : 2;
+	}
+	if (!code && (o.gating || o.profile == PROFILE_ALL)) {
+		hits = judge(&b, &o, doc);
+		code = hits < 0 ? 2 : 0;
+		json_decref(doc);
+		doc = code ? NULL : fetch_results(&b); /* now with the profiles' paths */
+		code = code ? code : doc ? 0 : 2;
+	}
+	if (b.fd >= 0)
+		close(b.fd);
+	embedded__free(b.emb);
 	if (code)
 		return code;
 	if (!o.quiet)
@@ -265,5 +403,7 @@ int main(int argc, char **argv)
 		}
 	}
 	json_decref(doc);
-	return launch_exit_code(status);
+	/* the command's own failure wins; a clean command that regressed exits 1 */
+	code = launch_exit_code(status);
+	return code ? code : hits ? 1 : 0;
 }

@@ -13,13 +13,14 @@
 #include "listen.h"
 
 struct embedded {
+	bool profile;
 	char dir[PATH_MAX];
 	char sock[PATH_MAX + 32];
 	int listen_fd;
 	struct collector *c;
 };
 
-struct embedded *embedded__new(bool stacks, char *err, size_t errlen)
+struct embedded *embedded__new(bool profile, const char *profile_dir, char *err, size_t errlen)
 {
 	struct collector_opts o = { .embedded = true, .ready_fd = -1 };
 	struct embedded *e = calloc(1, sizeof(*e));
@@ -39,7 +40,12 @@ struct embedded *embedded__new(bool stacks, char *err, size_t errlen)
 	chmod(e->dir, 0755);
 	snprintf(e->sock, sizeof(e->sock), "%s/benchmemd.sock", e->dir);
 	config_defaults(&o.cfg);
-	o.cfg.stacks = stacks;
+	e->profile = profile;
+	if (profile_dir && (size_t)snprintf(o.cfg.profile_dir, sizeof(o.cfg.profile_dir), "%s",
+					    profile_dir) >= sizeof(o.cfg.profile_dir)) {
+		snprintf(err, errlen, "--profile-dir: path too long");
+		goto fail;
+	}
 	e->listen_fd = listen_open(e->sock, 0666, NULL, err, errlen);
 	if (e->listen_fd < 0)
 		goto fail;
@@ -68,13 +74,13 @@ void embedded__free(struct embedded *e)
 }
 
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, int *status, json_t **doc, char *err, size_t errlen)
+		  bool python_malloc, int *status, char *err, size_t errlen)
 {
 	struct session *s;
 	int r;
 
-	r = collector__launch_local(e->c, l->pid, getuid(), name, command, python_malloc, err,
-				    errlen);
+	r = collector__launch_local(e->c, l->pid, getuid(), name, command, python_malloc,
+				    e->profile, err, errlen);
 	if (r) {
 		launch_abort(l);
 		return r;
@@ -92,10 +98,28 @@ int embedded__run(struct embedded *e, struct launch *l, const char *name, const 
 		return r ? r : -EIO;
 	}
 	*status = s->exit_status;
-	*doc = collector__results(e->c, s);
-	if (!*doc) {
-		snprintf(err, errlen, "cannot build the results: %s", strerror(errno));
-		return -errno;
-	}
 	return 0;
+}
+
+json_t *embedded__results(struct embedded *e)
+{
+	struct session *s = collector__local_session(e->c);
+
+	if (!s) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return collector__results(e->c, s);
+}
+
+const char *embedded__profile(struct embedded *e, const char *name, char *err, size_t errlen)
+{
+	struct session *s = collector__local_session(e->c);
+
+	if (!s) {
+		snprintf(err, errlen, "no session");
+		errno = ENOENT;
+		return NULL;
+	}
+	return collector__profile(e->c, s, name, -1, err, errlen);
 }

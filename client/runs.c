@@ -226,6 +226,28 @@ fail:
 	return NULL;
 }
 
+struct run *run__from_doc(json_t *doc, const char *label, char *err, size_t errlen)
+{
+	struct run *run = calloc(1, sizeof(*run));
+	char why[384];
+	int ret = -ENOMEM;
+
+	if (!run || !(run->path = strdup(label)) || !(run->label = strdup(label))) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto fail;
+	}
+	run->doc = json_incref(doc);
+	ret = read_entries(run, why, sizeof(why));
+	if (ret)
+		goto fail;
+	return run;
+fail:
+	snprintf(err, errlen, "%s: %s", label, why);
+	run__free(run);
+	errno = -ret;
+	return NULL;
+}
+
 static int push_run(struct runs *rs, struct run *run)
 {
 	struct run **v = realloc(rs->v, (rs->nr + 1) * sizeof(*v));

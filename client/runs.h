@@ -49,6 +49,10 @@ struct runs {
  * are kept with has_mem = false (time only). */
 struct run *run__load_file(const char *path, char *err, size_t errlen);
 
+/* The same from a document in memory (takes a reference to @doc); @label names it in
+ * errors. */
+struct run *run__from_doc(json_t *doc, const char *label, char *err, size_t errlen);
+
 /* NULL-safe. */
 void run__free(struct run *run);
 

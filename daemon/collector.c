@@ -18,12 +18,16 @@
 #include "dispatch.h"
 #include "log.h"
 #include "loop.h"
+#include "placement.h"
 #include "probe.h"
+#include "profile.h"
 #include "procmaps.h"
 #include "results.h"
 #include "ringbuf.h"
 #include "rss.h"
 #include "server.h"
+#include "spool.h"
+#include "stacks.h"
 #include "symbols.h"
 #include "targets.h"
 
@@ -43,6 +47,8 @@ struct collector {
 	struct proc *hot; /* the process of the last event: consecutive events share it */
 	struct session *local;
 	uint64_t orphan_events; /* events of a process no session knows (already gone) */
+	struct spool_budget budget; /* shared by the spools of every profiled region */
+	char spill_dir[PATH_MAX];
 };
 
 /* Library paths attached in each process, to attach the same ones in a forked child. */
@@ -102,6 +108,36 @@ struct session *collector__find_session_by_id(struct collector *c, uint32_t id)
 	return NULL;
 }
 
+/*
+ * free has only an entry probe, and glibc's free starts with "test %rdi,%rdi", which the
+ * kernel must single-step (measured 2026-11-22 with build/bench/probecost: +23.6 us per hit);
+ * the "je" after it is emulated (+0.57 us) and rdi still holds the argument there, on both
+ * of its paths. Functions with a return probe stay at 0: the uretprobe's breakpoint is at 0
+ * anyway, and a second breakpoint would trap twice per call.
+ */
+static void place_entry_probes(const char *path, struct alloc_sym *syms, int n)
+{
+	uint8_t code[64];
+	struct placement pl;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got;
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (syms[i].func != BM_FN_FREE)
+			continue;
+		got = pread(fd, code, sizeof(code), (off_t)syms[i].offset);
+		if (got <= 0 || placement_choose(code, (size_t)got, PLACEMENT_RDI, false, false, &pl))
+			continue;
+		if (!pl.emulated || pl.skips_on_branch)
+			continue;
+		syms[i].offset += pl.offset;
+		syms[i].seg_off += pl.offset;
+	}
+	close(fd);
+}
+
 /* Attaches the allocator probes of one ELF file in @p, once per file (dev, inode). When the
  * file is the executable itself (a static binary), the program's own mmap calls come from
  * the same segment as the allocator's, so the "called from inside" filter is turned off. */
@@ -123,6 +159,7 @@ static int attach_image(struct collector *c, struct proc *p, const char *path, b
 		return n; /* not an allocator (or not an ELF file: a script's interpreter is) */
 	for (int i = 0; is_exe && i < n; i++)
 		syms[i].seg_len = 0;
+	place_entry_probes(path, syms, n);
 	if (p->nr_libs == SESSION_MAX_LIBS)
 		return -E2BIG;
 	e = probe__attach(c->probe, p->tgid, path, syms, (size_t)n, &p->links[p->nr_libs], err,
@@ -294,6 +331,25 @@ static void reset_hwm(struct session *s)
 		rss_reset(s->procs[i]->tgid);
 }
 
+/* The root's ELF images, for memray to symbolise native frames; read while it lives. */
+static void snapshot_images(struct session *s)
+{
+	struct stacks_images *im;
+
+	if (!session__find_proc(s, s->root))
+		return;
+	im = calloc(1, sizeof(*im));
+	if (!im || stacks_images_read(s->root, im)) {
+		free(im);
+		return;
+	}
+	if (s->images) {
+		stacks_images_release(s->images);
+		free(s->images);
+	}
+	s->images = im;
+}
+
 struct region *collector__start(struct collector *c, struct session *s, const char *name,
 				int64_t repeat, json_t *params, const char *group, int owner)
 {
@@ -303,8 +359,15 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 	reset_hwm(s);
 	r = session__start(s, name, repeat, params, group, collector__now_ns(),
 			   collector__lost(c));
-	if (r)
-		r->owner = owner;
+	if (!r)
+		return NULL;
+	r->owner = owner;
+	if (s->profile) {
+		r->spool = spool__new(&c->budget, c->spill_dir);
+		if (!r->spool)
+			pr_warn("session %u: region '%s' keeps no profile: %s", s->id, name,
+				strerror(errno));
+	}
 	return r;
 }
 
@@ -315,6 +378,8 @@ const struct region *collector__stop(struct collector *c, struct session *s, str
 	uint64_t hwm;
 
 	collector__drain(c);
+	if (r->spool)
+		snapshot_images(s);
 	hwm = session_hwm(s, &ok);
 	if (ok && (!r->has_rss || hwm > r->rss_bytes)) {
 		r->rss_bytes = hwm;
@@ -395,8 +460,8 @@ void collector__client_gone(struct collector *c, int client_id)
 }
 
 struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
-				  bool follow_launch, const char *name, const char *command,
-				  char *err, size_t errlen)
+				  bool follow_launch, bool profile, const char *name,
+				  const char *command, char *err, size_t errlen)
 {
 	struct session *s;
 	struct proc *p;
@@ -414,6 +479,7 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 	}
 	s->owner_client = owner;
 	s->launched = follow_launch;
+	s->profile = profile;
 	p = add_proc(c, s, pid);
 	e = p ? targets__seize(c->targets, pid) : -ENOMEM;
 	if (!e && !follow_launch)
@@ -438,9 +504,11 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 }
 
 int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
-			    const char *command, bool python_malloc, char *err, size_t errlen)
+			    const char *command, bool python_malloc, bool profile, char *err,
+			    size_t errlen)
 {
-	struct session *s = collector__attach(c, pid, uid, 0, true, name, command, err, errlen);
+	struct session *s =
+		collector__attach(c, pid, uid, 0, true, profile, name, command, err, errlen);
 
 	if (!s)
 		return -errno;
@@ -474,18 +542,85 @@ json_t *collector__status(struct collector *c, uid_t uid, int nr_clients)
 		for (int j = 0; j < s->nr_open; j++)
 			json_array_append_new(open, json_string(s->open[j]->name));
 		json_array_append_new(
-			list, json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:b}", "session",
+			list, json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:I}", "session",
 					(int)s->id, "root_pid", (int)s->root, "uid", (int)s->uid,
 					"processes", s->nr_procs, "open_regions", open,
 					"closed_regions", (json_int_t)s->nr_closed, "events",
-					(json_int_t)s->events, "ended", s->ended));
+					(json_int_t)s->events, "lost_events",
+					(json_int_t)collector__lost(c)));
 	}
 	return json_pack("{s:o, s:i, s:I, s:s}", "sessions", list, "clients", nr_clients,
 			 "lost_events", (json_int_t)collector__lost(c), "attach",
 			 probe__mode(c->probe));
 }
 
+/* The closed region @name of @s: repeat @repeat, or (@repeat < 0) the pass whose peak is
+ * the headline (the minimum), the one a regression report is about. */
+static struct region *find_closed(struct session *s, const char *name, int64_t repeat)
+{
+	struct region *best = NULL;
+
+	for (size_t i = 0; i < s->nr_closed; i++) {
+		struct region *r = &s->closed[i];
+
+		if (strcmp(r->name, name))
+			continue;
+		if (repeat >= 0 ? r->repeat == repeat
+				: (!best || r->acct.peak_bytes < best->acct.peak_bytes))
+			best = r;
+	}
+	return best;
+}
+
+const char *collector__profile(struct collector *c, struct session *s, const char *name,
+			       int64_t repeat, char *err, size_t errlen)
+{
+	struct region *r = find_closed(s, name, repeat);
+	char path[PATH_MAX];
+	int e;
+
+	if (!r) {
+		snprintf(err, errlen, "no closed region '%s'", name);
+		errno = ENOENT;
+		return NULL;
+	}
+	if (r->profile)
+		return r->profile;
+	e = profile_path(c->cfg.profile_dir, s, r, path, sizeof(path));
+	if (e) {
+		snprintf(err, errlen, "cannot use %s: %s", c->cfg.profile_dir, strerror(-e));
+		errno = -e;
+		return NULL;
+	}
+	e = profile_write(c->probe, s, r, path, err, errlen);
+	if (e) {
+		pr_err("session %u: %s", s->id, err);
+		errno = -e;
+		return NULL;
+	}
+	r->profile = strdup(path);
+	if (!r->profile) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	pr_info("session %u: profile of '%s' in %s", s->id, name, path);
+	return r->profile;
+}
+
 /* ---- events --------------------------------------------------------------------------- */
+
+static void spool_event(struct session *s, const struct bm_event *e)
+{
+	struct spool_rec r = { .addr = e->addr, .size = e->size, .tid = e->tid,
+			       .stack_id = e->stack_id, .kind = e->kind, .func = e->func };
+
+	for (int i = 0; i < s->nr_open; i++) {
+		/* a full budget marks the spool truncated: the profile says so, results stay */
+		if (s->open[i]->spool)
+			spool__append(s->open[i]->spool, &r);
+	}
+}
 
 static void on_event(void *arg, const struct bm_event *e)
 {
@@ -496,6 +631,8 @@ static void on_event(void *arg, const struct bm_event *e)
 		c->orphan_events++;
 		return;
 	}
+	if (p->s->profile)
+		spool_event(p->s, e);
 	switch (e->kind) {
 	case BM_EV_ALLOC:
 		session__on_alloc(p->s, p, e->func, e->addr, e->size);
@@ -562,7 +699,9 @@ static void on_exiting(void *arg, pid_t pid)
 	if (!p)
 		return;
 	collector__drain(c);
-	/* last chance to read VmHWM: the memory is gone once the process is reaped */
+	/* last chance to read VmHWM and the maps: gone once the process is reaped */
+	if (p->s->profile && pid == p->s->root)
+		snapshot_images(p->s);
 	hwm = session_hwm(p->s, &ok);
 	if (ok)
 		session__fold_rss(p->s, hwm);
@@ -663,6 +802,11 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 		return NULL;
 	c->cfg = o->cfg;
 	c->embedded = o->embedded;
+	c->budget.mem_limit = o->cfg.spool_memory;
+	c->budget.disk_limit = o->cfg.spool_disk;
+	snprintf(c->spill_dir, sizeof(c->spill_dir), "%s",
+		 o->embedded ? (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : o->cfg.state_dir);
+	mkdir(c->spill_dir, 0755);
 	c->sigfd = -1;
 	c->ready_fd = o->ready_fd;
 	c->loop = loop__new();

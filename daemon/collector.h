@@ -36,7 +36,8 @@ int collector__run(struct collector *c);
 /* Embedded use: the session launched in-process (benchmem-run), its root's wait status
  * (valid once it ended), and its result document (new reference). */
 int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
-			    const char *command, bool python_malloc, char *err, size_t errlen);
+			    const char *command, bool python_malloc, bool profile, char *err,
+			    size_t errlen);
 struct session *collector__local_session(struct collector *c);
 json_t *collector__results(struct collector *c, struct session *s);
 /* Forwards @sig to the root of the embedded session (benchmem-run's SIGINT/SIGTERM). */
@@ -47,8 +48,13 @@ struct session *collector__find_session_by_pid(struct collector *c, pid_t pid);
 struct session *collector__find_session_by_id(struct collector *c, uint32_t id);
 /* Trace running process @pid for @uid. Returns the session or NULL + errno/@err. */
 struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
-				  bool follow_launch, const char *name, const char *command,
-				  char *err, size_t errlen);
+				  bool follow_launch, bool profile, const char *name,
+				  const char *command, char *err, size_t errlen);
+/* Writes (once) the .bin profile of closed region @name (@repeat, or the min-peak pass when
+ * < 0) into the profile directory. Returns its path (owned by the session) or NULL + errno
+ * with a reason in @err (ENOENT: no such region; ENODATA: no events were kept). */
+const char *collector__profile(struct collector *c, struct session *s, const char *name,
+			       int64_t repeat, char *err, size_t errlen);
 void collector__detach(struct collector *c, struct session *s);
 /* Drains the ring buffer so that every event produced so far is accounted. */
 void collector__drain(struct collector *c);

@@ -131,7 +131,7 @@ static void op_trace(struct ctx *x, bool launch)
 		reply_err(x, "permission", "pid %d is not your child", r->pid);
 		return;
 	}
-	s = collector__attach(x->c, r->pid, uid, x->cl->id, launch,
+	s = collector__attach(x->c, r->pid, uid, x->cl->id, launch, r->profile,
 			      r->name[0] ? r->name : "run", r->exe[0] ? r->exe : r->name, err,
 			      sizeof(err));
 	if (!s) {
@@ -229,6 +229,26 @@ static void op_detach(struct ctx *x)
 	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
 }
 
+static void op_profile(struct ctx *x)
+{
+	const struct bm_request *r = x->req;
+	struct session *s = target_session(x);
+	const char *path;
+	char err[512];
+
+	if (!s)
+		return;
+	collector__drain(x->c);
+	path = collector__profile(x->c, s, r->name, r->has_repeat ? (int64_t)r->repeat : -1, err,
+				  sizeof(err));
+	if (!path) {
+		reply_err(x, errno == ENOENT ? "not_open" : errno == ENODATA ? "bad_request" : "io",
+			  "%s", err);
+		return;
+	}
+	reply_ok(x, json_pack("{s:s, s:s}", "region", r->name, "path", path));
+}
+
 void dispatch_request(struct collector *c, struct server *srv, struct client *cl,
 		      const char *line, size_t len)
 {
@@ -266,6 +286,9 @@ void dispatch_request(struct collector *c, struct server *srv, struct client *cl
 		break;
 	case BM_OP_DETACH:
 		op_detach(&x);
+		break;
+	case BM_OP_PROFILE:
+		op_profile(&x);
 		break;
 	}
 	bm_request_release(&req);

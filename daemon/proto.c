@@ -45,6 +45,7 @@ enum member_bit {
 	M_GROUP = 1u << 6,
 	M_EXE = 1u << 7,
 	M_PYTHON_MALLOC = 1u << 8,
+	M_PROFILE = 1u << 9,
 };
 
 typedef int member_parse_fn(const char *key, json_t *v, struct bm_request *r, const struct perr *e);
@@ -190,6 +191,14 @@ static int parse_python_malloc(const char *key, json_t *v, struct bm_request *r,
 	return 0;
 }
 
+static int parse_profile(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	if (!json_is_boolean(v))
+		return fail(e, "bad_request", "\"%s\" must be true or false", key);
+	r->profile = json_is_true(v);
+	return 0;
+}
+
 static int check_param(const char *k, json_t *v, const struct perr *e)
 {
 	size_t n = strlen(k);
@@ -237,6 +246,7 @@ static const struct member_desc member_table[] = {
 	{"group", M_GROUP, parse_group},
 	{"exe", M_EXE, parse_exe},
 	{"python_malloc", M_PYTHON_MALLOC, parse_python_malloc},
+	{"profile", M_PROFILE, parse_profile},
 };
 
 /* ---- ops --------------------------------------------------------------------------------- */
@@ -252,13 +262,15 @@ struct op_desc {
 
 static const struct op_desc ops[] = {
 	{"hello", BM_OP_HELLO, 0, 0},
-	{"launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME, M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC},
-	{"attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC},
+	{"launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
+	 M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE},
+	{"attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE},
 	{"start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET},
 	{"stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET},
 	{"status", BM_OP_STATUS, 0, 0},
 	{"results", BM_OP_RESULTS, 0, M_TARGET},
 	{"detach", BM_OP_DETACH, 0, M_TARGET},
+	{"profile", BM_OP_PROFILE, M_NAME, M_NAME | M_REPEAT | M_TARGET},
 };
 
 const char *proto_op_name(enum bm_op op)
@@ -285,8 +297,12 @@ static int find_op(json_t *doc, const struct op_desc **out, const struct perr *e
 		}
 	}
 	/* The unknown op is not echoed: it is untrusted and may be long or binary. */
-	return fail(e, "unknown_op",
-		    "unknown op; known: hello launch attach start stop status results detach");
+	fail(e, "unknown_op", "unknown op; known:");
+	for (size_t i = 0, n; i < ARRAY_SIZE(ops) && e->msglen; i++) {
+		n = strlen(e->msg);
+		snprintf(e->msg + n, e->msglen - n, " %s", ops[i].name);
+	}
+	return -EINVAL;
 }
 
 static const struct member_desc *find_member(const char *key)

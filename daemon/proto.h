@@ -27,6 +27,7 @@ enum bm_op {
 	BM_OP_STATUS,
 	BM_OP_RESULTS,
 	BM_OP_DETACH,
+	BM_OP_PROFILE,
 };
 
 /* One validated request. Only the members the op allows can be set; the has_* flags say which
@@ -45,6 +46,7 @@ struct bm_request {
 	bool has_group; /* false when absent or null */
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
+	bool profile; /* launch/attach: keep events with stacks for .bin profiles */
 };
 
 /* Returns the op's wire name ("hello", ...) or NULL for a value outside enum bm_op. */

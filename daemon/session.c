@@ -8,6 +8,8 @@
 #include "benchmem.h"
 #include "results.h"
 #include "session.h"
+#include "spool.h"
+#include "stacks.h"
 
 struct session *session__new(uint32_t id, uid_t uid, pid_t root, const char *command)
 {
@@ -27,6 +29,10 @@ static void region_release(struct region *r)
 {
 	json_decref(r->params);
 	r->params = NULL;
+	spool__free(r->spool);
+	r->spool = NULL;
+	free(r->profile);
+	r->profile = NULL;
 }
 
 void session__free(struct session *s)
@@ -45,6 +51,10 @@ void session__free(struct session *s)
 	for (size_t i = 0; i < s->nr_closed; i++)
 		region_release(&s->closed[i]);
 	free(s->closed);
+	if (s->images) {
+		stacks_images_release(s->images);
+		free(s->images);
+	}
 	free(s);
 }
 
@@ -311,11 +321,14 @@ json_t *session__results(const struct session *s, const char *version, const cha
 		se->group = s->closed[i].has_group ? s->closed[i].group : NULL;
 		se->params = s->closed[i].params;
 		se->reps = &reps[used];
+		se->profile = s->closed[i].profile;
 		for (size_t j = i; j < s->nr_closed; j++) {
 			if (taken[j] || s->closed[j].whole_run != s->closed[i].whole_run ||
 			    strcmp(s->closed[j].name, se->name))
 				continue;
 			taken[j] = true;
+			if (s->closed[j].profile)
+				se->profile = s->closed[j].profile;
 			to_repeat(&s->closed[j], &reps[used++]);
 			se->nr_reps++;
 		}

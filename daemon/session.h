@@ -19,6 +19,8 @@
 #define SESSION_MAX_CLOSED 1000000 /* closed regions kept per session */
 
 struct session;
+struct spool;
+struct stacks_images;
 
 struct proc {
 	pid_t tgid;
@@ -46,6 +48,8 @@ struct region {
 	int owner;	/* id of the client that opened it; 0: none */
 	uint64_t lost_at_start;
 	uint64_t lost_events;
+	struct spool *spool; /* owned: the region's events, when the session keeps profiles */
+	char *profile;	     /* owned: path of the .bin written for it, or NULL */
 };
 
 struct session {
@@ -69,6 +73,7 @@ struct session {
 	uint64_t events;
 	uint64_t unmatched_frees;
 	int owner_client; /* client that launched/attached it; results kept while it lives */
+	struct stacks_images *images; /* owned: the root's ELF images, for native symbols */
 	int64_t start_unix_ns;
 };
 

@@ -14,7 +14,7 @@ struct benchmem_result {
 	uint64_t peak_bytes;  /* high-water of bytes allocated in the region and not yet freed */
 	uint64_t total_bytes; /* sum of requested sizes */
 	uint64_t allocations; /* allocation calls */
-	uint64_t rss_bytes;   /* resident-set high-water during the region */
+	uint64_t rss_bytes;   /* resident-set high-water during the region; 0 if not measured */
 	uint64_t wall_ns;     /* region wall time */
 	uint64_t lost_events; /* events the collector lost while the region was open */
 	uint32_t repeat;      /* the repeat index the collector gave the region */
@@ -33,7 +33,7 @@ struct benchmem_result {
  *   -ETIMEDOUT returned.
  * - Nothing here calls malloc: the library runs inside the process being measured.
  * Error replies map to errors: bad_name/bad_request -EINVAL, not_open -ENOENT, already_open
- * -EEXIST, no_session -ESRCH, permission -EPERM, limit -ENOSPC, anything else -EPROTO.
+ * -EEXIST, no_session -ESRCH, permission -EPERM, limit -ENOSPC, io -EIO, anything else -EPROTO.
  * A name longer than 128 bytes is -ENAMETOOLONG without asking the collector.
  */
 

@@ -61,8 +61,7 @@ def run_once(argv, env=None, timeout=TIMEOUT_S):
     try:
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
+        kill_group(p)
         raise Skip(f"{os.path.basename(argv[0])} still running after {timeout:g} s "
                    "(killed)") from e
     wall = time.monotonic_ns() - t0
@@ -72,6 +71,22 @@ def run_once(argv, env=None, timeout=TIMEOUT_S):
         raise Skip(f"{os.path.basename(argv[0])} exited {p.returncode}: {tail[:160]}")
     fields["wall_ns"] = wall
     return fields
+
+
+def kill_group(p):
+    """SIGKILL to @p's process group. A traced child can take long to die (its tracer closes
+    its probes first), and it holds our pipes: wait 30 s at most, then abandon them."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        for f in (p.stdout, p.stderr):
+            if f:
+                f.close()
+        print(f"  (pid {p.pid} did not exit 30 s after SIGKILL; left behind)", flush=True)
 
 
 def median_of(results, key):
@@ -211,8 +226,7 @@ def stop_background(p):
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+            kill_group(p)
 
 
 def under_load(load_argv, probe_argv, runs, settle_s):

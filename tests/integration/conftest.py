@@ -68,7 +68,8 @@ class Daemon:
 
     def log_tail(self, n=60):
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+            log = self.log_path.read_text(errors="replace").splitlines()
+            return "\n".join([line for line in log if "libbpf:" not in line][-n:])
         except OSError:
             return "(no log)"
 

@@ -2,10 +2,12 @@
 """C, Python and shell clients mark regions: first their wire behaviour against a scripted fake
 collector (no root needed), then exact numbers through the real daemon."""
 import json
+import socket
 import subprocess
 import textwrap
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,7 +274,8 @@ def entry(result, name):
     for bench in result["benchmarks"]:
         if name in (bench.get("fullname"), bench.get("name")):
             return bench
-    raise AssertionError(f"no benchmark {name!r} in {[b.get('fullname') for b in result['benchmarks']]}")
+    names = [b.get("fullname") for b in result["benchmarks"]]
+    raise AssertionError(f"no benchmark {name!r} in {names}")
 
 
 @pytest.mark.root
@@ -297,7 +300,7 @@ def test_c_workload_regions_have_exact_numbers(daemon, tmp_path):
 
 
 @pytest.mark.root
-def test_python_region_under_python_malloc(daemon, tmp_path):
+def test_python_region_under_python_malloc(daemon, tmp_path, schemas):
     script = tmp_path / "regions.py"
     script.write_text(textwrap.dedent("""
         import json, benchmem
@@ -312,6 +315,7 @@ def test_python_region_under_python_malloc(daemon, tmp_path):
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert [r["repeat"] for r in rows] == [0, 1]
     for r in rows:
+        schemas.reply({"ok": True, **r}, op="stop")
         assert abs(r["peak_bytes"] - 10_000_000) <= 200_000, r
         assert 10_000_000 <= r["total_bytes"] <= 10_200_000, r
     bench = entry(result, "py/bytearray")
@@ -337,3 +341,45 @@ def test_shell_regions_with_benchmemctl(daemon, tmp_path):
     # it is open: small change next to the 3,000,000 bytes the workload holds at its peak.
     assert 3_000_000 <= series["peak_bytes"][0] <= 3_000_000 + 262_144, series
     assert series["allocations"][0] >= 1
+
+
+# Requests the daemon must accept or reject exactly as schemas/request.schema.json does. Valid
+# launch/attach requests are left out: the daemon would really seize that pid.
+SCHEMA_CORPUS = [
+    {"op": "hello"}, {"op": "status"}, {"op": "results"}, {"op": "results", "session": 99},
+    {"op": "detach", "pid": 999999}, {"op": "start", "name": "tests/t.py::test_x[1-a b]"},
+    {"op": "start", "name": "a", "repeat": 3, "params": {"n": 1, "s": "x", "f": 1.5, "b": True,
+                                                       "z": None}, "group": None},
+    {"op": "stop", "name": "a", "repeat": 0}, {"op": "profile", "name": "a", "repeat": 1},
+    {"op": "hello", "x": 1}, {"op": "status", "session": 1}, {"op": "start"},
+    {"op": "start", "name": ""}, {"op": "start", "name": "a..b"}, {"op": "start", "name": "a\"b"},
+    {"op": "start", "name": "n" * 129}, {"op": "start", "name": "a", "session": 1, "pid": 2},
+    {"op": "start", "name": "a", "params": {"x": [1]}}, {"op": "start", "name": "a", "params": []},
+    {"op": "start", "name": "a", "repeat": -1}, {"op": "start", "name": "a", "repeat": 1000001},
+    {"op": "start", "name": "a", "group": ""}, {"op": "stop", "name": "a", "params": {}},
+    {"op": "attach"}, {"op": "attach", "pid": 0}, {"op": "attach", "pid": 2147483648},
+    {"op": "attach", "pid": 1.5}, {"op": "attach", "pid": "1"}, {"op": "launch", "pid": 5},
+    {"op": "launch", "pid": 5, "exe": "rel/path", "name": "x"}, {"op": "results", "session": 0},
+    {"op": "profile"}, {"op": "nope"}, {"op": 7}, {},
+]
+PARSE_ERRORS = {"bad_json", "unknown_op", "bad_request", "bad_name"}
+
+
+@pytest.mark.root
+def test_request_schema_agrees_with_the_daemons_parser(daemon, schemas):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(daemon.sock))
+        f = s.makefile("rwb")
+        for req in SCHEMA_CORPUS:
+            f.write(json.dumps(req).encode() + b"\n")
+            f.flush()
+            reply = json.loads(f.readline())
+            schemas.reply(reply)
+            try:
+                schemas.request(req)
+                valid = True
+            except jsonschema.ValidationError:
+                valid = False
+            code = None if reply["ok"] else reply["error"]["code"]
+            assert (code in PARSE_ERRORS) == (not valid), (req, reply)

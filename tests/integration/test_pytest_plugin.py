@@ -13,8 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 PY = "/usr/bin/python3"
 
-pytest.importorskip("pytest_benchmark", reason="needs python3-pytest-benchmark (packaging/deps.txt)")
-
+# Needs python3-pytest-benchmark (packaging/deps.txt): no skip, a missing package must fail.
 HEADER = """
 import pathlib
 import pytest
@@ -313,7 +312,8 @@ def test_suite_under_benchmem_run(daemon, tmp_path):
     assert len(fixed["peak_bytes"]) == 4 and len(fixed["allocations"]) == 4
     assert all(near(p, 3_000_000) for p in fixed["peak_bytes"])
 
-    result = {b.get("fullname") or b.get("name"): b for b in json.loads(out.read_text())["benchmarks"]}
+    result = {b.get("fullname") or b.get("name"): b
+              for b in json.loads(out.read_text())["benchmarks"]}
     plain = result["test_suite.py::test_plain"]["extra_info"]["benchmem"]
     assert len(plain["peak_bytes"]) == 1 and near(plain["peak_bytes"][0], 10_000_000), plain
     param = result["test_suite.py::test_param[4000000]"]

@@ -138,6 +138,24 @@ static void test_status_results_detach(void)
 	CHECK(rejects("{\"op\":\"detach\",\"pid\":5,\"session\":2}", "bad_request"));
 }
 
+static void test_profile_op_and_member(void)
+{
+	CHECK_I64(parse("{\"op\":\"profile\",\"name\":\"test_x[10]\",\"repeat\":2}"), 0);
+	CHECK_U64(req.op, BM_OP_PROFILE);
+	CHECK_STR(req.name, "test_x[10]");
+	CHECK(req.has_repeat);
+	CHECK_U64(req.repeat, 2);
+	CHECK(rejects("{\"op\":\"profile\"}", "bad_request"));
+	CHECK(rejects("{\"op\":\"profile\",\"name\":\"a\",\"params\":{}}", "bad_request"));
+	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":3,\"profile\":true}"), 0);
+	CHECK(req.profile);
+	CHECK_I64(parse("{\"op\":\"launch\",\"pid\":3,\"exe\":\"/x\",\"name\":\"x\"}"), 0);
+	CHECK(!req.profile);
+	CHECK(rejects("{\"op\":\"attach\",\"pid\":3,\"profile\":\"yes\"}", "bad_request"));
+	CHECK(rejects("{\"op\":\"start\",\"name\":\"a\",\"profile\":true}", "bad_request"));
+	CHECK_STR(proto_op_name(BM_OP_PROFILE), "profile");
+}
+
 static void test_op_names_round_trip(void)
 {
 	CHECK_STR(proto_op_name(BM_OP_HELLO), "hello");
@@ -149,6 +167,8 @@ static void test_op_names_round_trip(void)
 static void test_unknown_and_malformed_op(void)
 {
 	CHECK(rejects("{\"op\":\"frobnicate\"}", "unknown_op"));
+	CHECK_STR(msg, "unknown op; known: hello launch attach start stop status results detach "
+		       "profile");
 	CHECK(rejects("{\"op\":\"HELLO\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":\"\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":1}", "bad_request"));
@@ -378,6 +398,7 @@ int main(void)
 	TEST(test_start_minimal_and_null_group);
 	TEST(test_stop);
 	TEST(test_status_results_detach);
+	TEST(test_profile_op_and_member);
 	TEST(test_op_names_round_trip);
 	TEST(test_unknown_and_malformed_op);
 	TEST(test_not_an_object_is_bad_json);

@@ -239,7 +239,7 @@ def _record(item, numbers):
                                             "allocations": [], "rss_bytes": []})
     for key in ("peak_bytes", "total_bytes", "allocations"):
         series[key].append(int(numbers[key]))
-    rss = numbers.get("rss_bytes")
+    rss = numbers.get("rss_bytes") if numbers.get("has_rss", True) else None
     series["rss_bytes"].append(None if rss is None else int(rss))
 
 

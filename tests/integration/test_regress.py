@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Baselines, gates and memray-format profiles: a heavier run regresses, exits 1, says by
+how much, and leaves a .bin whose peak (read back by our own reader) equals the JSON's."""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import BUILD, require_tracing
+
+RUN, CTL, GROW = str(BUILD / "benchmem-run"), str(BUILD / "benchmemctl"), str(BUILD / "workloads/grow")
+
+
+def run(args, tmp_path, env=None):
+    e = dict(os.environ, BENCHMEM_SOCKET=str(tmp_path / "none.sock"), **(env or {}))
+    return subprocess.run([RUN] + args, capture_output=True, text=True, env=e, timeout=120)
+
+
+def inspect(path):
+    p = subprocess.run([CTL, "inspect", "--json", str(path)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def headline(doc):
+    bm = doc["benchmarks"][0]["extra_info"]["benchmem"]
+    return bm["peak_bytes"][0], bm["allocations"][0]
+
+
+@pytest.fixture
+def baseline(tmp_path):
+    require_tracing()
+    base = tmp_path / "base.json"
+    p = run(["--json", str(base), "--", GROW, "4"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert headline(json.loads(base.read_text())) == (4 << 20, 64)
+    return base
+
+
+def test_heavier_run_regresses_with_message_exit_code_and_profile(baseline, tmp_path):
+    head, prof = tmp_path / "head.json", tmp_path / "profiles"
+    p = run(["--baseline", str(baseline), "--fail-on", "peak:10%", "--profile-dir", str(prof),
+             "--json", str(head), "--", GROW, "8"], tmp_path)
+    assert p.returncode == 1, p.stderr
+    assert ("benchmem-run: regression: grow: peak 4.00 MiB -> 8.00 MiB (+100.0%) [peak:10%]"
+            in p.stderr)
+    m = re.search(r"benchmem-run: profile of grow: (\S+\.bin)", p.stderr)
+    assert m, p.stderr
+    binfile = m.group(1)
+    assert os.path.dirname(binfile) == str(prof)
+    doc = json.loads(head.read_text())
+    assert doc["benchmarks"][0]["extra_info"]["benchmem_meta"]["profile"] == binfile
+    info = inspect(binfile)
+    peak, allocs = headline(doc)
+    assert (peak, allocs) == (8 << 20, 128)
+    assert info["peak_bytes"] == peak
+    assert info["allocations"] == allocs
+    assert info["native_traces"] is True
+    assert info["file_format"] == 0 and info["version"] == 13
+
+
+def test_within_threshold_passes_and_writes_no_profile(baseline, tmp_path):
+    prof = tmp_path / "profiles"
+    p = run(["--baseline", str(baseline), "--fail-on", "peak:10%", "--fail-on",
+             "allocations:5%", "--profile-dir", str(prof), "--", GROW, "4"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "regression" not in p.stderr
+    assert not prof.exists() or not list(prof.iterdir())
+
+
+def test_absolute_threshold_and_ceiling(baseline, tmp_path):
+    p = run(["--baseline", str(baseline), "--fail-on", "peak:5MiB", "--profile", "none",
+             "--", GROW, "8"], tmp_path)
+    assert p.returncode == 0, p.stderr  # +4 MiB is not more than 5 MiB
+    p = run(["--max-peak", "6MiB", "--profile", "none", "--", GROW, "8"], tmp_path)
+    assert p.returncode == 1
+    assert "benchmem-run: regression: grow: peak 8.00 MiB exceeds max_peak 6.00 MiB" in p.stderr
+
+
+def test_profile_all_writes_one_bin_per_region(tmp_path):
+    require_tracing()
+    prof = tmp_path / "p"
+    p = run(["--profile", "all", "--profile-dir", str(prof), "--", GROW, "2"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    bins = list(prof.glob("*.bin"))
+    assert len(bins) == 1
+    assert inspect(bins[0])["peak_bytes"] == 2 << 20
+
+
+def test_full_disk_gives_a_clear_error_and_results_still_land(baseline, tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    head = tmp_path / "head.json"
+    # a profile directory on a file system with no room: a full tmpfs of 64 KiB
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)]).returncode:
+        pytest.fail("cannot mount a small tmpfs") if os.environ.get("CI") == "true" else \
+            pytest.skip("cannot mount a small tmpfs")
+    try:
+        # fill it up: dd stops at ENOSPC
+        subprocess.run(["dd", "if=/dev/zero", f"of={mnt}/fill", "bs=4k"], capture_output=True)
+        p = run(["--baseline", str(baseline), "--fail-on", "peak:10%", "--profile-dir",
+                 str(mnt), "--json", str(head), "--", GROW, "100"], tmp_path)
+    finally:
+        subprocess.run(["umount", str(mnt)])
+    assert p.returncode == 1, p.stderr
+    assert re.search(r"benchmem-run: warning: no profile of grow: cannot write .*: No space left",
+                     p.stderr), p.stderr
+    assert headline(json.loads(head.read_text()))[0] == 100 << 20
+
+
+def test_bad_baseline_is_one_line(tmp_path):
+    require_tracing()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\"not\": \"a result\"}")
+    p = run(["--baseline", str(bad), "--fail-on", "peak:10%", "--", GROW, "1"], tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines()[-1] == (
+        f"benchmem-run: error: {bad}: not a pytest-benchmark file (no \"benchmarks\" list)")
+
+
+def test_profiles_through_the_daemon(daemon, baseline, tmp_path):
+    e = daemon.env()
+    p = subprocess.run([RUN, "--baseline", str(baseline), "--fail-on", "peak:10%", "--",
+                        GROW, "8"], capture_output=True, text=True, env=e, timeout=120)
+    assert p.returncode == 1, p.stderr + daemon.log_tail()
+    m = re.search(r"profile of grow: (\S+\.bin)", p.stderr)
+    assert m, p.stderr
+    assert m.group(1).startswith(str(tmp_path))  # the daemon's own profile directory
+    assert inspect(m.group(1))["peak_bytes"] == 8 << 20
