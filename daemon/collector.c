@@ -440,15 +440,14 @@ void collector__detach(struct collector *c, struct session *s)
 	write_result_file(c, s);
 }
 
+/* Regions belong to their session, not to the connection that opened them: a shell script
+ * starts a region with one benchmemctl and stops it with another. A region left open is
+ * closed as aborted when its session ends. */
 void collector__client_gone(struct collector *c, int client_id)
 {
 	for (int i = 0; i < c->nr_sessions; i++) {
 		struct session *s = c->sessions[i];
 
-		for (int j = s->nr_open - 1; j >= 0; j--) {
-			if (s->open[j]->owner == client_id)
-				collector__stop(c, s, s->open[j], true);
-		}
 		if (s->owner_client != client_id)
 			continue;
 		s->owner_client = 0;

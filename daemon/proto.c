@@ -29,6 +29,11 @@ static int fail(const struct perr *e, const char *code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(e->msg, e->msglen, fmt, ap);
 		va_end(ap);
+		/* a reason quotes client bytes (member names): keep it one printable line */
+		for (char *c = e->msg; *c; c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		}
 	}
 	return -EINVAL;
 }
@@ -238,15 +243,15 @@ static int parse_params(const char *key, json_t *v, struct bm_request *r, const 
 }
 
 static const struct member_desc member_table[] = {
-	{"session", M_SESSION, parse_session},
-	{"pid", M_PID, parse_pid},
-	{"name", M_NAME, parse_name},
-	{"repeat", M_REPEAT, parse_repeat},
-	{"params", M_PARAMS, parse_params},
-	{"group", M_GROUP, parse_group},
-	{"exe", M_EXE, parse_exe},
-	{"python_malloc", M_PYTHON_MALLOC, parse_python_malloc},
-	{"profile", M_PROFILE, parse_profile},
+	{ "session", M_SESSION, parse_session },
+	{ "pid", M_PID, parse_pid },
+	{ "name", M_NAME, parse_name },
+	{ "repeat", M_REPEAT, parse_repeat },
+	{ "params", M_PARAMS, parse_params },
+	{ "group", M_GROUP, parse_group },
+	{ "exe", M_EXE, parse_exe },
+	{ "python_malloc", M_PYTHON_MALLOC, parse_python_malloc },
+	{ "profile", M_PROFILE, parse_profile },
 };
 
 /* ---- ops --------------------------------------------------------------------------------- */
@@ -261,16 +266,16 @@ struct op_desc {
 #define M_TARGET (M_SESSION | M_PID)
 
 static const struct op_desc ops[] = {
-	{"hello", BM_OP_HELLO, 0, 0},
-	{"launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
-	 M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE},
-	{"attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE},
-	{"start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET},
-	{"stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET},
-	{"status", BM_OP_STATUS, 0, 0},
-	{"results", BM_OP_RESULTS, 0, M_TARGET},
-	{"detach", BM_OP_DETACH, 0, M_TARGET},
-	{"profile", BM_OP_PROFILE, M_NAME, M_NAME | M_REPEAT | M_TARGET},
+	{ "hello", BM_OP_HELLO, 0, 0 },
+	{ "launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
+	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE },
+	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE },
+	{ "start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET },
+	{ "stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET },
+	{ "status", BM_OP_STATUS, 0, 0 },
+	{ "results", BM_OP_RESULTS, 0, M_TARGET },
+	{ "detach", BM_OP_DETACH, 0, M_TARGET },
+	{ "profile", BM_OP_PROFILE, M_NAME, M_NAME | M_REPEAT | M_TARGET },
 };
 
 const char *proto_op_name(enum bm_op op)
@@ -364,7 +369,7 @@ static int check_line(const char *line, size_t *len, const struct perr *e)
 int proto_parse_request(const char *line, size_t len, struct bm_request *out, const char **code,
 			char *msg, size_t msglen)
 {
-	const struct perr e = {code, msg, msglen};
+	const struct perr e = { code, msg, msglen };
 	const struct op_desc *op = NULL;
 	json_error_t jerr;
 	json_t *doc = NULL;

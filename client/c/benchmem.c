@@ -37,7 +37,7 @@ static struct {
 	int fd;
 	pid_t pid;
 	long long retry_at_ns;
-} conn = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_ONCE_INIT, -1, 0, 0};
+} conn = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_ONCE_INIT, -1, 0, 0 };
 
 static void atfork_prepare(void)
 {
@@ -83,8 +83,8 @@ static void drop_connection(void)
 
 static int open_socket(const char *path)
 {
-	struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t n = strlen(path);
 	int fd, err;
 
@@ -176,7 +176,7 @@ static void put_json_string(struct wbuf *b, const char *s)
 	put(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+		char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
 		if (c == '"' || c == '\\') {
 			esc[1] = (char)c;
@@ -238,10 +238,10 @@ static int error_from_reply(const char *reply)
 		const char *code;
 		int err;
 	} codes[] = {
-		{"\"bad_name\"", -EINVAL},  {"\"bad_request\"", -EINVAL},
-		{"\"not_open\"", -ENOENT},  {"\"already_open\"", -EEXIST},
-		{"\"no_session\"", -ESRCH}, {"\"permission\"", -EPERM},
-		{"\"limit\"", -ENOSPC},	    {"\"io\"", -EIO},
+		{ "\"bad_name\"", -EINVAL },  { "\"bad_request\"", -EINVAL },
+		{ "\"not_open\"", -ENOENT },  { "\"already_open\"", -EEXIST },
+		{ "\"no_session\"", -ESRCH }, { "\"permission\"", -EPERM },
+		{ "\"limit\"", -ENOSPC },     { "\"io\"", -EIO },
 	};
 	const char *p = find_member(reply, "code");
 
@@ -355,7 +355,7 @@ static int build_request(struct wbuf *b, const char *op, const char *name, bool 
 static int start_region(const char *name, bool has_repeat, unsigned int repeat)
 {
 	char req[REQUEST_MAX], reply[REPLY_MAX];
-	struct wbuf b = {req, 0, sizeof(req), false};
+	struct wbuf b = { req, 0, sizeof(req), false };
 	int err = check_name(name);
 
 	if (!err)
@@ -377,7 +377,7 @@ int benchmem_start_repeat(const char *name, unsigned int repeat)
 
 static int parse_result(const char *reply, struct benchmem_result *out)
 {
-	struct benchmem_result r = {0};
+	struct benchmem_result r = { 0 };
 	uint64_t repeat = 0;
 	int err = 0;
 
@@ -399,7 +399,7 @@ static int parse_result(const char *reply, struct benchmem_result *out)
 int benchmem_stop(const char *name, struct benchmem_result *out)
 {
 	char req[REQUEST_MAX], reply[REPLY_MAX];
-	struct wbuf b = {req, 0, sizeof(req), false};
+	struct wbuf b = { req, 0, sizeof(req), false };
 	int err = check_name(name);
 
 	if (!err)

@@ -87,7 +87,7 @@ static void report(const char *name, int rc, const struct want *w, const struct 
 /* Stops @name, reports it against @w; returns the stop's error. */
 static int finish(const char *name, int start_rc, const struct want *w)
 {
-	struct benchmem_result r = {0};
+	struct benchmem_result r = { 0 };
 	int rc = benchmem_stop(name, &r);
 
 	report(name, start_rc ? start_rc : rc, w, &r);
@@ -97,7 +97,7 @@ static int finish(const char *name, int start_rc, const struct want *w)
 /* 1 MiB + 4 KiB live at once, then the 4 KiB block dies inside the region. */
 static void region_basic(void)
 {
-	static const struct want w = {1048576 + 4096, 1048576 + 4096, 2};
+	static const struct want w = { 1048576 + 4096, 1048576 + 4096, 2 };
 	int rc = benchmem_start("c/basic");
 	void *a = take(malloc(1048576), 1048576);
 
@@ -110,7 +110,7 @@ static void region_basic(void)
 static void region_repeats(void)
 {
 	for (unsigned int i = 0; i < 3; i++) {
-		struct want w = {(i + 1) * 65536ull, (i + 1) * 65536ull, 1};
+		struct want w = { (i + 1) * 65536ull, (i + 1) * 65536ull, 1 };
 		int rc = benchmem_start_repeat("c/repeat", i);
 
 		free(take(malloc((i + 1) * 65536), (i + 1) * 65536));
@@ -121,8 +121,8 @@ static void region_repeats(void)
 /* inner sees only y; outer sees x, y and z with x + y live together. */
 static void region_nested(void)
 {
-	static const struct want inner = {200000, 200000, 1};
-	static const struct want outer = {300000, 600000, 3};
+	static const struct want inner = { 200000, 200000, 1 };
+	static const struct want outer = { 300000, 600000, 3 };
 	int rc_outer = benchmem_start("c/outer");
 	void *x = take(malloc(100000), 100000);
 	int rc_inner = benchmem_start("c/inner");
@@ -136,7 +136,7 @@ static void region_nested(void)
 
 static void region_calloc(void)
 {
-	static const struct want w = {1000000, 1000000, 1};
+	static const struct want w = { 1000000, 1000000, 1 };
 	int rc = benchmem_start("c/calloc");
 
 	free(take(calloc(1000, 1000), 1000000));
@@ -146,7 +146,7 @@ static void region_calloc(void)
 /* A free of a block born before the region does not lower the region's count. */
 static void region_prefree(void)
 {
-	static const struct want w = {1000, 1000, 1};
+	static const struct want w = { 1000, 1000, 1 };
 	void *pre = take(malloc(500000), 500000);
 	int rc = benchmem_start("c/prefree");
 	void *p;
@@ -160,7 +160,7 @@ static void region_prefree(void)
 /* A forked child marks its own region over its own connection. */
 static void region_child(void)
 {
-	static const struct want w = {777777, 777777, 1};
+	static const struct want w = { 777777, 777777, 1 };
 	pid_t pid = fork();
 	int status, rc;
 

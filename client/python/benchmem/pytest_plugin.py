@@ -2,7 +2,7 @@
 """benchmem.pytest_plugin — one benchmemd region per test, pytest-benchmem's semantics.
 
 Enable with ``-p benchmem.pytest_plugin`` (``benchmem-run`` adds it by setting ``PYTHONPATH``
-and ``PYTEST_ADDOPTS``; pip users get the ``pytest11`` entry point from client/python/setup.cfg).
+and ``PYTEST_ADDOPTS``; pip users get the ``pytest11`` entry point from client/python/pyproject.toml).
 The plugin is inert unless a collector listens (``benchmem.available()`` at session start).
 
 * A test without pytest-benchmark's ``benchmark`` fixture: its call phase is one region named
