@@ -176,6 +176,33 @@ static int attach_image(struct collector *c, struct proc *p, const char *path, b
 	return 0;
 }
 
+/* Libraries named in the process's LD_PRELOAD (jemalloc, tcmalloc, mimalloc are often brought
+ * in that way): read from /proc/PID/environ, which exec has just replaced. */
+static void attach_preload(struct collector *c, struct proc *p)
+{
+	char path[64], buf[16384], lib[4096], *v = NULL, *save = NULL;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", p->tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *e = buf; e < buf + n; e += strlen(e) + 1) {
+		if (!strncmp(e, "LD_PRELOAD=", 11))
+			v = e + 11;
+	}
+	for (char *t = v ? strtok_r(v, " :", &save) : NULL; t; t = strtok_r(NULL, " :", &save)) {
+		if (symbols_resolve(t, NULL, lib))
+			attach_image(c, p, lib, false);
+	}
+}
+
 /* A new image (exec, or a running process we attach to): its executable and the libraries
  * it needs, each probed if it defines malloc. */
 static int attach_exe(struct collector *c, struct proc *p)
@@ -191,6 +218,7 @@ static int attach_exe(struct collector *c, struct proc *p)
 	exe[len] = '\0';
 	if (!strncmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "python", 6))
 		p->s->saw_python = true;
+	attach_preload(c, p);
 	err = attach_image(c, p, exe, true);
 	attached += !err;
 	needed = calloc(SYMBOLS_MAX_NEEDED, sizeof(*needed));

@@ -149,7 +149,7 @@ int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max,
 	return (int)nr;
 }
 
-static bool resolve(const char *name, const char *runpath, char *out)
+bool symbols_resolve(const char *name, const char *runpath, char *out)
 {
 	char dirs[4096], *save = NULL;
 
@@ -196,7 +196,7 @@ int symbols_needed(const char *path, char (*out)[4096], size_t max)
 		}
 	}
 	for (size_t i = 0; i < nr_needed && nr < max; i++) {
-		if (needed[i] && resolve(needed[i], runpath, out[nr]))
+		if (needed[i] && symbols_resolve(needed[i], runpath, out[nr]))
 			nr++;
 	}
 	elf_end(e);

@@ -4,6 +4,7 @@
 #ifndef BM_SYMBOLS_H
 #define BM_SYMBOLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@ struct alloc_sym {
  * or -errno with a reason in @err. */
 int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max, char *err,
 			    size_t errlen);
+
+/* Resolves a library @name as the dynamic loader would: a path as is, else in the
+ * colon-separated @runpath (may be NULL), then the Debian multiarch and standard directories.
+ * Writes the path (4096 bytes) into @out; returns false when no readable file is found. */
+bool symbols_resolve(const char *name, const char *runpath, char *out);
 
 /* Resolves the DT_NEEDED entries of @path to existing files (DT_RUNPATH/RPATH, then the
  * Debian multiarch and standard directories), up to @max paths of PATH_MAX bytes in @out.

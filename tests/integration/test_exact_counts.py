@@ -127,3 +127,24 @@ def test_target_that_dies_still_yields_a_result(how, code, aborted, tmp_path):
     entry = only_entry(doc)
     assert entry["extra_info"]["benchmem_meta"]["aborted"] == [aborted]
     assert entry["extra_info"]["benchmem"]["peak_bytes"] == [123456]
+
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+
+@pytest.mark.parametrize("workload", ["threads", "region_c"])
+def test_allocator_brought_in_by_ld_preload_is_traced_exactly(workload, tmp_path):
+    """jemalloc exports malloc: its entry points are probed, not glibc's it replaces."""
+    require_tracing()
+    assert os.path.exists(JEMALLOC), "libjemalloc2 is in packaging/deps.txt"
+    p, doc = run([WL / workload], tmp_path, env={"LD_PRELOAD": JEMALLOC})
+    assert p.returncode == 0, p.stderr
+    if workload == "threads":
+        check_exact(only_entry(doc), expected(p))
+        return
+    want = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    assert len(want) == 9
+    for w in want:
+        assert w["rc"] == 0, w
+        assert (w["peak"], w["total"], w["allocs"]) == \
+            (w["want_peak"], w["want_total"], w["want_allocs"]), w
