@@ -562,19 +562,26 @@ json_t *collector__status(struct collector *c, uid_t uid, int nr_clients)
 	collector__drain(c);
 	for (int i = 0; i < c->nr_sessions; i++) {
 		struct session *s = c->sessions[i];
-		json_t *open = json_array();
+		json_t *open = json_array(), *entry;
+		uint64_t blocks = 0, table = 0;
 
 		if (uid && s->uid != uid)
 			continue;
+		for (int j = 0; j < s->nr_procs; j++) {
+			blocks += live_table__count(s->procs[j]->live);
+			table += live_table__mem_bytes(s->procs[j]->live);
+		}
 		for (int j = 0; j < s->nr_open; j++)
 			json_array_append_new(open, json_string(s->open[j]->name));
-		json_array_append_new(
-			list, json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:I}", "session",
-					(int)s->id, "root_pid", (int)s->root, "uid", (int)s->uid,
-					"processes", s->nr_procs, "open_regions", open,
-					"closed_regions", (json_int_t)s->nr_closed, "events",
-					(json_int_t)s->events, "lost_events",
-					(json_int_t)collector__lost(c)));
+		entry = json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:I}", "session", (int)s->id,
+				  "root_pid", (int)s->root, "uid", (int)s->uid, "processes",
+				  s->nr_procs, "open_regions", open, "closed_regions",
+				  (json_int_t)s->nr_closed, "events", (json_int_t)s->events,
+				  "lost_events", (json_int_t)collector__lost(c));
+		/* the daemon's own memory for the live tables: bounded per live block */
+		json_object_set_new(entry, "live_blocks", json_integer((json_int_t)blocks));
+		json_object_set_new(entry, "live_table_bytes", json_integer((json_int_t)table));
+		json_array_append_new(list, entry);
 	}
 	return json_pack("{s:o, s:i, s:I, s:s}", "sessions", list, "clients", nr_clients,
 			 "lost_events", (json_int_t)collector__lost(c), "attach",
