@@ -43,6 +43,8 @@ enum bm_alloc_func {
 #define BM_COOKIE_FIELD_MAX  0xfffffffULL
 
 #define BM_RINGBUF_BYTES (16u << 20) /* power of two, page multiple */
+#define BM_WAKEUP_BYTES	 (256u << 10) /* pending bytes that wake the daemon (1/64 of the ring) */
+#define BM_DRAIN_MS	 20	      /* the daemon drains at least this often */
 #define BM_MAX_TRACED	 8192	     /* traced processes (tgids) at once */
 #define BM_MAX_PENDING	 16384	     /* threads inside an allocator call at once */
 #define BM_STACK_DEPTH	 64	     /* user frames kept per stack */

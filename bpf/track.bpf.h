@@ -48,7 +48,12 @@ static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u
 		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	e->kind = kind;
 	e->func = func;
-	bpf_ringbuf_submit(e, 0);
+	/* A wake-up per event costs the traced thread an IPI and the daemon a context switch:
+	 * wake it only once a batch waits; its timer drains the rest, and every region
+	 * start/stop drains first. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= BM_WAKEUP_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

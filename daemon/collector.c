@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +42,7 @@ struct collector {
 	struct targets *targets;
 	struct server *server;
 	int sigfd;
+	int timerfd;
 	int ready_fd;
 	struct session **sessions;
 	int nr_sessions, cap_sessions;
@@ -317,6 +320,10 @@ static void drop_session(struct collector *c, struct session *s)
 		c->local = NULL;
 	c->hot = NULL;
 	session__free(s);
+	/* a long session's regions and result document leave megabytes of free heap that
+	 * glibc keeps (fragmented, or brk'd after its mmap threshold rose): give them back,
+	 * so a long-lived daemon's footprint follows what it holds, not its largest session */
+	malloc_trim(0);
 }
 
 uint64_t collector__lost(struct collector *c)
@@ -690,6 +697,31 @@ static void on_ringbuf(struct loop *l, int fd, uint32_t events, void *arg)
 	collector__drain(arg);
 }
 
+/* Events below the BPF side's wake-up batch would otherwise wait for the next batch. */
+static void on_drain_timer(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	uint64_t ticks;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		pr_warn("drain timer: %s", strerror(errno));
+	collector__drain(arg);
+}
+
+static int setup_drain_timer(struct collector *c)
+{
+	struct itimerspec its = { .it_interval = { 0, BM_DRAIN_MS * 1000000L },
+				  .it_value = { 0, BM_DRAIN_MS * 1000000L } };
+
+	c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->timerfd < 0)
+		return -errno;
+	if (timerfd_settime(c->timerfd, 0, &its, NULL))
+		return -errno;
+	return loop__add(c->loop, c->timerfd, EPOLLIN, on_drain_timer, c);
+}
+
 /* ---- ptrace events -------------------------------------------------------------------- */
 
 static void on_fork(void *arg, pid_t pid, pid_t parent)
@@ -842,6 +874,7 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 		 o->embedded ? (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : o->cfg.state_dir);
 	mkdir(c->spill_dir, 0755);
 	c->sigfd = -1;
+	c->timerfd = -1;
 	c->ready_fd = o->ready_fd;
 	c->loop = loop__new();
 	if (!c->loop) {
@@ -864,6 +897,8 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	e = loop__add(c->loop, ringbuf__epoll_fd(c->rb), EPOLLIN, on_ringbuf, c);
 	if (!e)
 		e = setup_signals(c);
+	if (!e)
+		e = setup_drain_timer(c);
 	if (e) {
 		snprintf(err, errlen, "cannot set up the event loop: %s", strerror(-e));
 		goto fail;
@@ -895,6 +930,8 @@ void collector__free(struct collector *c)
 	probe__free(c->probe);
 	if (c->sigfd >= 0)
 		close(c->sigfd);
+	if (c->timerfd >= 0)
+		close(c->timerfd);
 	loop__free(c->loop);
 	free(c);
 }
