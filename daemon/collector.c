@@ -390,6 +390,12 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 {
 	struct region *r;
 
+	/* the configured caps; SESSION_MAX_OPEN is the hard ceiling behind max_open_regions */
+	if ((uint64_t)s->nr_open >= c->cfg.max_open_regions ||
+	    (uint64_t)(s->nr_open + s->nr_closed) >= c->cfg.max_regions) {
+		errno = EMFILE;
+		return NULL;
+	}
 	collector__drain(c);
 	reset_hwm(s);
 	r = session__start(s, name, repeat, params, group, collector__now_ns(),
@@ -439,11 +445,22 @@ static void write_result_file(struct collector *c, struct session *s)
 	if (c->embedded || !s->nr_closed)
 		return;
 	proto_sanitize_filename(name, safe, sizeof(safe));
-	snprintf(path, sizeof(path), "%s/%u-%s.json", c->cfg.result_dir, s->id, safe);
+	mkdir(c->cfg.result_dir, 0755);
+	/* session ids restart with the daemon: never replace a file an earlier run wrote */
+	for (int i = 0; i < 1000; i++) {
+		struct stat st;
+
+		if (i)
+			snprintf(path, sizeof(path), "%s/%u-%s-%d.json", c->cfg.result_dir, s->id,
+				 safe, i);
+		else
+			snprintf(path, sizeof(path), "%s/%u-%s.json", c->cfg.result_dir, s->id, safe);
+		if (lstat(path, &st) && errno == ENOENT)
+			break;
+	}
 	doc = collector__results(c, s);
 	if (!doc)
 		return;
-	mkdir(c->cfg.result_dir, 0755);
 	err = results_write(doc, path);
 	json_decref(doc);
 	if (err)

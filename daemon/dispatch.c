@@ -199,7 +199,7 @@ static void op_stop(struct ctx *x)
 
 static void op_status(struct ctx *x)
 {
-	json_t *st = collector__status(x->c, x->cl->uid, 0);
+	json_t *st = collector__status(x->c, x->cl->uid, server__nr_clients(x->srv));
 
 	reply_ok(x, st);
 }
