@@ -157,6 +157,13 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
+# evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
+EVRATE_OBJS := $(patsubst %,$(B)/obj/daemon/%.o,session live region results jsonutil \
+	       atomic_file units spool stacks procmaps memray)
+$(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
+	$(call msg,CC-BENCH,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 unit: $(UNIT_BINS)
 	$(Q)prove $(UNIT_BINS)
 
@@ -173,6 +180,7 @@ test: deps
 	$(Q)$(PYTHON) -m pytest -c tests/pytest.ini --rootdir=. $(PYTEST_ARGS)
 
 bench: deps
+	$(Q)packaging/install-deps.sh packaging/deps-bench.txt
 	$(Q)$(MAKE) --no-print-directory all $(BENCHES)
 	$(Q)$(PYTHON) tests/bench/run.py
 
@@ -188,7 +196,9 @@ SBINDIR     ?= $(PREFIX)/sbin
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 DATADIR     ?= $(PREFIX)/share
-PYTHONDIR   ?= $(PREFIX)/lib/python3/dist-packages
+# Debian's python3 reads /usr/lib/python3/dist-packages and /usr/local/lib/python3.X/dist-packages.
+PYTHONDIR   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell \
+	       $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages)
 SYSCONFDIR  ?= /etc
 UNITDIR     ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
@@ -242,7 +252,7 @@ fuzz: $(FUZZ_BINS)
 		$(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus/$$f tests/fuzz/corpus/$$f \
 			>$(B)/fuzz/$$f.log 2>&1 || { tail -40 $(B)/fuzz/$$f.log; exit 1; }; \
-		grep -h '^stat::number_of_executed_runs' $(B)/fuzz/$$f.log; \
+		grep -h '^stat::number_of_executed_units' $(B)/fuzz/$$f.log; \
 	done
 
 clean:

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""tests/bench/run.py — the `make bench` driver: workloads native vs under benchmem-run and the
-peers (heaptrack, massif, memleak-bpfcc); prints figures (medians, ratios, ns per event), never
-pass/fail. Standard library only."""
+"""tests/bench/run.py — the `make bench` driver: workloads (C churn, C live set, forks, CPython
+JSON with pymalloc and with PYTHONMALLOC=malloc, NumPy) native vs under benchmem-run --embedded
+and the peers (heaptrack, massif, memleak-bpfcc); the cost to an untraced process and per fork;
+the daemon's accounting rate without the kernel (evrate) and end to end. Prints figures
+(medians, ratios, ns per event) and the issue's targets as met/not met; always exits 0 once
+the workloads run. Standard library only."""
 
 import argparse
 import json
@@ -27,13 +30,48 @@ class Skip(Exception):
     """A measurement that cannot be made here; the message says why."""
 
 
+PY = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def have_numpy():
+    try:
+        return subprocess.run([PY, "-c", "import numpy"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, check=False).returncode == 0
+    except OSError:
+        return False
+
+
 def workloads(args):
-    """(name, argv, what the added time is divided by: "event" or "fork")."""
-    return [
-        ("churn", [os.path.join(BENCH, "churn"), str(args.pairs)], "event"),
-        ("liveset", [os.path.join(BENCH, "liveset"), str(args.blocks)], "event"),
-        ("forker", [os.path.join(BENCH, "forker"), str(args.children)], "fork"),
+    """Each: name, argv, unit (what the added time is divided by: "event" or "fork"), env
+    (extra environment of the native runs) and flags (extra benchmem-run options). A Python
+    workload under --python-malloc is compared with a native run under PYTHONMALLOC=malloc."""
+    out = [
+        dict(name="churn", argv=[os.path.join(BENCH, "churn"), str(args.pairs)], unit="event"),
+        dict(name="liveset", argv=[os.path.join(BENCH, "liveset"), str(args.blocks)],
+             unit="event"),
+        dict(name="forker", argv=[os.path.join(BENCH, "forker"), str(args.children)],
+             unit="fork"),
+        dict(name="pyjson", argv=[PY, os.path.join(HERE, "pyjson.py"), str(args.json_iters)],
+             unit="event"),
+        dict(name="pyjson-m", argv=[PY, os.path.join(HERE, "pyjson.py"), str(args.json_iters)],
+             unit="event", env={"PYTHONMALLOC": "malloc"}, flags=["--python-malloc"]),
     ]
+    if have_numpy():
+        out.append(dict(name="numpy", argv=[PY, os.path.join(HERE, "pynumpy.py"),
+                                            str(args.numpy_iters)], unit="event"))
+    for w in out:
+        w.setdefault("env", {})
+        w.setdefault("flags", [])
+    return out
+
+
+def env_with(extra):
+    if not extra:
+        return None
+    env = dict(os.environ)
+    env.update(extra)
+    return env
 
 
 def parse_bench_line(text):
@@ -109,20 +147,23 @@ def read_result_json(path):
     return (allocs[-1] if isinstance(allocs, list) else allocs), lost
 
 
-def traced_series(argv, runs, timeout):
-    """argv under benchmem-run, with the allocations it saw and its lost events per run."""
+def traced_series(argv, runs, timeout, flags=()):
+    """argv under benchmem-run (its embedded collector: never a system daemon), with the
+    allocations it saw and its lost events per run. One discarded warm-up run."""
     if not os.access(RUN, os.X_OK):
         raise Skip(f"{os.path.relpath(RUN, ROOT)} is not built")
     out = []
     with tempfile.TemporaryDirectory(prefix="benchmem-bench-") as tmp:
-        for i in range(runs):
+        for i in range(runs + 1):
             path = os.path.join(tmp, f"r{i}.json")
-            r = run_once([RUN, "--json", path, "--", *argv], timeout=timeout)
+            r = run_once([RUN, "--embedded", "--quiet", *flags, "--json", path, "--", *argv],
+                         timeout=timeout)
             try:
                 r["seen_allocs"], r["lost"] = read_result_json(path)
             except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
                 raise Skip(f"no usable --json result ({type(e).__name__}: {e})") from e
-            out.append(r)
+            if i:
+                out.append(r)
     return out
 
 
@@ -130,21 +171,37 @@ def fmt_ms(ns):
     return f"{ns / 1e6:9.2f} ms"
 
 
-def print_row(label, tool, res, native, per_unit="event"):
+def events_of(res, seen=None):
+    """The allocator events of one run: the workload's own count, else (Python) twice the
+    allocations the collector saw (each allocation and its free), marked approximate."""
+    if res[0].get("events"):
+        return res[0]["events"], ""
+    if seen:
+        return 2 * seen, "~"
+    return None, ""
+
+
+def print_row(label, tool, res, native, per_unit="event", seen=None):
     """One line: medians of the workload's own elapsed and the wall time, the ratio to @native,
-    and the added time per @per_unit (ns per allocator event, ms per fork, or nothing)."""
+    and the added time per @per_unit (ns per allocator event, ms per fork, or nothing).
+    @seen: allocations benchmem-run saw, to count events of workloads that do not."""
     el, wall = median_of(res, "elapsed_ns"), median_of(res, "wall_ns")
     line = f"  {label:<9} {tool:<15} {fmt_ms(el)}  wall {fmt_ms(wall)}"
     if native is not None:
         nel = median_of(native, "elapsed_ns")
         line += f"  x{el / nel:7.2f}"
-        if per_unit == "event" and res[0].get("events"):
-            line += f"  {(el - nel) / res[0]['events']:9.1f} ns/event"
+        if per_unit == "event":
+            ev, approx = events_of(res, seen or (res[0].get("seen_allocs") and
+                                                 int(median_of(res, "seen_allocs"))))
+            if ev:
+                line += f"  {approx}{(el - nel) / ev:8.1f} ns/event"
+            if res[0].get("pairs"):
+                line += f"  {(el - nel) / res[0]['pairs']:8.1f} ns/pair"
         elif per_unit == "fork":
             line += f"  {(el - nel) / res[0].get('children', 1) / 1e6:+9.2f} ms/fork"
     if "lost" in res[0]:
         line += f"  lost {max(r['lost'] for r in res)}"
-        line += f"  allocations seen {int(median_of(res, 'seen_allocs'))}"
+        line += f"  allocs seen {int(median_of(res, 'seen_allocs'))}"
     print(line, flush=True)
 
 
@@ -152,8 +209,22 @@ def print_skip(label, tool, why):
     print(f"  {label:<9} {tool:<15} skipped: {why}", flush=True)
 
 
+def memleak_reason():
+    """Why memleak-bpfcc cannot run here, or None. bcc compiles its BPF C at run time against
+    the running kernel's headers (confirmed on 6.18: `memleak-bpfcc -p PID` fails with
+    "Unable to find kernel headers ... Failed to compile BPF module")."""
+    if not shutil.which("memleak-bpfcc"):
+        return "not installed (apt: bpfcc-tools)"
+    headers = f"/lib/modules/{platform.release()}/build"
+    if not os.path.isdir(headers) and not os.path.exists("/sys/kernel/kheaders.tar.xz"):
+        return (f"bcc compiles its BPF C at run time and this kernel has no headers "
+                f"({headers} missing, no CONFIG_IKHEADERS): \"Failed to compile BPF module\"")
+    return None
+
+
 def peers(tmp):
-    """(tool name, argv prefix builder) for the peers installed here, or a reason."""
+    """(tool name, argv prefix builder or "MEMLEAK") for the peers installed here, or a
+    reason string."""
     found = []
     if shutil.which("heaptrack"):
         found.append(("heaptrack", lambda i: ["heaptrack", "-o", os.path.join(tmp, f"ht{i}")]))
@@ -164,54 +235,59 @@ def peers(tmp):
                                            f"--massif-out-file={tmp}/massif.{i}.%p"]))
     else:
         found.append(("massif", "valgrind not installed"))
-    if shutil.which("memleak-bpfcc"):
-        found.append(("memleak-bpfcc", "MEMLEAK"))
-    else:
-        found.append(("memleak-bpfcc", "not installed (apt: bpfcc-tools; bcc also needs "
-                                       "kernel headers for the running kernel)"))
+    why = memleak_reason()
+    found.append(("memleak-bpfcc", why if why else "MEMLEAK"))
     return found
 
 
-def memleak_series(argv, runs):
+def memleak_series(argv, runs, env):
     """memleak-bpfcc -c takes one command string and prints the child's output through."""
-    cmd = ["memleak-bpfcc", "-c", " ".join(argv), "10"]
-    headers = f"/lib/modules/{platform.release()}/build"
-    if not os.path.isdir(headers) and not os.path.exists("/sys/kernel/kheaders.tar.xz"):
-        raise Skip(f"bcc compiles its BPF C at run time and finds no kernel headers "
-                   f"({headers}, /sys/kernel/kheaders.tar.xz)")
-    return series(cmd, runs)
+    return series(["memleak-bpfcc", "-c", " ".join(argv), "10"], runs, env)
 
 
-def section_workloads(args, native):
-    print("\n== workloads: native vs benchmem-run (medians of "
-          f"{args.runs}; elapsed = the workload's own clock)")
+def section_workloads(args, native, wls):
+    print("\n== workloads: native vs benchmem-run --embedded (medians of "
+          f"{args.runs}; elapsed = the workload's own clock; ns/event = added time per "
+          "allocator call)")
     traced = {}
-    for name, argv, unit in workloads(args):
+    for w in wls:
+        name = w["name"]
         print_row(name, "native", native[name], None, None)
         try:
-            traced[name] = traced_series(argv, args.runs, args.timeout)
-            print_row(name, "benchmem-run", traced[name], native[name], unit)
+            traced[name] = traced_series(w["argv"], args.runs, args.timeout, w["flags"])
+            print_row(name, "benchmem-run", traced[name], native[name], w["unit"])
         except Skip as e:
             print_skip(name, "benchmem-run", e)
+    print("  (pyjson-m: PYTHONMALLOC=malloc natively, --python-malloc traced; ~ = events "
+          "estimated as 2 x allocations seen)")
     return traced
 
 
-def section_peers(args, native):
-    print(f"\n== peers (medians of {args.runs}; same workloads)")
+def section_peers(args, native, wls, traced):
+    print(f"\n== peers (medians of {args.peer_runs}; same workloads)")
     with tempfile.TemporaryDirectory(prefix="benchmem-peers-") as tmp:
+        out = {}
         for tool, prefix in peers(tmp):
-            for name, argv, unit in workloads(args):
-                if isinstance(prefix, str) and prefix != "MEMLEAK":
-                    print_skip(name, tool, prefix)
-                    continue
+            if isinstance(prefix, str) and prefix != "MEMLEAK":
+                print_skip("all", tool, prefix)
+                continue
+            for w in wls:
+                name = w["name"]
+                env = env_with(w["env"])
+                seen = None
+                if name in traced:
+                    seen = int(median_of(traced[name], "seen_allocs"))
                 try:
                     if prefix == "MEMLEAK":
-                        res = memleak_series(argv, args.runs)
+                        res = memleak_series(w["argv"], args.peer_runs, env)
                     else:
-                        res = [run_once(prefix(i) + argv) for i in range(args.runs)]
-                    print_row(name, tool, res, native[name], unit)
+                        res = [run_once(prefix(i) + w["argv"], env)
+                               for i in range(args.peer_runs)]
+                    out[(tool, name)] = res
+                    print_row(name, tool, res, native[name], w["unit"], seen)
                 except Skip as e:
                     print_skip(name, tool, e)
+        return out
 
 
 def start_background(argv):
@@ -220,11 +296,11 @@ def start_background(argv):
 
 
 def stop_background(p):
-    """SIGTERM to the group (benchmem-run forwards it to the target), SIGKILL after 10 s."""
+    """SIGTERM to the group (benchmem-run forwards it to the target), SIGKILL after 30 s."""
     if p.poll() is None:
         os.killpg(p.pid, signal.SIGTERM)
         try:
-            p.wait(timeout=10)
+            p.wait(timeout=30)
         except subprocess.TimeoutExpired:
             kill_group(p)
 
@@ -236,14 +312,19 @@ def under_load(load_argv, probe_argv, runs, settle_s):
         time.sleep(settle_s)
         if load.poll() is not None:
             raise Skip(f"the background process exited early (status {load.returncode})")
-        return series(probe_argv, runs)
+        res = series(probe_argv, runs)
+        if load.poll() is not None:
+            raise Skip(f"the background process exited during the runs "
+                       f"(status {load.returncode})")
+        return res
     finally:
         stop_background(load)
 
 
 def section_untraced(args):
     """design.md "Attach scope": what a trace costs a process that is not traced."""
-    print("\n== untraced churn while another process is traced (design.md \"Attach scope\")")
+    print("\n== untraced churn while another churn is traced (design.md \"Attach scope\"; "
+          f"medians of {args.runs})")
     churn = os.path.join(BENCH, "churn")
     argv = [churn, str(args.pairs)]
     forever = [churn, str(args.pairs), "--forever"]
@@ -258,27 +339,32 @@ def section_untraced(args):
         busy = alone
     if not os.access(RUN, os.X_OK):
         print_skip("churn", "+traced load", f"{os.path.relpath(RUN, ROOT)} is not built")
-        return
+        return None
     try:
-        traced = under_load([RUN, "--", *forever], argv, args.runs, args.settle)
+        traced = under_load([RUN, "--embedded", "--quiet", "--", *forever], argv, args.runs,
+                            args.settle)
         print_row("churn", "+traced load", traced, busy, "event")
-        print(f"  slowdown of the untraced process caused by the trace: "
-              f"x{median_of(traced, 'elapsed_ns') / median_of(busy, 'elapsed_ns'):.2f}")
+        ratio = median_of(traced, "elapsed_ns") / median_of(busy, "elapsed_ns")
+        print(f"  slowdown of the untraced process caused by the trace (default per-process "
+              f"attach): x{ratio:.2f}")
+        return ratio
     except Skip as e:
         print_skip("churn", "+traced load", e)
+        return None
 
 
 def section_forks(args, traced_forker, native_forker):
     print("\n== added time per fork of a traced tree")
     if traced_forker is None:
         print_skip("forker", "benchmem-run", "no traced forker runs (see above)")
-        return
+        return None
     n = args.children
     delta = median_of(traced_forker, "elapsed_ns") - median_of(native_forker, "elapsed_ns")
     wall = median_of(traced_forker, "wall_ns") - median_of(native_forker, "wall_ns")
     print(f"  {n} sequential fork+malloc+exit: {delta / n / 1e6:+.2f} ms per fork "
           f"(workload clock), {wall / n / 1e6:+.2f} ms per fork (wall, includes launch "
           "and teardown)")
+    return delta / n
 
 
 def section_probecost(args):
@@ -298,12 +384,100 @@ def section_probecost(args):
         print(f"  probecost exited {p.returncode}")
 
 
+def section_evrate(args, traced_churn):
+    """The daemon's accounting alone (tests/bench/evrate: no kernel), then end to end."""
+    print("\n== daemon event rate (tests/bench/evrate: session__on_alloc/on_free, live table "
+          "+ 2 open regions, synthetic events, one core)", flush=True)
+    exe = os.path.join(BENCH, "evrate")
+    fields = None
+    try:
+        p = subprocess.run([exe, str(args.evrate_events), str(args.evrate_live)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=TIMEOUT_S, check=False)
+        for line in p.stdout.splitlines():
+            if not line.startswith("bench="):
+                print(f"  {line}")
+        fields = parse_bench_line(p.stdout)
+        if p.returncode or fields is None:
+            print(f"  evrate exited {p.returncode}")
+            fields = None
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print(f"  skipped: {e}")
+    e2e = None
+    if traced_churn:
+        allocs = median_of(traced_churn, "seen_allocs")
+        wall = median_of(traced_churn, "wall_ns")
+        el = median_of(traced_churn, "elapsed_ns")
+        lost = max(r["lost"] for r in traced_churn)
+        ev = traced_churn[0]["events"]
+        e2e = (allocs / (wall / 1e9), ev / (el / 1e9), lost)
+        print(f"  end to end (churn under benchmem-run): {allocs:.0f} allocations counted in "
+              f"{wall / 1e9:.2f} s wall = {e2e[0] / 1e6:.3f} M allocations/s; "
+              f"{ev / (el / 1e9) / 1e6:.3f} M events/s over the workload's own clock; "
+              f"lost {lost}")
+        print("  (end to end is bounded by the probe traps in the target, not by the daemon)")
+    else:
+        print("  end to end: no traced churn runs (see above)")
+    return fields, e2e
+
+
+def section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns):
+    """The issue's targets, reported (not asserted)."""
+    print("\n== targets (reported, not asserted)")
+
+    def row(what, value, target, ok):
+        verdict = "n/a" if ok is None else ("met" if ok else "NOT met")
+        print(f"  {what:<46} {value:<28} target {target:<16} {verdict}")
+
+    if "churn" in traced:
+        pair = (median_of(traced["churn"], "elapsed_ns") -
+                median_of(native["churn"], "elapsed_ns")) / traced["churn"][0]["pairs"]
+        row("malloc+free pair under tracing (churn)", f"{pair / 1000:.2f} us", "<= 2.5 us",
+            pair <= 2500)
+    else:
+        row("malloc+free pair under tracing (churn)", "no traced runs", "<= 2.5 us", None)
+    ours = (median_of(traced["churn"], "elapsed_ns") / median_of(native["churn"], "elapsed_ns")
+            if "churn" in traced else None)
+    ml = peer_res.get(("memleak-bpfcc", "churn"))
+    if ours and ml:
+        theirs = median_of(ml, "elapsed_ns") / median_of(native["churn"], "elapsed_ns")
+        row("slowdown vs memleak-bpfcc (churn)", f"x{ours:.2f} vs x{theirs:.2f}",
+            ">= 3x smaller", theirs / ours >= 3)
+    else:
+        row("slowdown vs memleak-bpfcc (churn)",
+            f"x{ours:.2f} vs (memleak cannot run)" if ours else "n/a", ">= 3x smaller", None)
+    if evrate:
+        rate = evrate["events_per_s"]
+        row("daemon accounting rate, one core (evrate)", f"{rate / 1e6:.1f} M events/s",
+            ">= 2 M/s", rate >= 2e6)
+        bpl = evrate["bytes_per_live_x10"] / 10
+        row(f"daemon bytes per live allocation ({evrate['live']} live)", f"{bpl:.1f} B",
+            "<= 48 B", bpl <= 48)
+    if e2e:
+        row("end-to-end collector rate (churn traced)", f"{e2e[1] / 1e6:.3f} M events/s",
+            ">= 2 M events/s", e2e[1] >= 2e6)
+        row("lost events (churn traced)", str(e2e[2]), "0", e2e[2] == 0)
+    lost = {n: max(r["lost"] for r in res) for n, res in traced.items()}
+    row("lost events (all traced workloads)", str(sum(lost.values())), "0",
+        not any(lost.values()) if lost else None)
+    if untraced is not None:
+        row("untraced process slowdown during a trace", f"x{untraced:.2f}", "~x1.0",
+            untraced <= 1.1)
+    if fork_ns is not None:
+        row("added time per traced fork", f"{fork_ns / 1e6:+.2f} ms", "(report)", None)
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--peer-runs", type=int, default=3, help="runs of each peer")
     ap.add_argument("--pairs", type=int, default=1000000, help="churn malloc/free pairs")
     ap.add_argument("--blocks", type=int, default=1000000, help="liveset live blocks")
     ap.add_argument("--children", type=int, default=50, help="forker children")
+    ap.add_argument("--json-iters", type=int, default=15, help="pyjson dumps/loads rounds")
+    ap.add_argument("--numpy-iters", type=int, default=200, help="pynumpy rounds")
+    ap.add_argument("--evrate-events", type=int, default=20000000)
+    ap.add_argument("--evrate-live", type=int, default=1000000)
     ap.add_argument("--settle", type=float, default=2.0,
                     help="seconds to let a traced background process attach")
     ap.add_argument("--timeout", type=float, default=120,
@@ -319,21 +493,26 @@ def main():
     args = parse_args()
     RUN = os.path.abspath(args.run)
     print(f"# benchmem bench: kernel {platform.release()}, {os.cpu_count()} cpus, "
-          f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+          f"{time.strftime('%Y-%m-%d %H:%M:%S')}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    wls = workloads(args)
+    if not any(w["name"] == "numpy" for w in wls):
+        print("# numpy workload skipped: python3-numpy is not installed (make deps)")
     native = {}
-    for name, argv, _ in workloads(args):
+    for w in wls:
         try:
-            native[name] = series(argv, args.runs)
+            native[w["name"]] = series(w["argv"], args.runs, env_with(w["env"]))
         except Skip as e:
-            print(f"cannot run the workload {name}: {e} (make all $(BENCHES) first)")
+            print(f"cannot run the workload {w['name']}: {e} (make all $(BENCHES) first)")
             return 1
     if not args.no_probecost:
         section_probecost(args)
-    traced = section_workloads(args, native)
-    if not args.no_peers:
-        section_peers(args, native)
-    section_untraced(args)
-    section_forks(args, traced.get("forker"), native["forker"])
+    traced = section_workloads(args, native, wls)
+    peer_res = section_peers(args, native, wls, traced) if not args.no_peers else {}
+    untraced = section_untraced(args)
+    fork_ns = section_forks(args, traced.get("forker"), native["forker"])
+    evrate, e2e = section_evrate(args, traced.get("churn"))
+    section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns)
     return 0
 
 
