@@ -37,18 +37,18 @@ enum bm_alloc_func {
  * a large malloc chunk) from a call made by the program: bits 8-35 the function's offset
  * from the segment start, bits 36-63 the segment's size (both < 256 MiB).
  */
-#define BM_COOKIE_FUNC(c)    ((__u32)((c) & 0xff))
+#define BM_COOKIE_FUNC(c)    ((__u32)((c)&0xff))
 #define BM_COOKIE_FN_OFF(c)  (((c) >> 8) & 0xfffffffULL)
 #define BM_COOKIE_SEG_LEN(c) ((c) >> 36)
 #define BM_COOKIE_FIELD_MAX  0xfffffffULL
 
-#define BM_RINGBUF_BYTES (16u << 20) /* power of two, page multiple */
+#define BM_RINGBUF_BYTES (16u << 20)  /* power of two, page multiple */
 #define BM_WAKEUP_BYTES	 (256u << 10) /* pending bytes that wake the daemon (1/64 of the ring) */
 #define BM_DRAIN_MS	 20	      /* the daemon drains at least this often */
-#define BM_MAX_TRACED	 8192	     /* traced processes (tgids) at once */
-#define BM_MAX_PENDING	 16384	     /* threads inside an allocator call at once */
-#define BM_STACK_DEPTH	 64	     /* user frames kept per stack */
-#define BM_MAX_STACKS	 16384	     /* distinct stacks in the stack map */
+#define BM_MAX_TRACED	 8192	      /* traced processes (tgids) at once */
+#define BM_MAX_PENDING	 16384	      /* threads inside an allocator call at once */
+#define BM_STACK_DEPTH	 64	      /* user frames kept per stack */
+#define BM_MAX_STACKS	 16384	      /* distinct stacks in the stack map */
 
 struct bm_event {
 	__u64 ts_ns;	/* bpf_ktime_get_ns(), ns */

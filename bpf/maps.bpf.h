@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* bpf/maps.bpf.h — BPF map definitions: ring buffer, traced tgids, pending calls, counters, stacks. */
+/* bpf/maps.bpf.h — BPF map definitions: ring buffer, traced tgids, pending calls, counters, stacks.
+ */
 #ifndef BM_MAPS_BPF_H
 #define BM_MAPS_BPF_H
 
 struct bm_pending {
-	__u64 size;	/* requested bytes */
-	__u64 aux;	/* realloc: old block; posix_memalign: user address of memptr */
-	__u32 func;	/* enum bm_alloc_func of the call that stashed it */
+	__u64 size; /* requested bytes */
+	__u64 aux;  /* realloc: old block; posix_memalign: user address of memptr */
+	__u32 func; /* enum bm_alloc_func of the call that stashed it */
 	__u32 __pad;
 };
 

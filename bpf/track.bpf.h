@@ -28,8 +28,7 @@ static __always_inline __u32 traced_flags(__u32 tgid)
 	return f ? *f : 0;
 }
 
-static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u64 addr,
-				__u64 size)
+static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u64 addr, __u64 size)
 {
 	__u32 flags = traced_flags(id >> 32);
 	struct bm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

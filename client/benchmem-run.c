@@ -60,12 +60,17 @@ static int fail(int code, const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: benchmem-run [--json FILE] [--name NAME] [--python-malloc] [--socket PATH]\n"
-		"                    [--embedded] [--quiet] [--baseline FILE] [--fail-on FIELD:T]...\n"
-		"                    [--max-peak SIZE] [--max-allocated SIZE] [--max-allocations N]\n"
-		"                    [--profile all|regressed|none] [--profile-dir DIR] -- CMD [ARGS...]\n"
+		"usage: benchmem-run [--json FILE] [--name NAME] [--python-malloc] [--socket "
+		"PATH]\n"
+		"                    [--embedded] [--quiet] [--baseline FILE] [--fail-on "
+		"FIELD:T]...\n"
+		"                    [--max-peak SIZE] [--max-allocated SIZE] [--max-allocations "
+		"N]\n"
+		"                    [--profile all|regressed|none] [--profile-dir DIR] -- CMD "
+		"[ARGS...]\n"
 		"Traces CMD's allocations (peak, total, count, rss) and prints a table to stderr.\n"
-		"Without explicit regions the whole command is one region named NAME (default: the\n"
+		"Without explicit regions the whole command is one region named NAME (default: "
+		"the\n"
 		"command's basename). Talks to benchmemd at $BENCHMEM_SOCKET or %s when it\n"
 		"listens, else runs a collector itself (needs root: CAP_BPF and CAP_PERFMON).\n"
 		"With --baseline/--fail-on or ceilings, a regression exits 1 and writes a memray\n"
@@ -76,10 +81,13 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
-		{ "json", required_argument, NULL, 'j' }, { "name", required_argument, NULL, 'n' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "name", required_argument, NULL, 'n' },
 		{ "python-malloc", no_argument, NULL, 'p' },
-		{ "socket", required_argument, NULL, 's' }, { "embedded", no_argument, NULL, 'e' },
-		{ "quiet", no_argument, NULL, 'q' },	    { "help", no_argument, NULL, 'h' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "embedded", no_argument, NULL, 'e' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "baseline", required_argument, NULL, 'B' },
 		{ "fail-on", required_argument, NULL, 'F' },
 		{ "max-peak", required_argument, NULL, 1000 + CMP_PEAK },
@@ -96,14 +104,30 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	/* "+": stop at the first non-option, so CMD's own options stay CMD's */
 	while ((c = getopt_long(argc, argv, "+hqj:n:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': o->json_path = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'p': o->python_malloc = true; break;
-		case 's': o->socket = optarg; break;
-		case 'e': o->embedded_only = true; break;
-		case 'q': o->quiet = true; break;
-		case 'B': o->gate.baseline = optarg; break;
-		case 'D': o->profile_dir = optarg; break;
+		case 'j':
+			o->json_path = optarg;
+			break;
+		case 'n':
+			o->name = optarg;
+			break;
+		case 'p':
+			o->python_malloc = true;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'e':
+			o->embedded_only = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'B':
+			o->gate.baseline = optarg;
+			break;
+		case 'D':
+			o->profile_dir = optarg;
+			break;
 		case 'P':
 			if (!strcmp(optarg, "all"))
 				o->profile = PROFILE_ALL;
@@ -112,12 +136,15 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			else if (!strcmp(optarg, "none"))
 				o->profile = PROFILE_NONE;
 			else
-				return fail(2, "--profile %s: want all, regressed or none", optarg), -EINVAL;
+				return fail(2, "--profile %s: want all, regressed or none", optarg),
+				       -EINVAL;
 			break;
 		case 'F':
 			if (o->gate.nr_rules == GATE_MAX_RULES)
-				return fail(2, "--fail-on: at most %d rules", GATE_MAX_RULES), -EINVAL;
-			if (cmp_rule_parse(optarg, &o->gate.rules[o->gate.nr_rules], err, sizeof(err)))
+				return fail(2, "--fail-on: at most %d rules", GATE_MAX_RULES),
+				       -EINVAL;
+			if (cmp_rule_parse(optarg, &o->gate.rules[o->gate.nr_rules], err,
+					   sizeof(err)))
 				return fail(2, "--fail-on %s: %s", optarg, err), -EINVAL;
 			o->gate.nr_rules++;
 			o->gating = true;
@@ -130,8 +157,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				return fail(2, "%s: %s", argv[optind - 1], err), -EINVAL;
 			o->gating = true;
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
 		}
 	}
 	if (optind >= argc) {
@@ -139,7 +170,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		return -EINVAL;
 	}
 	if (o->gate.nr_rules && !o->gate.baseline) {
-		fail(2, "--fail-on needs --baseline FILE (a result file or a .benchmarks directory)");
+		fail(2,
+		     "--fail-on needs --baseline FILE (a result file or a .benchmarks directory)");
 		return -EINVAL;
 	}
 	o->argv = &argv[optind];
@@ -202,15 +234,14 @@ static void forward(int sig, siginfo_t *si, void *uc)
 
 /* Where the run is traced: a daemon over the socket, or our own embedded collector. */
 struct backend {
-	int fd;		       /* >= 0: daemon connection */
-	json_int_t session;    /* the daemon's session of our command */
+	int fd;		      /* >= 0: daemon connection */
+	json_int_t session;   /* the daemon's session of our command */
 	struct embedded *emb; /* else */
 };
 
 static bool wants_profiles(const struct run_opts *o)
 {
-	return o->profile == PROFILE_ALL ||
-	       (o->gating && o->profile != PROFILE_NONE);
+	return o->profile == PROFILE_ALL || (o->gating && o->profile != PROFILE_NONE);
 }
 
 /* Daemon mode: the service traces, we launch and wait. */
@@ -225,9 +256,9 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 	e = launch_prepare(&l, o->argv);
 	if (e)
 		return fail(2, "cannot fork: %s", strerror(-e));
-	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b}", "op", "launch", "pid", (int)l.pid,
-			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
-			"profile", wants_profiles(o));
+	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b}", "op", "launch", "pid", (int)l.pid, "name",
+			o->name, "exe", o->exe, "python_malloc", o->python_malloc, "profile",
+			wants_profiles(o));
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
@@ -263,8 +294,7 @@ static int run_embedded(struct backend *b, struct run_opts *o, const char *comma
 	r = launch_prepare(&l, o->argv);
 	if (r)
 		return fail(2, "cannot fork: %s", strerror(-r));
-	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, status, err,
-			  sizeof(err));
+	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, status, err, sizeof(err));
 	if (r == -ENOENT || r == -EACCES)
 		return fail(r == -ENOENT ? 127 : 126, "%s", err);
 	if (r)
@@ -376,7 +406,8 @@ int main(int argc, char **argv)
 		b.fd = conn_open(conn_socket_path(), RUN_TIMEOUT_MS);
 	if (o.socket && b.fd < 0)
 		return fail(2, "no benchmemd at %s: %s", o.socket, strerror(-b.fd));
-	code = b.fd >= 0 ? run_with_daemon(&b, &o, &status) : run_embedded(&b, &o, command, &status);
+	code = b.fd >= 0 ? run_with_daemon(&b, &o, &status)
+			 : run_embedded(&b, &o, command, &status);
 	if (!code) {
 		doc = fetch_results(&b);
 		code = doc ? 0 : 2;

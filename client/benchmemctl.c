@@ -30,7 +30,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: benchmemctl COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
 		fprintf(f, "  %s\n", ctl_cmds[i].usage);
-	fprintf(f, "\nThe collector's socket is $BENCHMEM_SOCKET, else /run/benchmem/benchmemd.sock.\n");
+	fprintf(f, "\nThe collector's socket is $BENCHMEM_SOCKET, else "
+		   "/run/benchmem/benchmemd.sock.\n");
 }
 
 int main(int argc, char **argv)

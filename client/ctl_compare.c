@@ -20,8 +20,8 @@
 #define MAX_GROUP_KEYS 8
 
 enum metric { M_TIME, M_PEAK, M_ALLOCATED, M_ALLOCATIONS, M_RSS, NR_METRICS };
-static const char *const metric_names[NR_METRICS] = {"time", "peak", "allocated", "allocations",
-						     "rss"};
+static const char *const metric_names[NR_METRICS] = { "time", "peak", "allocated", "allocations",
+						      "rss" };
 enum fmt { FMT_TABLE, FMT_MD, FMT_CSV };
 enum sort { SORT_NAME, SORT_VALUE, SORT_CHANGE };
 
@@ -219,7 +219,9 @@ static int parse_columns(struct opts *o, const char *arg)
 
 static int parse_group_by(struct opts *o, const char *arg)
 {
-	static const char *const keys[] = {"fullname", "name", "func", "group", "module", "class"};
+	static const char *const keys[] = {
+		"fullname", "name", "func", "group", "module", "class"
+	};
 	char *dup = strdup(arg), *save = NULL, *tok;
 	int ret = 0;
 
@@ -299,26 +301,26 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"columns", required_argument, NULL, OPT_COLUMNS},
-	{"stat", required_argument, NULL, OPT_STAT},
-	{"group-by", required_argument, NULL, OPT_GROUP_BY},
-	{"sort", required_argument, NULL, OPT_SORT},
-	{"pivot", required_argument, NULL, OPT_PIVOT},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"csv", required_argument, NULL, OPT_CSV},
-	{"fail-on", required_argument, NULL, OPT_FAIL_ON},
-	{"max-peak", required_argument, NULL, OPT_MAX_PEAK},
-	{"max-allocated", required_argument, NULL, OPT_MAX_ALLOCATED},
-	{"max-allocations", required_argument, NULL, OPT_MAX_ALLOCATIONS},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "columns", required_argument, NULL, OPT_COLUMNS },
+	{ "stat", required_argument, NULL, OPT_STAT },
+	{ "group-by", required_argument, NULL, OPT_GROUP_BY },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "pivot", required_argument, NULL, OPT_PIVOT },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "max-peak", required_argument, NULL, OPT_MAX_PEAK },
+	{ "max-allocated", required_argument, NULL, OPT_MAX_ALLOCATED },
+	{ "max-allocations", required_argument, NULL, OPT_MAX_ALLOCATIONS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int parse_one(struct opts *o, int c, const char *arg)
 {
-	static const char *const stats[] = {"min", "max", "mean", "median", "stddev", "all"};
-	static const char *const sorts[] = {"name", "value", "change"};
-	static const char *const fmts[] = {"table", "md", "csv"};
+	static const char *const stats[] = { "min", "max", "mean", "median", "stddev", "all" };
+	static const char *const sorts[] = { "name", "value", "change" };
+	static const char *const fmts[] = { "table", "md", "csv" };
 	switch (c) {
 	case OPT_COLUMNS:
 		return parse_columns(o, arg);
@@ -503,7 +505,7 @@ static int place(struct model *md, const struct opts *o, size_t si, const struct
 	}
 	md->rows = v;
 	r = &md->rows[md->nr_rows++];
-	*r = (struct row){.key = key, .group = group_of(o, e)};
+	*r = (struct row){ .key = key, .group = group_of(o, e) };
 	r->cells = calloc(md->nr_srcs, sizeof(*r->cells));
 	if (!r->group || !r->cells)
 		return -ENOMEM;
@@ -519,8 +521,9 @@ static int add_src(struct model *md, const char *label, const struct run *run, c
 		return -ENOMEM;
 	md->srcs = v;
 	v = &md->srcs[md->nr_srcs++];
-	*v = (struct src){
-		.label = strdup(label), .run = run, .pivot_value = pv ? strdup(pv) : NULL};
+	*v = (struct src){ .label = strdup(label),
+			   .run = run,
+			   .pivot_value = pv ? strdup(pv) : NULL };
 	return v->label && (!pv || v->pivot_value) ? 0 : -ENOMEM;
 }
 
@@ -644,7 +647,7 @@ static int build_cols(struct model *md, const struct opts *o)
 				break;
 			if (o->stat >= 0 && o->stat < CMP_NR_STATS && o->stat != st)
 				continue;
-			md->cols[md->nr_cols++] = (struct col){m, o->stat < 0 ? -1 : st};
+			md->cols[md->nr_cols++] = (struct col){ m, o->stat < 0 ? -1 : st };
 		}
 	}
 	if (!md->nr_cols) {
@@ -779,7 +782,7 @@ static void print_cell(FILE *f, const struct cell *c, size_t width, bool left, b
 
 static void print_grid_table(FILE *f, const struct grid *g, bool color)
 {
-	size_t w[64] = {0};
+	size_t w[64] = { 0 };
 
 	for (size_t i = 0; i < g->nrows * g->ncols; i++) {
 		size_t tw = text_width(g->cells[i].text);
@@ -893,7 +896,7 @@ static bool short_names_unique(const struct model *md)
 static int print_group(FILE *f, const struct model *md, const struct opts *o, size_t from,
 		       size_t to, bool short_names)
 {
-	struct grid g = {.ncols = 1 + (md->nr_srcs > 1) + md->nr_cols};
+	struct grid g = { .ncols = 1 + (md->nr_srcs > 1) + md->nr_cols };
 	char name[128];
 	int ret;
 
@@ -1057,8 +1060,8 @@ static int eval_rule(const struct model *md, const struct opts *o, int i, FILE *
 /* Ceilings on the last source: the worst pass of each entry, strictly greater fails. */
 static int eval_ceilings(const struct model *md, const struct opts *o, FILE *hits)
 {
-	static const char *const names[CMP_NR_FIELDS] = {"max_peak", "max_allocated",
-							 "max_allocations", "max_rss"};
+	static const char *const names[CMP_NR_FIELDS] = { "max_peak", "max_allocated",
+							  "max_allocations", "max_rss" };
 	const struct run *run = md->srcs[md->nr_srcs - 1].run;
 	char a[32], b[32];
 	uint64_t worst;
@@ -1203,8 +1206,8 @@ static int compare_output(struct model *md, struct opts *o, const struct runs *r
 
 int ctl_compare(int argc, char **argv)
 {
-	struct model md = {0};
-	struct runs rs = {0};
+	struct model md = { 0 };
+	struct runs rs = { 0 };
 	struct opts o;
 	int first, ret = 2;
 
@@ -1233,7 +1236,7 @@ out:
 /* gate takes the newest run of a storage directory. */
 static struct run *load_latest(struct opts *o, const char *path)
 {
-	struct runs rs = {0};
+	struct runs rs = { 0 };
 	struct run *run = NULL;
 	char err[512];
 
@@ -1249,8 +1252,8 @@ static struct run *load_latest(struct opts *o, const char *path)
 
 int ctl_gate(int argc, char **argv)
 {
-	struct runs rs = {0};
-	struct model md = {0};
+	struct runs rs = { 0 };
+	struct model md = { 0 };
 	struct opts o;
 	int first, ret = 2;
 	bool ceilings = false;

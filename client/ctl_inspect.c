@@ -104,7 +104,7 @@ out:
 
 int ctl_inspect(int argc, char **argv)
 {
-	struct memray_profile prof = {0};
+	struct memray_profile prof = { 0 };
 	const char *path = NULL;
 	bool json = false;
 	char reason[256];

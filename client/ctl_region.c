@@ -184,12 +184,12 @@ int ctl_stop(int argc, char **argv)
 		return code;
 	if (!a.json) {
 		printf("%s: peak %s, allocated %s, %lld allocations\n", a.name,
-		       units_format_bytes((uint64_t)json_integer_value(
-						  json_object_get(reply, "peak_bytes")),
-					  b1, sizeof(b1)),
-		       units_format_bytes((uint64_t)json_integer_value(
-						  json_object_get(reply, "total_bytes")),
-					  b2, sizeof(b2)),
+		       units_format_bytes(
+			       (uint64_t)json_integer_value(json_object_get(reply, "peak_bytes")),
+			       b1, sizeof(b1)),
+		       units_format_bytes(
+			       (uint64_t)json_integer_value(json_object_get(reply, "total_bytes")),
+			       b2, sizeof(b2)),
 		       (long long)json_integer_value(json_object_get(reply, "allocations")));
 	}
 	return print_reply(reply, a.json);
@@ -212,8 +212,8 @@ int ctl_attach(int argc, char **argv)
 	if (!reply)
 		return code;
 	if (!a.json)
-		printf("session %lld\n", (long long)json_integer_value(
-						 json_object_get(reply, "session")));
+		printf("session %lld\n",
+		       (long long)json_integer_value(json_object_get(reply, "session")));
 	return print_reply(reply, a.json);
 }
 

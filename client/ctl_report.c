@@ -35,11 +35,11 @@ static int write_report(const struct runs *rs, const char *out)
 
 int ctl_report(int argc, char **argv)
 {
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
 	const char *out = "report.html";
-	struct runs rs = {0};
+	struct runs rs = { 0 };
 	char err[512];
 	int c, ret = 2;
 

@@ -79,8 +79,9 @@ static int check_rules(const struct gate_opts *o, const struct run *base, const 
 				return -ENOMEM;
 		}
 		if (!compared) {
-			snprintf(err, errlen, "--fail-on %s: no region has %s data in both %s and "
-					      "this run",
+			snprintf(err, errlen,
+				 "--fail-on %s: no region has %s data in both %s and "
+				 "this run",
 				 rule, cmp_field_name(r->field), base->path);
 			return -ENODATA;
 		}
@@ -88,8 +89,8 @@ static int check_rules(const struct gate_opts *o, const struct run *base, const 
 	return 0;
 }
 
-static int check_ceilings(const struct gate_opts *o, const struct run *cur,
-			  struct gate_hit **hits, size_t *n)
+static int check_ceilings(const struct gate_opts *o, const struct run *cur, struct gate_hit **hits,
+			  size_t *n)
 {
 	for (int f = 0; f < CMP_NR_FIELDS; f++) {
 		if (o->ceiling[f] == UINT64_MAX)
@@ -99,12 +100,13 @@ static int check_ceilings(const struct gate_opts *o, const struct run *cur,
 			char what[512], b1[32], b2[32];
 			uint64_t worst;
 
-			if (!c->has_mem || cmp_ceiling_check(&c->series, f, o->ceiling[f], &worst) != 1)
+			if (!c->has_mem ||
+			    cmp_ceiling_check(&c->series, f, o->ceiling[f], &worst) != 1)
 				continue;
 			fmt_value(f, worst, b1, sizeof(b1));
 			fmt_value(f, o->ceiling[f], b2, sizeof(b2));
-			snprintf(what, sizeof(what), "%s %s exceeds max_%s %s", cmp_field_name(f), b1,
-				 cmp_field_name(f), b2);
+			snprintf(what, sizeof(what), "%s %s exceeds max_%s %s", cmp_field_name(f),
+				 b1, cmp_field_name(f), b2);
 			if (push(hits, n, c->name, what))
 				return -ENOMEM;
 		}
@@ -112,8 +114,8 @@ static int check_ceilings(const struct gate_opts *o, const struct run *cur,
 	return 0;
 }
 
-int gate_check(const struct gate_opts *o, json_t *doc, struct gate_hit **hits, size_t *n,
-	       char *err, size_t errlen)
+int gate_check(const struct gate_opts *o, json_t *doc, struct gate_hit **hits, size_t *n, char *err,
+	       size_t errlen)
 {
 	struct run *cur = run__from_doc(doc, "this run", err, errlen), *base = NULL;
 	struct runs rs = { 0 };

@@ -20,7 +20,7 @@ struct gate_opts {
 };
 
 struct gate_hit {
-	char name[160];	 /* the entry's name (the region) */
+	char name[160]; /* the entry's name (the region) */
 	char what[512]; /* "peak 1.00 MiB -> 2.00 MiB (+100.0%) [peak:10%]" */
 };
 
@@ -30,7 +30,7 @@ void gate_init(struct gate_opts *o);
 /* Checks @doc. *@hits (caller frees) gets one line per failed rule or ceiling, *@n their
  * number. Returns 0, or -errno with a one-line reason in @err (unreadable baseline, an rss
  * rule without rss data on either side). */
-int gate_check(const struct gate_opts *o, json_t *doc, struct gate_hit **hits, size_t *n,
-	       char *err, size_t errlen);
+int gate_check(const struct gate_opts *o, json_t *doc, struct gate_hit **hits, size_t *n, char *err,
+	       size_t errlen);
 
 #endif /* BM_GATE_H */

@@ -19,8 +19,8 @@
 #define MAX_REGIONS 2048 /* regions drawn per group */
 #define SCALE_W	    560	 /* px of scaling plot width */
 
-static const char *const palette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
-				      "#76b7b2", "#edc948", "#b07aa1", "#9c755f"};
+static const char *const palette[] = { "#4e79a7", "#f28e2b", "#59a14f", "#e15759",
+				       "#76b7b2", "#edc948", "#b07aa1", "#9c755f" };
 
 static const char css[] =
 	"body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}"
@@ -102,7 +102,7 @@ static int add_entry(struct group **gs, size_t *ng, size_t nr_runs, size_t ri,
 			return -ENOMEM;
 		*gs = v;
 		g = &(*gs)[(*ng)++];
-		*g = (struct group){.name = e->group};
+		*g = (struct group){ .name = e->group };
 	}
 	for (size_t i = 0; !r && i < g->nr; i++)
 		r = !strcmp(g->regions[i].fullname, e->fullname) ? &g->regions[i] : NULL;
@@ -389,8 +389,8 @@ static int add_point(struct scaling *sc, const struct run_entry *e, const char *
 		return -ENOMEM;
 	sc->pts = v;
 	sc->pts[sc->nr_pts++] =
-		(struct point){json_number_value(json_object_get(e->params, sc->param)),
-			       (double)e->headline.peak_bytes, s};
+		(struct point){ json_number_value(json_object_get(e->params, sc->param)),
+				(double)e->headline.peak_bytes, s };
 	return 0;
 }
 
@@ -506,7 +506,7 @@ static void scaling_lines(FILE *f, const struct scaling *sc)
 
 static int scaling_chart(FILE *f, const struct group *g, const struct runs *rs)
 {
-	struct scaling sc = {.param = scaling_param(g, rs->nr)};
+	struct scaling sc = { .param = scaling_param(g, rs->nr) };
 	int ret;
 
 	if (!sc.param)

@@ -10,7 +10,8 @@
 #include "jsonutil.h"
 #include "runs.h"
 
-static const char *const series_keys[] = {"peak_bytes", "total_bytes", "allocations", "rss_bytes"};
+static const char *const series_keys[] = { "peak_bytes", "total_bytes", "allocations",
+					   "rss_bytes" };
 
 static void entry_free(struct run_entry *e)
 {
@@ -61,8 +62,8 @@ static void read_time(struct run_entry *e, const json_t *bm)
 /* Reads the four series of extra_info.benchmem; a reason (without the file prefix) in @why. */
 static int read_series(struct run_entry *e, const json_t *blob, char *why, size_t len)
 {
-	uint64_t *arr[4] = {NULL};
-	size_t n[4] = {0};
+	uint64_t *arr[4] = { NULL };
+	size_t n[4] = { 0 };
 	int ret;
 
 	if (!json_is_object(blob)) {
@@ -97,7 +98,7 @@ static int read_series(struct run_entry *e, const json_t *blob, char *why, size_
 		ret = -EINVAL;
 		goto fail;
 	}
-	e->series = (struct cmp_series){arr[0], arr[1], arr[2], arr[3], n[0]};
+	e->series = (struct cmp_series){ arr[0], arr[1], arr[2], arr[3], n[0] };
 	e->has_mem = true;
 	return cmp_headline_of(&e->series, &e->headline);
 fail:

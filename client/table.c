@@ -17,10 +17,10 @@ static const struct {
 	const char *title;
 	bool left; /* left-aligned text column; numbers align right */
 } cols[] = {
-	[COL_REGION] = {"region", true},       [COL_PASSES] = {"passes", false},
-	[COL_PEAK] = {"peak", false},	       [COL_ALLOC] = {"allocated", false},
-	[COL_NALLOC] = {"allocations", false}, [COL_RSS] = {"rss", false},
-	[COL_LOST] = {"lost", false},	       [COL_FLAGS] = {"flags", true},
+	[COL_REGION] = { "region", true },	 [COL_PASSES] = { "passes", false },
+	[COL_PEAK] = { "peak", false },		 [COL_ALLOC] = { "allocated", false },
+	[COL_NALLOC] = { "allocations", false }, [COL_RSS] = { "rss", false },
+	[COL_LOST] = { "lost", false },		 [COL_FLAGS] = { "flags", true },
 };
 #define NR_COLS ARRAY_SIZE(cols)
 

@@ -49,7 +49,7 @@ struct collector {
 	uint32_t next_id;
 	struct proc *hot; /* the process of the last event: consecutive events share it */
 	struct session *local;
-	uint64_t orphan_events; /* events of a process no session knows (already gone) */
+	uint64_t orphan_events;	    /* events of a process no session knows (already gone) */
 	struct spool_budget budget; /* shared by the spools of every profiled region */
 	char spill_dir[PATH_MAX];
 };
@@ -131,7 +131,8 @@ static void place_entry_probes(const char *path, struct alloc_sym *syms, int n)
 		if (syms[i].func != BM_FN_FREE)
 			continue;
 		got = pread(fd, code, sizeof(code), (off_t)syms[i].offset);
-		if (got <= 0 || placement_choose(code, (size_t)got, PLACEMENT_RDI, false, false, &pl))
+		if (got <= 0 ||
+		    placement_choose(code, (size_t)got, PLACEMENT_RDI, false, false, &pl))
 			continue;
 		if (!pl.emulated || pl.skips_on_branch)
 			continue;
@@ -398,8 +399,7 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 	}
 	collector__drain(c);
 	reset_hwm(s);
-	r = session__start(s, name, repeat, params, group, collector__now_ns(),
-			   collector__lost(c));
+	r = session__start(s, name, repeat, params, group, collector__now_ns(), collector__lost(c));
 	if (!r)
 		return NULL;
 	r->owner = owner;
@@ -454,7 +454,8 @@ static void write_result_file(struct collector *c, struct session *s)
 			snprintf(path, sizeof(path), "%s/%u-%s-%d.json", c->cfg.result_dir, s->id,
 				 safe, i);
 		else
-			snprintf(path, sizeof(path), "%s/%u-%s.json", c->cfg.result_dir, s->id, safe);
+			snprintf(path, sizeof(path), "%s/%u-%s.json", c->cfg.result_dir, s->id,
+				 safe);
 		if (lstat(path, &st) && errno == ENOENT)
 			break;
 	}
@@ -670,8 +671,12 @@ const char *collector__profile(struct collector *c, struct session *s, const cha
 
 static void spool_event(struct session *s, const struct bm_event *e)
 {
-	struct spool_rec r = { .addr = e->addr, .size = e->size, .tid = e->tid,
-			       .stack_id = e->stack_id, .kind = e->kind, .func = e->func };
+	struct spool_rec r = { .addr = e->addr,
+			       .size = e->size,
+			       .tid = e->tid,
+			       .stack_id = e->stack_id,
+			       .kind = e->kind,
+			       .func = e->func };
 
 	for (int i = 0; i < s->nr_open; i++) {
 		/* a full budget marks the spool truncated: the profile says so, results stay */

@@ -19,9 +19,9 @@ struct client;
 
 struct collector_opts {
 	struct bm_config cfg;
-	bool embedded;	     /* inside benchmem-run: no result files, stop when the root exits */
-	int listen_fd;	     /* a listening socket (the collector does not own it) */
-	int ready_fd;	     /* >= 0: write "READY\n" there once serving */
+	bool embedded; /* inside benchmem-run: no result files, stop when the root exits */
+	int listen_fd; /* a listening socket (the collector does not own it) */
+	int ready_fd;  /* >= 0: write "READY\n" there once serving */
 };
 
 /* Builds everything (loads BPF, creates the loop). NULL + errno with a one-line reason in

@@ -106,8 +106,9 @@ static struct session *target_session(struct ctx *x)
 
 static void op_hello(struct ctx *x)
 {
-	reply_ok(x, json_pack("{s:i, s:s, s:s}", "protocol", BM_PROTOCOL_VERSION, "server",
-			      BM_VERSION, "mode", collector__embedded(x->c) ? "embedded" : "daemon"));
+	reply_ok(x,
+		 json_pack("{s:i, s:s, s:s}", "protocol", BM_PROTOCOL_VERSION, "server", BM_VERSION,
+			   "mode", collector__embedded(x->c) ? "embedded" : "daemon"));
 }
 
 static void op_trace(struct ctx *x, bool launch)
@@ -188,13 +189,14 @@ static void op_stop(struct ctx *x)
 		reply_err(x, "limit", "session %u keeps no more closed regions", s->id);
 		return;
 	}
-	reply_ok(x, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "region", c->name,
-			      "repeat", (int)c->repeat, "peak_bytes", (json_int_t)c->acct.peak_bytes,
-			      "total_bytes", (json_int_t)c->acct.total_bytes, "allocations",
-			      (json_int_t)c->acct.allocations, "rss_bytes",
-			      (json_int_t)(c->has_rss ? c->rss_bytes : 0), "wall_ns",
-			      (json_int_t)c->wall_ns, "lost_events", (json_int_t)c->lost_events,
-			      "has_rss", c->has_rss));
+	reply_ok(x,
+		 json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "region", c->name,
+			   "repeat", (int)c->repeat, "peak_bytes", (json_int_t)c->acct.peak_bytes,
+			   "total_bytes", (json_int_t)c->acct.total_bytes, "allocations",
+			   (json_int_t)c->acct.allocations, "rss_bytes",
+			   (json_int_t)(c->has_rss ? c->rss_bytes : 0), "wall_ns",
+			   (json_int_t)c->wall_ns, "lost_events", (json_int_t)c->lost_events,
+			   "has_rss", c->has_rss));
 }
 
 static void op_status(struct ctx *x)
@@ -242,15 +244,18 @@ static void op_profile(struct ctx *x)
 	path = collector__profile(x->c, s, r->name, r->has_repeat ? (int64_t)r->repeat : -1, err,
 				  sizeof(err));
 	if (!path) {
-		reply_err(x, errno == ENOENT ? "not_open" : errno == ENODATA ? "bad_request" : "io",
+		reply_err(x,
+			  errno == ENOENT    ? "not_open"
+			  : errno == ENODATA ? "bad_request"
+					     : "io",
 			  "%s", err);
 		return;
 	}
 	reply_ok(x, json_pack("{s:s, s:s}", "region", r->name, "path", path));
 }
 
-void dispatch_request(struct collector *c, struct server *srv, struct client *cl,
-		      const char *line, size_t len)
+void dispatch_request(struct collector *c, struct server *srv, struct client *cl, const char *line,
+		      size_t len)
 {
 	struct bm_request req;
 	struct ctx x = { c, srv, cl, &req };

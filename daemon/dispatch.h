@@ -12,7 +12,7 @@ struct client;
 
 /* Parses @line (without its newline) from @cl and replies through @srv. Never fails: every
  * problem becomes an error reply. Runs in the loop; the only slow step is a probe attach. */
-void dispatch_request(struct collector *c, struct server *srv, struct client *cl,
-		      const char *line, size_t len);
+void dispatch_request(struct collector *c, struct server *srv, struct client *cl, const char *line,
+		      size_t len);
 
 #endif /* BM_DISPATCH_H */

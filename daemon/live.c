@@ -15,7 +15,7 @@ struct live_range {
 };
 
 struct live_slot {
-	uint64_t addr; /* 0 marks an empty slot: malloc never returns 0 */
+	uint64_t addr;	 /* 0 marks an empty slot: malloc never returns 0 */
 	uint64_t packed; /* size in bits 0-39, epoch in bits 40-63 */
 };
 
@@ -33,7 +33,7 @@ static inline void unpack(const struct live_slot *s, struct live_block *b)
 
 struct live_table {
 	struct live_slot *slots;
-	size_t mask;		  /* nr slots - 1 */
+	size_t mask; /* nr slots - 1 */
 	size_t count;
 	struct live_range *ranges;
 	size_t nr_ranges, cap_ranges;
@@ -207,6 +207,5 @@ size_t live_table__count(const struct live_table *t)
 
 size_t live_table__mem_bytes(const struct live_table *t)
 {
-	return sizeof(*t) + (t->mask + 1) * sizeof(*t->slots) +
-	       t->cap_ranges * sizeof(*t->ranges);
+	return sizeof(*t) + (t->mask + 1) * sizeof(*t->slots) + t->cap_ranges * sizeof(*t->ranges);
 }

@@ -10,9 +10,9 @@
 struct live_table;
 
 struct live_block {
-	uint64_t addr;	 /* user address */
-	uint64_t size;	 /* requested bytes (saturates at LIVE_SIZE_MAX) */
-	uint32_t epoch;	 /* the session's region epoch when the block was born */
+	uint64_t addr;	/* user address */
+	uint64_t size;	/* requested bytes (saturates at LIVE_SIZE_MAX) */
+	uint32_t epoch; /* the session's region epoch when the block was born */
 };
 
 /* A slot packs size and epoch into 64 bits, so a live block costs 16 bytes of slot and at
@@ -24,7 +24,7 @@ struct live_block {
  * @epoch. */
 typedef void live_unmap_fn(uint64_t bytes, uint32_t epoch, void *arg);
 
-struct live_table *live_table__new(void);   /* NULL + errno */
+struct live_table *live_table__new(void);    /* NULL + errno */
 void live_table__free(struct live_table *t); /* NULL-safe */
 
 /* Records a block. A block already live at @addr (its free was lost) is replaced and
@@ -45,7 +45,7 @@ int live_table__map(struct live_table *t, uint64_t addr, uint64_t len, uint32_t 
 uint64_t live_table__unmap(struct live_table *t, uint64_t addr, uint64_t len, live_unmap_fn *fn,
 			   void *arg);
 
-size_t live_table__count(const struct live_table *t);	   /* live blocks */
-size_t live_table__mem_bytes(const struct live_table *t);  /* our own memory for them */
+size_t live_table__count(const struct live_table *t);	  /* live blocks */
+size_t live_table__mem_bytes(const struct live_table *t); /* our own memory for them */
 
 #endif /* BM_LIVE_H */

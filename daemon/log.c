@@ -18,9 +18,9 @@ static struct {
 } log_cfg = { "benchmemd", BM_LOG_INFO, 0 };
 
 static const char *const level_names[8] = { [BM_LOG_ERR] = "error",
-					      [BM_LOG_WARNING] = "warning",
-					      [BM_LOG_INFO] = "info",
-					      [BM_LOG_DEBUG] = "debug" };
+					    [BM_LOG_WARNING] = "warning",
+					    [BM_LOG_INFO] = "info",
+					    [BM_LOG_DEBUG] = "debug" };
 
 static void vlog(int level, const char *fmt, va_list ap)
 {

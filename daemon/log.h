@@ -22,12 +22,12 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define pr_debug(...) log_msg(BM_LOG_DEBUG, __VA_ARGS__)
 
 /* Invariant violations, not bad input: log file:line and abort. */
-#define BM_BUG_ON(cond)                                                                          \
-	do {                                                                                     \
-		if (cond) {                                                                      \
-			log_msg(BM_LOG_ERR, "BUG at %s:%d: %s", __FILE__, __LINE__, #cond);      \
-			abort();                                                                 \
-		}                                                                                \
+#define BM_BUG_ON(cond)                                                                            \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			log_msg(BM_LOG_ERR, "BUG at %s:%d: %s", __FILE__, __LINE__, #cond);        \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #endif /* BM_LOG_H */

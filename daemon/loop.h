@@ -9,13 +9,13 @@
 struct loop;
 typedef void loop_fn(struct loop *l, int fd, uint32_t events, void *arg);
 
-struct loop *loop__new(void);	    /* NULL + errno */
-void loop__free(struct loop *l);    /* NULL-safe; closes only its epoll fd */
+struct loop *loop__new(void);	 /* NULL + errno */
+void loop__free(struct loop *l); /* NULL-safe; closes only its epoll fd */
 /* Watches @fd for @events (EPOLLIN...); @fn(@arg) runs when ready. 0 or -errno. */
 int loop__add(struct loop *l, int fd, uint32_t events, loop_fn *fn, void *arg);
 int loop__mod(struct loop *l, int fd, uint32_t events);
 void loop__del(struct loop *l, int fd);
-int loop__run(struct loop *l);	    /* until loop__stop(); 0 or -errno */
+int loop__run(struct loop *l); /* until loop__stop(); 0 or -errno */
 void loop__stop(struct loop *l);
 
 #endif /* BM_LOOP_H */

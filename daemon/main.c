@@ -17,25 +17,29 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: benchmemd [--foreground] [--config=FILE] [--socket=PATH] [--state-dir=DIR]\n"
+	fprintf(f, "usage: benchmemd [--foreground] [--config=FILE] [--socket=PATH] "
+		   "[--state-dir=DIR]\n"
 		   "                 [--result-dir=DIR] [--profile-dir=DIR] [--log-level=LEVEL]\n"
-		   "                 [--ready-fd=N] [--stacks] [--system-wide] [--set KEY=VALUE]...\n");
+		   "                 [--ready-fd=N] [--stacks] [--system-wide] [--set "
+		   "KEY=VALUE]...\n");
 }
 
 /* Options override the config file one key at a time, through the config table. */
 static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_fd)
 {
-	static const struct option opts[] = {
-		{ "foreground", no_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "result-dir", required_argument, NULL, 'R' },
-		{ "profile-dir", required_argument, NULL, 'P' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "ready-fd", required_argument, NULL, 'r' }, { "stacks", no_argument, NULL, 'k' },
-		{ "system-wide", no_argument, NULL, 'w' }, { "set", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' }, { 0 }
-	};
+	static const struct option opts[] = { { "foreground", no_argument, NULL, 'f' },
+					      { "config", required_argument, NULL, 'c' },
+					      { "socket", required_argument, NULL, 's' },
+					      { "state-dir", required_argument, NULL, 'S' },
+					      { "result-dir", required_argument, NULL, 'R' },
+					      { "profile-dir", required_argument, NULL, 'P' },
+					      { "log-level", required_argument, NULL, 'l' },
+					      { "ready-fd", required_argument, NULL, 'r' },
+					      { "stacks", no_argument, NULL, 'k' },
+					      { "system-wide", no_argument, NULL, 'w' },
+					      { "set", required_argument, NULL, 'o' },
+					      { "help", no_argument, NULL, 'h' },
+					      { 0 } };
 	const char *config = NULL, *key = NULL, *val = NULL;
 	char err[512], kv[1100], state[BM_CONFIG_PATH_MAX + 16];
 	bool state_set = false, result_set = false, profile_set = false;
@@ -62,16 +66,36 @@ static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_f
 			key = NULL;
 			val = optarg;
 			switch (o) {
-			case 's': key = "socket"; break;
-			case 'S': key = "state_dir"; state_set = true; break;
-			case 'R': key = "result_dir"; result_set = true; break;
-			case 'P': key = "profile_dir"; profile_set = true; break;
-			case 'l': key = "log_level"; break;
-			case 'k': key = "stacks"; val = "true"; break;
-			case 'w': key = "attach_mode"; val = "system"; break;
+			case 's':
+				key = "socket";
+				break;
+			case 'S':
+				key = "state_dir";
+				state_set = true;
+				break;
+			case 'R':
+				key = "result_dir";
+				result_set = true;
+				break;
+			case 'P':
+				key = "profile_dir";
+				profile_set = true;
+				break;
+			case 'l':
+				key = "log_level";
+				break;
+			case 'k':
+				key = "stacks";
+				val = "true";
+				break;
+			case 'w':
+				key = "attach_mode";
+				val = "system";
+				break;
 			case 'r':
 				if (units_parse_u64(optarg, 65535, &fd)) {
-					fprintf(stderr, "benchmemd: error: --ready-fd: not an fd\n");
+					fprintf(stderr,
+						"benchmemd: error: --ready-fd: not an fd\n");
 					return -EINVAL;
 				}
 				*ready_fd = (int)fd;
@@ -81,12 +105,14 @@ static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_f
 				key = kv;
 				val = strchr(kv, '=');
 				if (!val) {
-					fprintf(stderr, "benchmemd: error: --set %s: want KEY=VALUE\n", kv);
+					fprintf(stderr,
+						"benchmemd: error: --set %s: want KEY=VALUE\n", kv);
 					return -EINVAL;
 				}
 				*(char *)val++ = '\0';
 				break;
-			default: break;
+			default:
+				break;
 			}
 			if (key && config_set(cfg, key, val, err, sizeof(err))) {
 				fprintf(stderr, "benchmemd: error: %s\n", err);
@@ -121,8 +147,8 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o.cfg, &o.ready_fd))
 		return 2;
 	log_setup("benchmemd", o.cfg.log_level);
-	o.listen_fd = listen_open(o.cfg.socket, o.cfg.socket_mode, o.cfg.socket_group, err,
-				  sizeof(err));
+	o.listen_fd =
+		listen_open(o.cfg.socket, o.cfg.socket_mode, o.cfg.socket_group, err, sizeof(err));
 	if (o.listen_fd < 0) {
 		pr_err("%s", err);
 		return 1;

@@ -184,7 +184,7 @@ static void hdr_le(uint8_t *h, size_t *n, uint64_t v, int bytes)
 static size_t header_layout(struct memray_writer *w, uint8_t *h, const struct memray_meta *m,
 			    const char *cmd, int64_t end_ms)
 {
-	static const uint8_t magic[7] = {'m', 'e', 'm', 'r', 'a', 'y', 0};
+	static const uint8_t magic[7] = { 'm', 'e', 'm', 'r', 'a', 'y', 0 };
 	uint8_t alloc = m->python_allocator ? m->python_allocator : MEMRAY_PY_ALLOC_MALLOC;
 	size_t n = 0;
 
@@ -299,7 +299,7 @@ static int usable(const struct memray_writer *w)
 
 static int context_switch(struct memray_writer *w, uint64_t tid)
 {
-	struct rec r = {.n = 0};
+	struct rec r = { .n = 0 };
 
 	if (w->have_tid && w->tid == tid)
 		return 0;
@@ -331,7 +331,7 @@ int memray_writer__maps(struct memray_writer *w, const struct memray_image *imgs
 		const struct memray_image *img = &imgs[i];
 		const char *path = img->path ? img->path : "";
 		uint8_t tag = REC_SEGMENT_HEADER;
-		struct rec r = {.n = 0};
+		struct rec r = { .n = 0 };
 		size_t nr_segs = img->segs ? img->nr_segs : 0;
 
 		err = put(w, &tag, 1);
@@ -406,7 +406,7 @@ static int native_trace(struct memray_writer *w, const uint64_t *frames, size_t 
 	for (size_t k = nr; k-- > 0;) {
 		uint64_t ip = frames[k];
 		struct node_slot *s;
-		struct rec r = {.n = 0};
+		struct rec r = { .n = 0 };
 
 		if (!ip)
 			continue;
@@ -438,7 +438,7 @@ static int allocation(struct memray_writer *w, uint8_t id, uint64_t addr, bool h
 		      uint64_t size, bool has_nid, uint64_t nid)
 {
 	uint64_t key = addr >> 3;
-	struct rec r = {.n = 0};
+	struct rec r = { .n = 0 };
 	unsigned int slot = CACHE_SLOTS;
 
 	for (unsigned int i = 0; i < CACHE_SLOTS; i++) {
@@ -561,7 +561,7 @@ int memray_writer__thread_name(struct memray_writer *w, uint64_t tid, const char
 
 int memray_writer__memory_record(struct memray_writer *w, uint64_t rss_bytes, int64_t ms)
 {
-	struct rec r = {.n = 0};
+	struct rec r = { .n = 0 };
 	int err = usable(w);
 
 	if (err)

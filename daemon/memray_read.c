@@ -38,8 +38,8 @@ const char *memray_rec_name(enum memray_rec r)
 
 const char *memray_python_allocator_name(unsigned int id)
 {
-	static const char *const names[] = {NULL,    "pymalloc", "pymalloc debug", "malloc",
-					    "other", "mimalloc", "mimalloc debug"};
+	static const char *const names[] = { NULL,    "pymalloc", "pymalloc debug", "malloc",
+					     "other", "mimalloc", "mimalloc debug" };
 
 	return id < sizeof(names) / sizeof(names[0]) ? names[id] : NULL;
 }
@@ -258,7 +258,7 @@ static uint64_t *map_get(struct u64map *m, uint64_t key)
 
 static int map_grow(struct u64map *m)
 {
-	struct u64map n = {.cap = m->cap ? m->cap * 2 : 256};
+	struct u64map n = { .cap = m->cap ? m->cap * 2 : 256 };
 
 	n.keys = malloc(n.cap * sizeof(*n.keys));
 	n.vals = malloc(n.cap * sizeof(*n.vals));
@@ -445,12 +445,12 @@ static int get_fields(struct src *s, const uint8_t *widths, size_t n, uint64_t *
 
 static int read_header(struct rd *r)
 {
-	static const uint8_t magic[7] = {'m', 'e', 'm', 'r', 'a', 'y', 0};
-	static const uint8_t lz4[4] = {0x04, 0x22, 0x4d, 0x18};
+	static const uint8_t magic[7] = { 'm', 'e', 'm', 'r', 'a', 'y', 0 };
+	static const uint8_t lz4[4] = { 0x04, 0x22, 0x4d, 0x18 };
 	struct memray_header *h = &r->p->hdr;
 	/* widths of the fixed fields: version; python_version .. end_time; pid .. lifetimes */
-	static const uint8_t pre[] = {4}, fixed1[] = {4, 1, 1, 8, 8, 8, 8},
-			     fixed2[] = {4, 8, 8, 1, 1, 1};
+	static const uint8_t pre[] = { 4 }, fixed1[] = { 4, 1, 1, 8, 8, 8, 8 },
+			     fixed2[] = { 4, 8, 8, 1, 1, 1 };
 	struct src *s = &r->s;
 	uint8_t got[7];
 	size_t n = 0;
@@ -536,7 +536,7 @@ static int range_add(struct rd *r, uint64_t addr, uint64_t size)
 		r->ranges = tmp;
 		r->ranges_cap = cap;
 	}
-	r->ranges[r->nr_ranges++] = (struct range){addr, end};
+	r->ranges[r->nr_ranges++] = (struct range){ addr, end };
 	return 0;
 }
 
@@ -630,7 +630,7 @@ static int check_native_id(struct rd *r, uint64_t off, uint64_t nid)
 
 static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 {
-	struct memray_event ev = {.offset = off};
+	struct memray_event ev = { .offset = off };
 	unsigned int slot = (t >> 3) & 15;
 	uint64_t *depth;
 	uint8_t id = t & 7;
@@ -933,7 +933,7 @@ static int read_all(struct rd *r)
 int memray_read_buf(const void *buf, size_t len, memray_event_fn *fn, void *arg,
 		    struct memray_profile *p, char *err, size_t errlen)
 {
-	struct rd r = {.p = p, .err = err, .errlen = errlen, .fn = fn, .arg = arg};
+	struct rd r = { .p = p, .err = err, .errlen = errlen, .fn = fn, .arg = arg };
 
 	r.s.p = buf;
 	r.s.len = buf ? len : 0;
@@ -943,7 +943,7 @@ int memray_read_buf(const void *buf, size_t len, memray_event_fn *fn, void *arg,
 int memray_read_file(FILE *f, memray_event_fn *fn, void *arg, struct memray_profile *p, char *err,
 		     size_t errlen)
 {
-	struct rd r = {.p = p, .err = err, .errlen = errlen, .fn = fn, .arg = arg};
+	struct rd r = { .p = p, .err = err, .errlen = errlen, .fn = fn, .arg = arg };
 	int ret;
 
 	r.s.f = f;

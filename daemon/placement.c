@@ -55,14 +55,14 @@ struct insn {
  * emulates an exact match (kernel >= 6.16). Lengths 9 to 11 carry a cs prefix, which
  * is_prefix_bad() rejects first, so they are not listed. */
 static const uint8_t nops[8][8] = {
-	{0x90},
-	{0x66, 0x90},
-	{0x0f, 0x1f, 0x00},
-	{0x0f, 0x1f, 0x40, 0x00},
-	{0x0f, 0x1f, 0x44, 0x00, 0x00},
-	{0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
-	{0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
-	{0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+	{ 0x90 },
+	{ 0x66, 0x90 },
+	{ 0x0f, 0x1f, 0x00 },
+	{ 0x0f, 0x1f, 0x40, 0x00 },
+	{ 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+	{ 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+	{ 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00 },
+	{ 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
 };
 
 static unsigned int imm_z(const struct insn *in)
@@ -83,7 +83,7 @@ static enum sem alu(struct insn *in)
 		in->imm = form == 4 ? 1 : imm_z(in);
 	if (is_cmp)
 		return S_NONE;
-	static const enum sem forms[] = {S_RM8, S_RM, S_REG8, S_REG, S_AX, S_AX};
+	static const enum sem forms[] = { S_RM8, S_RM, S_REG8, S_REG, S_AX, S_AX };
 	return forms[form];
 }
 
@@ -96,32 +96,34 @@ static const struct {
 	bool modrm;
 	uint8_t imm; /* bytes, or IMM_Z */
 } op1_table[] = {
-	{0x63, S_REG, true, 0},	      /* movsxd */
-	{0x68, S_PUSH, false, IMM_Z}, /* push imm */
-	{0x69, S_REG, true, IMM_Z},   /* imul r, r/m, imm */
-	{0x6a, S_PUSH, false, 1},     /* push imm8 */
-	{0x6b, S_REG, true, 1},	      /* imul r, r/m, imm8 */
-	{0x80, S_GRP1_8, true, 1},    /* group 1 */
-	{0x81, S_GRP1, true, IMM_Z},  {0x83, S_GRP1, true, 1},	{0x84, S_NONE, true, 0}, /* test */
-	{0x85, S_NONE, true, 0},      {0x86, S_XCHG, true, 0},	{0x87, S_XCHG, true, 0},
-	{0x88, S_RM8, true, 0}, /* mov */
-	{0x89, S_RM, true, 0},	      {0x8a, S_REG8, true, 0},	{0x8b, S_REG, true, 0},
-	{0x8d, S_REG, true, 0},					/* lea */
-	{0x90, S_NOP90, false, 0},    {0x98, S_AX, false, 0},	/* cltq */
-	{0x99, S_DX, false, 0},					/* cqto */
-	{0xa8, S_NONE, false, 1},				/* test al, imm8 */
-	{0xa9, S_NONE, false, IMM_Z}, {0xc0, S_RM8, true, 1},	/* shifts */
-	{0xc1, S_RM, true, 1},	      {0xc2, S_STOP, false, 2}, /* ret imm16 */
-	{0xc3, S_STOP, false, 0},				/* ret */
-	{0xc6, S_GRP11, true, 1},				/* mov r/m, imm */
-	{0xc7, S_GRP11, true, IMM_Z}, {0xcc, S_STOP, false, 0}, /* int3 */
-	{0xd0, S_RM8, true, 0},					/* shifts by 1 and by cl */
-	{0xd1, S_RM, true, 0},	      {0xd2, S_RM8, true, 0},	{0xd3, S_RM, true, 0},
-	{0xe8, S_JMP, false, 4}, /* call rel32 */
-	{0xe9, S_JMP, false, 4}, /* jmp rel32 */
-	{0xeb, S_JMP, false, 1}, /* jmp rel8 */
-	{0xf6, S_GRP3, true, 0}, /* the immediate of test depends on ModRM.reg */
-	{0xf7, S_GRP3, true, 0},      {0xfe, S_GRP4, true, 0},	{0xff, S_GRP5, true, 0},
+	{ 0x63, S_REG, true, 0 },	/* movsxd */
+	{ 0x68, S_PUSH, false, IMM_Z }, /* push imm */
+	{ 0x69, S_REG, true, IMM_Z },	/* imul r, r/m, imm */
+	{ 0x6a, S_PUSH, false, 1 },	/* push imm8 */
+	{ 0x6b, S_REG, true, 1 },	/* imul r, r/m, imm8 */
+	{ 0x80, S_GRP1_8, true, 1 },	/* group 1 */
+	{ 0x81, S_GRP1, true, IMM_Z },	{ 0x83, S_GRP1, true, 1 },
+	{ 0x84, S_NONE, true, 0 }, /* test */
+	{ 0x85, S_NONE, true, 0 },	{ 0x86, S_XCHG, true, 0 },
+	{ 0x87, S_XCHG, true, 0 },	{ 0x88, S_RM8, true, 0 }, /* mov */
+	{ 0x89, S_RM, true, 0 },	{ 0x8a, S_REG8, true, 0 },
+	{ 0x8b, S_REG, true, 0 },	{ 0x8d, S_REG, true, 0 },   /* lea */
+	{ 0x90, S_NOP90, false, 0 },	{ 0x98, S_AX, false, 0 },   /* cltq */
+	{ 0x99, S_DX, false, 0 },				    /* cqto */
+	{ 0xa8, S_NONE, false, 1 },				    /* test al, imm8 */
+	{ 0xa9, S_NONE, false, IMM_Z }, { 0xc0, S_RM8, true, 1 },   /* shifts */
+	{ 0xc1, S_RM, true, 1 },	{ 0xc2, S_STOP, false, 2 }, /* ret imm16 */
+	{ 0xc3, S_STOP, false, 0 },				    /* ret */
+	{ 0xc6, S_GRP11, true, 1 },				    /* mov r/m, imm */
+	{ 0xc7, S_GRP11, true, IMM_Z }, { 0xcc, S_STOP, false, 0 }, /* int3 */
+	{ 0xd0, S_RM8, true, 0 },				    /* shifts by 1 and by cl */
+	{ 0xd1, S_RM, true, 0 },	{ 0xd2, S_RM8, true, 0 },
+	{ 0xd3, S_RM, true, 0 },	{ 0xe8, S_JMP, false, 4 }, /* call rel32 */
+	{ 0xe9, S_JMP, false, 4 },				   /* jmp rel32 */
+	{ 0xeb, S_JMP, false, 1 },				   /* jmp rel8 */
+	{ 0xf6, S_GRP3, true, 0 }, /* the immediate of test depends on ModRM.reg */
+	{ 0xf7, S_GRP3, true, 0 },	{ 0xfe, S_GRP4, true, 0 },
+	{ 0xff, S_GRP5, true, 0 },
 };
 
 /* Opcode map for the one-byte opcodes a prologue uses; sets has_modrm and imm. */

@@ -17,8 +17,8 @@
 
 /* Debian 12's uapi headers (6.1) predate uprobe_multi (kernel 6.6): the values and the
  * link_create layout below are the kernel's ABI. */
-#define BM_TRACE_UPROBE_MULTI	     48
-#define BM_F_UPROBE_MULTI_RETURN     1U
+#define BM_TRACE_UPROBE_MULTI	 48
+#define BM_F_UPROBE_MULTI_RETURN 1U
 
 struct link_create_umulti {
 	uint32_t prog_fd;
@@ -58,17 +58,21 @@ static void *closer_main(void *arg)
 static int explain_load_error(int err, char *buf, size_t len)
 {
 	if (geteuid() != 0)
-		snprintf(buf, len, "cannot trace: not root (tracing needs CAP_BPF and CAP_PERFMON; "
-				   "run as root or through the benchmemd service)");
+		snprintf(buf, len,
+			 "cannot trace: not root (tracing needs CAP_BPF and CAP_PERFMON; "
+			 "run as root or through the benchmemd service)");
 	else if (access("/sys/kernel/btf/vmlinux", R_OK))
-		snprintf(buf, len, "cannot trace: no BTF at /sys/kernel/btf/vmlinux (need a kernel "
-				   "with CONFIG_DEBUG_INFO_BTF)");
+		snprintf(buf, len,
+			 "cannot trace: no BTF at /sys/kernel/btf/vmlinux (need a kernel "
+			 "with CONFIG_DEBUG_INFO_BTF)");
 	else if (access("/sys/bus/event_source/devices/uprobe/type", R_OK))
-		snprintf(buf, len, "cannot trace: this kernel has no uprobe PMU "
-				   "(/sys/bus/event_source/devices/uprobe; need CONFIG_UPROBE_EVENTS)");
+		snprintf(buf, len,
+			 "cannot trace: this kernel has no uprobe PMU "
+			 "(/sys/bus/event_source/devices/uprobe; need CONFIG_UPROBE_EVENTS)");
 	else
-		snprintf(buf, len, "cannot load the BPF programs: %s (run with --log-level=debug "
-				   "for the verifier's log)",
+		snprintf(buf, len,
+			 "cannot load the BPF programs: %s (run with --log-level=debug "
+			 "for the verifier's log)",
 			 strerror(-err));
 	return err;
 }
@@ -276,8 +280,8 @@ int probe__track(struct probe *p, uint32_t tgid, bool stacks)
 {
 	uint32_t flags = BM_TRACE_ON | (stacks ? BM_TRACE_STACKS : 0);
 
-	if (bpf_map__update_elem(p->skel->maps.traced, &tgid, sizeof(tgid), &flags,
-				 sizeof(flags), BPF_ANY))
+	if (bpf_map__update_elem(p->skel->maps.traced, &tgid, sizeof(tgid), &flags, sizeof(flags),
+				 BPF_ANY))
 		return -errno;
 	return 0;
 }

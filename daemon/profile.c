@@ -81,15 +81,14 @@ static int64_t unix_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_records(int fd, struct probe *p, const struct session *s,
-			 const struct region *r)
+static int write_records(int fd, struct probe *p, const struct session *s, const struct region *r)
 {
 	int64_t end_ms = unix_ms();
 	struct memray_meta m = { .command_line = s->command,
 				 .pid = s->root,
 				 .start_ms = end_ms - (int64_t)(r->wall_ns / 1000000),
 				 .end_ms = end_ms,
-				 .python_allocator = !s->saw_python  ? MEMRAY_OTHER
+				 .python_allocator = !s->saw_python	? MEMRAY_OTHER
 						     : s->python_malloc ? MEMRAY_MALLOC
 									: MEMRAY_PYMALLOC,
 				 .native_traces = true };

@@ -399,7 +399,7 @@ static int read_loose_object(const char *common, const char *id, char *out, size
 {
 	unsigned char in[8192];
 	char path[PATH_MAX];
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	size_t got;
 	int rc;
 	FILE *f;
@@ -500,10 +500,10 @@ static const struct {
 	const char *key;
 	size_t off;
 } series_fields[] = {
-	{"peak_bytes", offsetof(struct bm_repeat, peak_bytes)},
-	{"total_bytes", offsetof(struct bm_repeat, total_bytes)},
-	{"allocations", offsetof(struct bm_repeat, allocations)},
-	{"rss_bytes", offsetof(struct bm_repeat, rss_bytes)},
+	{ "peak_bytes", offsetof(struct bm_repeat, peak_bytes) },
+	{ "total_bytes", offsetof(struct bm_repeat, total_bytes) },
+	{ "allocations", offsetof(struct bm_repeat, allocations) },
+	{ "rss_bytes", offsetof(struct bm_repeat, rss_bytes) },
 };
 
 static uint64_t field_at(const struct bm_repeat *r, size_t off)

@@ -193,8 +193,9 @@ static void on_accept(struct loop *l, int fd, uint32_t events, void *arg)
 		close(cfd);
 		return;
 	}
-	k->c = (struct client){ .fd = cfd, .id = ++s->next_id, .pid = cred.pid, .uid = cred.uid,
-				.gid = cred.gid };
+	k->c = (struct client){
+		.fd = cfd, .id = ++s->next_id, .pid = cred.pid, .uid = cred.uid, .gid = cred.gid
+	};
 	k->srv = s;
 	if (loop__add(l, cfd, EPOLLIN, on_client, k)) {
 		free(k->in);

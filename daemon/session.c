@@ -177,8 +177,8 @@ static int64_t next_repeat(const struct session *s, const char *name)
 	return next;
 }
 
-struct region *session__start(struct session *s, const char *name, int64_t repeat,
-			      json_t *params, const char *group, uint64_t now_ns, uint64_t lost)
+struct region *session__start(struct session *s, const char *name, int64_t repeat, json_t *params,
+			      const char *group, uint64_t now_ns, uint64_t lost)
 {
 	struct region *r;
 
@@ -292,9 +292,9 @@ json_t *session__results(const struct session *s, const char *version, const cha
 	struct bm_repeat *reps = calloc(s->nr_closed + 1, sizeof(*reps));
 	size_t nr_series = 0, used = 0;
 	struct bm_run_meta meta = { .command = s->command,
-				    .python_allocator = !s->saw_python	? NULL
-							    : s->python_malloc ? "malloc"
-									       : "pymalloc",
+				    .python_allocator = !s->saw_python	   ? NULL
+							: s->python_malloc ? "malloc"
+									   : "pymalloc",
 				    .lost_events = lost_events,
 				    .start_unix_ns = s->start_unix_ns,
 				    .version = version,

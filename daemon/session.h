@@ -14,8 +14,8 @@
 #include "proto.h"
 #include "region.h"
 
-#define SESSION_MAX_OPEN  256	/* open regions per session */
-#define SESSION_MAX_LIBS  8	/* probed libraries per process */
+#define SESSION_MAX_OPEN   256	   /* open regions per session */
+#define SESSION_MAX_LIBS   8	   /* probed libraries per process */
 #define SESSION_MAX_CLOSED 1000000 /* closed regions kept per session */
 
 struct session;
@@ -58,10 +58,10 @@ struct session {
 	pid_t root;
 	char command[1024];
 	bool python_malloc;
-	bool profile; /* keep every region's events with stacks for .bin profiles */
+	bool profile;	 /* keep every region's events with stacks for .bin profiles */
 	bool saw_python; /* a process of the tree ran a CPython interpreter */
-	bool launched;	/* started by launch (whole-run region) rather than attach */
-	uint32_t epoch; /* counts region starts; blocks carry the epoch they were born in */
+	bool launched;	 /* started by launch (whole-run region) rather than attach */
+	uint32_t epoch;	 /* counts region starts; blocks carry the epoch they were born in */
 	struct proc **procs;
 	int nr_procs, cap_procs;
 	struct region *open[SESSION_MAX_OPEN];
@@ -98,8 +98,8 @@ void session__on_exec(struct session *s, struct proc *p);
 /* Opens region @name. @repeat < 0 picks one more than the last closed repeat of @name.
  * Takes a reference to @params. Returns the region or NULL with errno: EEXIST (already
  * open), EMFILE (too many open), ERANGE (epoch exhausted), ENOMEM. */
-struct region *session__start(struct session *s, const char *name, int64_t repeat,
-			      json_t *params, const char *group, uint64_t now_ns, uint64_t lost);
+struct region *session__start(struct session *s, const char *name, int64_t repeat, json_t *params,
+			      const char *group, uint64_t now_ns, uint64_t lost);
 
 /* Finds the open region @name (the most recent one of that name). */
 struct region *session__find_open(const struct session *s, const char *name);

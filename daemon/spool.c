@@ -312,7 +312,7 @@ static int replay_disk(struct spool *s, int (*fn)(void *arg, const struct spool_
 	unsigned char *in = malloc(REPLAY_IN_BYTES);
 	unsigned char *out = malloc(out_bytes);
 	uint64_t off = 0, nr = 0;
-	z_stream zs = {0};
+	z_stream zs = { 0 };
 	size_t kept = 0, full, i;
 	bool zinit = false, filled;
 	ssize_t got;

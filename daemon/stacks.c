@@ -116,7 +116,7 @@ out:
 /* Adds the image for @c to @out, or nothing if its file is not a usable ELF file. */
 static int add_image(pid_t pid, const struct candidate *c, struct stacks_images *out)
 {
-	struct stacks_image img = {0};
+	struct stacks_image img = { 0 };
 	int fd, err;
 
 	fd = open_image(pid, c->path, &img.path);

@@ -17,23 +17,21 @@ static const struct {
 	const char *name;
 	uint16_t func;
 } wanted[] = {
-	{ "malloc", BM_FN_MALLOC },
-	{ "calloc", BM_FN_CALLOC },
-	{ "realloc", BM_FN_REALLOC },
-	{ "reallocarray", BM_FN_REALLOCARRAY },
-	{ "free", BM_FN_FREE },
-	{ "posix_memalign", BM_FN_POSIX_MEMALIGN },
-	{ "memalign", BM_FN_MEMALIGN },
-	{ "aligned_alloc", BM_FN_ALIGNED_ALLOC },
-	{ "valloc", BM_FN_VALLOC },
-	{ "pvalloc", BM_FN_PVALLOC },
-	{ "mmap", BM_FN_MMAP },
-	{ "mmap64", BM_FN_MMAP },
+	{ "malloc", BM_FN_MALLOC },	{ "calloc", BM_FN_CALLOC },
+	{ "realloc", BM_FN_REALLOC },	{ "reallocarray", BM_FN_REALLOCARRAY },
+	{ "free", BM_FN_FREE },		{ "posix_memalign", BM_FN_POSIX_MEMALIGN },
+	{ "memalign", BM_FN_MEMALIGN }, { "aligned_alloc", BM_FN_ALIGNED_ALLOC },
+	{ "valloc", BM_FN_VALLOC },	{ "pvalloc", BM_FN_PVALLOC },
+	{ "mmap", BM_FN_MMAP },		{ "mmap64", BM_FN_MMAP },
 	{ "munmap", BM_FN_MUNMAP },
 };
 
-static const char *const lib_dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-					"/lib64", "/usr/lib64", "/lib", "/usr/lib",
+static const char *const lib_dirs[] = { "/lib/x86_64-linux-gnu",
+					"/usr/lib/x86_64-linux-gnu",
+					"/lib64",
+					"/usr/lib64",
+					"/lib",
+					"/usr/lib",
 					"/usr/local/lib" };
 
 static Elf *open_elf(const char *path, int *fd, char *err, size_t errlen)
@@ -127,12 +125,14 @@ int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max,
 	if (!e)
 		return -errno;
 	while ((scn = elf_nextscn(e, scn))) {
-		if (gelf_getshdr(scn, &sh) && (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB))
+		if (gelf_getshdr(scn, &sh) &&
+		    (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB))
 			scan_symtab(e, scn, &sh, found);
 	}
 	/* a file that defines no malloc is not an allocator, whatever else it exports */
 	for (size_t i = 0; found[0] && i < sizeof(wanted) / sizeof(wanted[0]) && nr < max; i++) {
-		struct alloc_sym s = { .name = wanted[i].name, .vaddr = found[i],
+		struct alloc_sym s = { .name = wanted[i].name,
+				       .vaddr = found[i],
 				       .func = wanted[i].func };
 		bool dup = false;
 

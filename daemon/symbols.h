@@ -8,16 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYMBOLS_MAX_FUNCS 16
+#define SYMBOLS_MAX_FUNCS  16
 #define SYMBOLS_MAX_NEEDED 64
 
 struct alloc_sym {
-	const char *name;  /* static string: the symbol we matched */
-	uint64_t offset;   /* file offset of the function's first byte (the uprobe target) */
-	uint64_t vaddr;	   /* st_value */
-	uint64_t seg_off;  /* offset of the function from the start of its PT_LOAD segment */
-	uint64_t seg_len;  /* p_memsz of that segment */
-	uint16_t func;	   /* enum bm_alloc_func */
+	const char *name; /* static string: the symbol we matched */
+	uint64_t offset;  /* file offset of the function's first byte (the uprobe target) */
+	uint64_t vaddr;	  /* st_value */
+	uint64_t seg_off; /* offset of the function from the start of its PT_LOAD segment */
+	uint64_t seg_len; /* p_memsz of that segment */
+	uint16_t func;	  /* enum bm_alloc_func */
 };
 
 /* Finds the allocator functions that @path defines (malloc, calloc, realloc, reallocarray,

@@ -13,8 +13,8 @@
 
 #include "targets.h"
 
-#define PTRACE_OPTS                                                                              \
-	(PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |   \
+#define PTRACE_OPTS                                                                                \
+	(PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |     \
 	 PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)
 
 struct task {
@@ -211,7 +211,8 @@ int targets__reap(struct targets *t)
 		if (k && k->tid == k->tgid)
 			t->ops.on_exit(t->arg, tid, status);
 		else if (!k)
-			t->ops.on_exit(t->arg, tid, status); /* a child we forked but never seized */
+			t->ops.on_exit(t->arg, tid,
+				       status); /* a child we forked but never seized */
 		drop(t, tid);
 	}
 }

@@ -128,23 +128,29 @@ static int load_counter_prog(int *map_fd)
 	if (*map_fd < 0)
 		return -errno;
 	struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 6, .src_reg = 1},
-		{.code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = 10, .off = -4, .imm = 0},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 2, .src_reg = 10},
-		{.code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 2, .imm = -4},
-		{.code = BPF_LD | BPF_DW | BPF_IMM,
-		 .dst_reg = 1,
-		 .src_reg = BPF_PSEUDO_MAP_FD,
-		 .imm = *map_fd},
-		{0},
-		{.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_map_lookup_elem},
-		{.code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = 0, .off = 4, .imm = 0},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 1, .imm = 1},
-		{.code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = 0, .src_reg = 1, .imm = BPF_ADD},
-		{.code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = 1, .src_reg = 6, .off = PT_REGS_DI},
-		{.code = BPF_STX | BPF_MEM | BPF_DW, .dst_reg = 0, .src_reg = 1, .off = 8},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT},
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 6, .src_reg = 1 },
+		{ .code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = 10, .off = -4, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = 2, .src_reg = 10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = 2, .imm = -4 },
+		{ .code = BPF_LD | BPF_DW | BPF_IMM,
+		  .dst_reg = 1,
+		  .src_reg = BPF_PSEUDO_MAP_FD,
+		  .imm = *map_fd },
+		{ 0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_map_lookup_elem },
+		{ .code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = 0, .off = 4, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 1, .imm = 1 },
+		{ .code = BPF_STX | BPF_ATOMIC | BPF_DW,
+		  .dst_reg = 0,
+		  .src_reg = 1,
+		  .imm = BPF_ADD },
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW,
+		  .dst_reg = 1,
+		  .src_reg = 6,
+		  .off = PT_REGS_DI },
+		{ .code = BPF_STX | BPF_MEM | BPF_DW, .dst_reg = 0, .src_reg = 1, .off = 8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_KPROBE;
@@ -160,7 +166,7 @@ static uint64_t map_value(int map_fd, int slot)
 {
 	union bpf_attr a;
 	uint32_t key = 0;
-	uint64_t v[2] = {0, 0};
+	uint64_t v[2] = { 0, 0 };
 
 	memset(&a, 0, sizeof(a));
 	a.map_fd = (uint32_t)map_fd;
@@ -248,39 +254,49 @@ struct env {
 };
 
 static const struct bench_case cases[] = {
-	{"free @0 (test %rdi: single-stepped)",
-	 LOOP_MALLOC_FREE,
-	 NULL,
-	 {{T_FREE, false, false}},
-	 1,
-	 RDI_PTR},
-	{"free @placement_choose()", LOOP_MALLOC_FREE, NULL, {{T_FREE, true, false}}, 1, RDI_PTR},
-	{"malloc @0 (push %r12: emulated)",
-	 LOOP_MALLOC_FREE,
-	 NULL,
-	 {{T_MALLOC, false, false}},
-	 1,
-	 RDI_64},
-	{"malloc uretprobe", LOOP_MALLOC_FREE, NULL, {{T_MALLOC, false, true}}, 1, RDI_ANY},
-	{"malloc entry + uretprobe (one breakpoint)",
-	 LOOP_MALLOC_FREE,
-	 NULL,
-	 {{T_MALLOC, false, false}, {T_MALLOC, false, true}},
-	 2,
-	 RDI_ANY},
-	{"asm fn: test %rdi (single-stepped)",
-	 LOOP_FN,
-	 pc_test,
-	 {{T_TEST, false, false}},
-	 1,
-	 RDI_PTR},
-	{"asm fn: push %rbp (emulated)", LOOP_FN, pc_push, {{T_PUSH, false, false}}, 1, RDI_PTR},
-	{"asm fn: nopl 5 bytes (6.18: optimized)",
-	 LOOP_FN,
-	 pc_nop5,
-	 {{T_NOP5, false, false}},
-	 1,
-	 RDI_PTR},
+	{ "free @0 (test %rdi: single-stepped)",
+	  LOOP_MALLOC_FREE,
+	  NULL,
+	  { { T_FREE, false, false } },
+	  1,
+	  RDI_PTR },
+	{ "free @placement_choose()",
+	  LOOP_MALLOC_FREE,
+	  NULL,
+	  { { T_FREE, true, false } },
+	  1,
+	  RDI_PTR },
+	{ "malloc @0 (push %r12: emulated)",
+	  LOOP_MALLOC_FREE,
+	  NULL,
+	  { { T_MALLOC, false, false } },
+	  1,
+	  RDI_64 },
+	{ "malloc uretprobe", LOOP_MALLOC_FREE, NULL, { { T_MALLOC, false, true } }, 1, RDI_ANY },
+	{ "malloc entry + uretprobe (one breakpoint)",
+	  LOOP_MALLOC_FREE,
+	  NULL,
+	  { { T_MALLOC, false, false }, { T_MALLOC, false, true } },
+	  2,
+	  RDI_ANY },
+	{ "asm fn: test %rdi (single-stepped)",
+	  LOOP_FN,
+	  pc_test,
+	  { { T_TEST, false, false } },
+	  1,
+	  RDI_PTR },
+	{ "asm fn: push %rbp (emulated)",
+	  LOOP_FN,
+	  pc_push,
+	  { { T_PUSH, false, false } },
+	  1,
+	  RDI_PTR },
+	{ "asm fn: nopl 5 bytes (6.18: optimized)",
+	  LOOP_FN,
+	  pc_nop5,
+	  { { T_NOP5, false, false } },
+	  1,
+	  RDI_PTR },
 };
 
 static void close_all(int *fds, int n)
@@ -422,7 +438,7 @@ static int setup(struct env *e)
 
 int main(int argc, char **argv)
 {
-	static struct env e = {.prog_fd = -1, .map_fd = -1};
+	static struct env e = { .prog_fd = -1, .map_fd = -1 };
 
 	if (parse_opts(argc, argv, &e.o)) {
 		fprintf(stderr, "usage: probecost [-n calls-per-run] [-r runs]\n");

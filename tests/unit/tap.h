@@ -21,8 +21,8 @@ static TAP_UNUSED int tap_check(int ok, const char *expr, const char *file, int 
 	return ok;
 }
 
-static TAP_UNUSED int tap_check_u64(uint64_t got, uint64_t want, const char *expr,
-				    const char *file, int line)
+static TAP_UNUSED int tap_check_u64(uint64_t got, uint64_t want, const char *expr, const char *file,
+				    int line)
 {
 	if (got == want)
 		return 1;
@@ -47,7 +47,8 @@ static TAP_UNUSED int tap_check_str(const char *got, const char *want, const cha
 	if (got && want && !strcmp(got, want))
 		return 1;
 	tap_check(0, expr, file, line);
-	printf("#   got:  \"%s\"\n#   want: \"%s\"\n", got ? got : "(null)", want ? want : "(null)");
+	printf("#   got:  \"%s\"\n#   want: \"%s\"\n", got ? got : "(null)",
+	       want ? want : "(null)");
 	return 0;
 }
 

@@ -10,8 +10,9 @@
 
 static struct cmp_headline hl(uint64_t peak, uint64_t total, uint64_t allocs)
 {
-	return (struct cmp_headline){
-		.peak_bytes = peak, .total_bytes = total, .allocations = allocs};
+	return (struct cmp_headline){ .peak_bytes = peak,
+				      .total_bytes = total,
+				      .allocations = allocs };
 }
 
 static int fires(const char *rule, struct cmp_headline base, struct cmp_headline cur)
@@ -153,9 +154,9 @@ static void test_rss_without_data(void)
 
 static void test_headline_min_peak_pass(void)
 {
-	uint64_t peak[] = {900, 800, 850, 800}, total[] = {5000, 4000, 3000, 1};
-	uint64_t allocs[] = {50, 40, 30, 2}, rss[] = {9000, 9500, 8000, 8800};
-	struct cmp_series s = {peak, total, allocs, NULL, 4};
+	uint64_t peak[] = { 900, 800, 850, 800 }, total[] = { 5000, 4000, 3000, 1 };
+	uint64_t allocs[] = { 50, 40, 30, 2 }, rss[] = { 9000, 9500, 8000, 8800 };
+	struct cmp_series s = { peak, total, allocs, NULL, 4 };
 	struct cmp_headline h;
 
 	CHECK_I64(cmp_headline_of(&s, &h), 0);
@@ -174,7 +175,7 @@ static void test_headline_min_peak_pass(void)
 
 static void test_reduce(void)
 {
-	uint64_t v[] = {4, 2, 8, 6};
+	uint64_t v[] = { 4, 2, 8, 6 };
 	double out;
 
 	CHECK_I64(cmp_reduce(v, 4, CMP_STAT_MIN, &out), 0);
@@ -197,9 +198,9 @@ static void test_reduce(void)
 
 static void test_ceilings_worst_pass(void)
 {
-	uint64_t peak[] = {90 * MiB, 101 * MiB, 95 * MiB}, total[] = {10, 20, 30};
-	uint64_t allocs[] = {100, 100, 100};
-	struct cmp_series s = {peak, total, allocs, NULL, 3};
+	uint64_t peak[] = { 90 * MiB, 101 * MiB, 95 * MiB }, total[] = { 10, 20, 30 };
+	uint64_t allocs[] = { 100, 100, 100 };
+	struct cmp_series s = { peak, total, allocs, NULL, 3 };
 	uint64_t worst = 0;
 
 	/* headline (min) 90 MiB is under 100 MiB, but the worst pass is over */

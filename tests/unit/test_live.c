@@ -75,8 +75,8 @@ static void test_unmap_splits_shrinks_and_removes_ranges(void)
 
 	live_table__map(t, 0x10000, 0x4000, 1);
 	unmapped = 0;
-	CHECK_U64(live_table__unmap(t, 0x11000, 0x1000, on_unmap, NULL), 0x1000); /* middle */
-	CHECK_U64(live_table__unmap(t, 0x10000, 0x1000, on_unmap, NULL), 0x1000); /* head */
+	CHECK_U64(live_table__unmap(t, 0x11000, 0x1000, on_unmap, NULL), 0x1000);  /* middle */
+	CHECK_U64(live_table__unmap(t, 0x10000, 0x1000, on_unmap, NULL), 0x1000);  /* head */
 	CHECK_U64(live_table__unmap(t, 0x8000, 0x100000, on_unmap, NULL), 0x2000); /* the rest */
 	CHECK_U64(unmapped, 0x4000);
 	CHECK_U64(live_table__unmap(t, 0x10000, 0x4000, on_unmap, NULL), 0);

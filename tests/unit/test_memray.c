@@ -94,8 +94,8 @@ static const char *read_error(const void *buf, size_t len, int want, char *err, 
 /* The 76-byte header our writer produces for new_writer(fd, false), n_allocations = @n. */
 static size_t expected_header(uint8_t *h, uint64_t n)
 {
-	static const uint8_t fixed1[] = {'m', 'e', 'm',	 'r',  'a',  'y',  0, 13, 0,
-					 0,   0,   0x00, 0x00, 0x0b, 0x03, 0, 0};
+	static const uint8_t fixed1[] = { 'm', 'e', 'm',  'r',	'a',  'y',  0, 13, 0,
+					  0,   0,   0x00, 0x00, 0x0b, 0x03, 0, 0 };
 	size_t k = 0;
 
 	memcpy(h, fixed1, sizeof(fixed1));
@@ -133,7 +133,7 @@ static size_t expected_header(uint8_t *h, uint64_t n)
 
 static void test_minimal_header_is_76_bytes_exactly(void)
 {
-	struct memray_meta m = {.pid = 7, .start_ms = 5, .end_ms = 9};
+	struct memray_meta m = { .pid = 7, .start_ms = 5, .end_ms = 9 };
 	static const uint8_t want[77] = {
 		'm',  'e',  'm', 'r', 'a', 'y', 0, 13, 0, 0, 0, 0x00, 0x00,
 		0x0b, 0x03, 0,	 0,   0,   0,	0, 0,  0, 0, 0, 0, /* n_allocations */
@@ -207,9 +207,9 @@ static void test_realloc_is_free_then_realloc_and_peak_is_exact(void)
 {
 	int fd = new_fd();
 	struct memray_writer *w = new_writer(fd, false);
-	static const uint8_t ids[] = {6, 6, 5, 7, 5, 7};
+	static const uint8_t ids[] = { 6, 6, 5, 7, 5, 7 };
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -243,8 +243,8 @@ static void test_calloc_uses_extra_id_byte_8(void)
 	struct memray_writer *w = new_writer(fd, false);
 	/* CONTEXT_SWITCH tid 0x0102, then 0xF8 (miss, aaa = 0), delta 0x200 → zig-zag 0x400 →
 	 * 80 08, id byte 08, size 24 */
-	static const uint8_t want[] = {0x0c, 0x02, 0x01, 0,    0,    0,	   0,	0,
-				       0,    0xf8, 0x80, 0x08, 0x08, 0x18, 0x01};
+	static const uint8_t want[] = { 0x0c, 0x02, 0x01, 0,	0,    0,    0,	 0,
+					0,    0xf8, 0x80, 0x08, 0x08, 0x18, 0x01 };
 	struct memray_profile p;
 	uint8_t *bytes;
 	size_t len;
@@ -266,15 +266,15 @@ static void test_every_bm_func_maps_to_memray_id(void)
 		uint16_t fn;
 		uint8_t id;
 	} map[] = {
-		{BM_FN_MALLOC, 6},	 {BM_FN_CALLOC, 8},	    {BM_FN_REALLOC, 7},
-		{BM_FN_REALLOCARRAY, 7}, {BM_FN_POSIX_MEMALIGN, 9}, {BM_FN_ALIGNED_ALLOC, 10},
-		{BM_FN_MEMALIGN, 11},	 {BM_FN_VALLOC, 12},	    {BM_FN_PVALLOC, 13},
-		{BM_FN_MMAP, 14},
+		{ BM_FN_MALLOC, 6 },	   { BM_FN_CALLOC, 8 },		{ BM_FN_REALLOC, 7 },
+		{ BM_FN_REALLOCARRAY, 7 }, { BM_FN_POSIX_MEMALIGN, 9 }, { BM_FN_ALIGNED_ALLOC, 10 },
+		{ BM_FN_MEMALIGN, 11 },	   { BM_FN_VALLOC, 12 },	{ BM_FN_PVALLOC, 13 },
+		{ BM_FN_MMAP, 14 },
 	};
 	int fd = new_fd();
 	struct memray_writer *w = new_writer(fd, false);
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -301,7 +301,7 @@ static void test_mmap_munmap_are_ranges(void)
 	int fd = new_fd();
 	struct memray_writer *w = new_writer(fd, false);
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -331,14 +331,14 @@ static void test_mmap_munmap_are_ranges(void)
 
 static void test_native_tree_reuses_common_prefixes(void)
 {
-	static const struct memray_segment segs[] = {{0x0, 0x1000}, {0x1000, 0x5000}};
-	static const struct memray_image img = {"/usr/bin/prog", 0x555555554000, segs, 2};
+	static const struct memray_segment segs[] = { { 0x0, 0x1000 }, { 0x1000, 0x5000 } };
+	static const struct memray_image img = { "/usr/bin/prog", 0x555555554000, segs, 2 };
 	/* innermost first: a ← b ← c (c outermost) */
-	const uint64_t s1[] = {0xa0, 0xb0, 0xc0}, s2[] = {0xd0, 0xb0, 0xc0};
+	const uint64_t s1[] = { 0xa0, 0xb0, 0xc0 }, s2[] = { 0xd0, 0xb0, 0xc0 };
 	int fd = new_fd();
 	struct memray_writer *w = new_writer(fd, true);
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -391,7 +391,7 @@ static void test_native_parent_and_frame_id_share_one_register(void)
 		0x01,
 	};
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -413,7 +413,7 @@ static void test_pointer_cache_hits_and_misses(void)
 	int fd = new_fd();
 	struct memray_writer *w = new_writer(fd, false);
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -450,7 +450,7 @@ static void test_threads_and_side_records(void)
 	int fd = new_fd();
 	struct memray_writer *w = new_writer(fd, false);
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -479,11 +479,11 @@ static void test_threads_and_side_records(void)
 
 static void test_odd_input_does_not_break_the_file(void)
 {
-	const uint64_t zeros[4] = {0};
+	const uint64_t zeros[4] = { 0 };
 	int fd = new_fd();
 	struct memray_writer *w = new_writer(fd, true);
 	struct memray_profile p;
-	struct evlog log = {.n = 0};
+	struct evlog log = { .n = 0 };
 	uint8_t *bytes;
 	size_t len;
 
@@ -524,7 +524,7 @@ static void test_write_errors_are_returned(void)
 {
 	int fd = open("/dev/full", O_WRONLY);
 	struct memray_writer *w = new_writer(fd, false);
-	struct memray_meta bad = {.python_allocator = 7};
+	struct memray_meta bad = { .python_allocator = 7 };
 
 	CHECK(w != NULL); /* the header is only buffered */
 	CHECK_I64(memray_writer__alloc(w, 1, BM_FN_MALLOC, 0x1000, 8, NULL, 0), 0);
@@ -537,7 +537,7 @@ static void test_write_errors_are_returned(void)
 	errno = 0;
 	CHECK(memray_writer__new(1, &bad) == NULL && errno == EINVAL);
 	errno = 0;
-	CHECK(memray_writer__new(-1, &(struct memray_meta){0}) == NULL && errno == EBADF);
+	CHECK(memray_writer__new(-1, &(struct memray_meta){ 0 }) == NULL && errno == EBADF);
 }
 
 static void test_large_file_streams_through_file_reader(void)
@@ -581,7 +581,7 @@ static void test_large_file_streams_through_file_reader(void)
 
 static void test_reader_rejects_bad_files_with_reasons(void)
 {
-	static const uint8_t lz4[] = {0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7};
+	static const uint8_t lz4[] = { 0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7 };
 	uint8_t hdr[128], buf[160];
 	char err[256];
 	size_t n = expected_header(hdr, 0);

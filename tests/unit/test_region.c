@@ -8,9 +8,9 @@ static void test_realloc_is_free_then_alloc(void)
 	struct region_acct r;
 
 	region_acct_start(&r, 10);
-	region_acct_alloc(&r, 4096);	   /* born at epoch 10 */
-	region_acct_free(&r, 10, 4096);   /* realloc: old block out ... */
-	region_acct_alloc(&r, 8192);	   /* ... new block in */
+	region_acct_alloc(&r, 4096);	/* born at epoch 10 */
+	region_acct_free(&r, 10, 4096); /* realloc: old block out ... */
+	region_acct_alloc(&r, 8192);	/* ... new block in */
 	CHECK_U64(r.peak_bytes, 8192);
 	CHECK_U64(r.total_bytes, 4096 + 8192);
 	CHECK_U64(r.allocations, 2);

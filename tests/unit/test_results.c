@@ -37,9 +37,9 @@ static json_int_t stat_int(const json_t *st, const char *key)
 static void test_headline_takes_counts_of_min_peak_pass_not_minima(void)
 {
 	const struct bm_repeat r[] = {
-		{.peak_bytes = 300, .total_bytes = 10, .allocations = 1, .wall_ns = 5},
-		{.peak_bytes = 100, .total_bytes = 999, .allocations = 50, .wall_ns = 7},
-		{.peak_bytes = 200, .total_bytes = 5, .allocations = 2, .wall_ns = 3},
+		{ .peak_bytes = 300, .total_bytes = 10, .allocations = 1, .wall_ns = 5 },
+		{ .peak_bytes = 100, .total_bytes = 999, .allocations = 50, .wall_ns = 7 },
+		{ .peak_bytes = 200, .total_bytes = 5, .allocations = 2, .wall_ns = 3 },
 	};
 	struct bm_repeat h;
 
@@ -55,9 +55,9 @@ static void test_headline_takes_counts_of_min_peak_pass_not_minima(void)
 static void test_headline_tie_takes_first_min_peak_pass(void)
 {
 	const struct bm_repeat r[] = {
-		{.peak_bytes = 500, .total_bytes = 1, .allocations = 1},
-		{.peak_bytes = 100, .total_bytes = 2, .allocations = 2},
-		{.peak_bytes = 100, .total_bytes = 3, .allocations = 3},
+		{ .peak_bytes = 500, .total_bytes = 1, .allocations = 1 },
+		{ .peak_bytes = 100, .total_bytes = 2, .allocations = 2 },
+		{ .peak_bytes = 100, .total_bytes = 3, .allocations = 3 },
 	};
 	struct bm_repeat h;
 
@@ -69,9 +69,9 @@ static void test_headline_tie_takes_first_min_peak_pass(void)
 static void test_headline_rss_is_min_only_when_every_pass_has_it(void)
 {
 	struct bm_repeat r[] = {
-		{.peak_bytes = 1, .rss_bytes = 9000, .has_rss = true},
-		{.peak_bytes = 2, .rss_bytes = 7000, .has_rss = true},
-		{.peak_bytes = 3, .rss_bytes = 8000, .has_rss = true, .aborted = true},
+		{ .peak_bytes = 1, .rss_bytes = 9000, .has_rss = true },
+		{ .peak_bytes = 2, .rss_bytes = 7000, .has_rss = true },
+		{ .peak_bytes = 3, .rss_bytes = 8000, .has_rss = true, .aborted = true },
 	};
 	struct bm_repeat h;
 
@@ -87,7 +87,7 @@ static void test_headline_rss_is_min_only_when_every_pass_has_it(void)
 
 static void test_headline_rejects_zero_passes(void)
 {
-	struct bm_repeat r = {0}, h;
+	struct bm_repeat r = { 0 }, h;
 
 	CHECK_I64(results_headline(&r, 0, &h), -EINVAL);
 	CHECK_I64(results_headline(NULL, 1, &h), -EINVAL);
@@ -96,7 +96,7 @@ static void test_headline_rejects_zero_passes(void)
 /* pytest-benchmark's own test_stats.py data set, in seconds. */
 static void test_stats_five_rounds_match_pytest_benchmark(void)
 {
-	const uint64_t w[] = {4 * S_NS, 36 * S_NS, 45 * S_NS, 50 * S_NS, 75 * S_NS};
+	const uint64_t w[] = { 4 * S_NS, 36 * S_NS, 45 * S_NS, 50 * S_NS, 75 * S_NS };
 	json_t *st = results_stats(w, 5);
 
 	CHECK(st);
@@ -124,7 +124,7 @@ static void test_stats_five_rounds_match_pytest_benchmark(void)
 static void test_stats_tukey_outlier_and_hd15iqr_quirk(void)
 {
 	/* unsorted on purpose: quartiles use the sorted data, total the pass order */
-	const uint64_t w[] = {100 * S_NS, 1 * S_NS, 3 * S_NS, 2 * S_NS, 4 * S_NS};
+	const uint64_t w[] = { 100 * S_NS, 1 * S_NS, 3 * S_NS, 2 * S_NS, 4 * S_NS };
 	json_t *st = results_stats(w, 5);
 
 	CHECK(near(st_num(st, "q1"), 1.75)); /* 0.25*1 + 0.75*2 */
@@ -139,8 +139,8 @@ static void test_stats_tukey_outlier_and_hd15iqr_quirk(void)
 
 static void test_stats_even_and_three_round_quartiles(void)
 {
-	const uint64_t even[] = {1 * S_NS, 2 * S_NS, 3 * S_NS, 4 * S_NS};
-	const uint64_t three[] = {17 * S_NS, 19 * S_NS, 24 * S_NS};
+	const uint64_t even[] = { 1 * S_NS, 2 * S_NS, 3 * S_NS, 4 * S_NS };
+	const uint64_t three[] = { 17 * S_NS, 19 * S_NS, 24 * S_NS };
 	json_t *st = results_stats(even, 4);
 
 	CHECK(near(st_num(st, "q1"), 1.5));
@@ -156,7 +156,7 @@ static void test_stats_even_and_three_round_quartiles(void)
 
 static void test_stats_zero_wall_time_counts_as_one_ns(void)
 {
-	const uint64_t w[] = {0};
+	const uint64_t w[] = { 0 };
 	json_t *st = results_stats(w, 1);
 
 	CHECK(near(st_num(st, "mean"), 1e-9));
@@ -194,45 +194,45 @@ static void test_param_id_joins_values_like_pytest(void)
 }
 
 static const struct bm_repeat sample_a[] = {
-	{.peak_bytes = 4096,
-	 .total_bytes = 8192,
-	 .allocations = 3,
-	 .rss_bytes = 1 << 20,
-	 .has_rss = true,
-	 .wall_ns = 2000},
-	{.peak_bytes = 4000,
-	 .total_bytes = 9000,
-	 .allocations = 4,
-	 .rss_bytes = 2 << 20,
-	 .has_rss = true,
-	 .wall_ns = 1000},
+	{ .peak_bytes = 4096,
+	  .total_bytes = 8192,
+	  .allocations = 3,
+	  .rss_bytes = 1 << 20,
+	  .has_rss = true,
+	  .wall_ns = 2000 },
+	{ .peak_bytes = 4000,
+	  .total_bytes = 9000,
+	  .allocations = 4,
+	  .rss_bytes = 2 << 20,
+	  .has_rss = true,
+	  .wall_ns = 1000 },
 };
 static const struct bm_repeat sample_b[] = {
-	{.peak_bytes = 10, .total_bytes = 10, .allocations = 1, .rss_bytes = 5, .has_rss = true},
-	{.peak_bytes = 10, .total_bytes = 20, .allocations = 2, .aborted = true},
-	{.peak_bytes = 30, .total_bytes = 30, .allocations = 3, .rss_bytes = 5, .has_rss = true},
+	{ .peak_bytes = 10, .total_bytes = 10, .allocations = 1, .rss_bytes = 5, .has_rss = true },
+	{ .peak_bytes = 10, .total_bytes = 20, .allocations = 2, .aborted = true },
+	{ .peak_bytes = 30, .total_bytes = 30, .allocations = 3, .rss_bytes = 5, .has_rss = true },
 };
 
 static json_t *sample_doc(const char *repo_dir)
 {
 	json_t *params = json_loads("{\"n\": 10, \"mode\": \"fast\"}", 0, NULL);
 	const struct bm_series s[] = {
-		{.name = "test_x[10-fast]",
-		 .fullname = "tests/t.py::test_x[10-fast]",
-		 .group = "build",
-		 .params = params,
-		 .reps = sample_a,
-		 .nr_reps = 2,
-		 .profile = "/tmp/prof/test_x.bin"},
-		{.name = "whole-run", .reps = sample_b, .nr_reps = 3},
+		{ .name = "test_x[10-fast]",
+		  .fullname = "tests/t.py::test_x[10-fast]",
+		  .group = "build",
+		  .params = params,
+		  .reps = sample_a,
+		  .nr_reps = 2,
+		  .profile = "/tmp/prof/test_x.bin" },
+		{ .name = "whole-run", .reps = sample_b, .nr_reps = 3 },
 	};
-	const struct bm_run_meta m = {.command = "python3 -m pytest",
-				      .python_allocator = "malloc",
-				      .lost_events = 7,
-				      .start_unix_ns = 1700000000123456789LL,
-				      .version = "benchmemd 0.1.0",
-				      .attach_mode = "per-process",
-				      .repo_dir = repo_dir};
+	const struct bm_run_meta m = { .command = "python3 -m pytest",
+				       .python_allocator = "malloc",
+				       .lost_events = 7,
+				       .start_unix_ns = 1700000000123456789LL,
+				       .version = "benchmemd 0.1.0",
+				       .attach_mode = "per-process",
+				       .repo_dir = repo_dir };
 	json_t *doc = results_build(s, 2, &m);
 
 	json_decref(params);
@@ -325,8 +325,8 @@ static int make_repo(char *dir)
 				   "author A U Thor <a@example.org> 1700000000 +0100\n"
 				   "committer C O Mitter <c@example.org> 1700003600 -0230\n"
 				   "\nmessage\n";
-	static const char *const dirs[] = {".git",	   ".git/refs",	      ".git/refs/heads",
-					   ".git/objects", ".git/objects/01", "src"};
+	static const char *const dirs[] = { ".git",	    ".git/refs",       ".git/refs/heads",
+					    ".git/objects", ".git/objects/01", "src" };
 	char raw[512], z[512], sub[256];
 	int n = snprintf(raw, sizeof(raw), "commit %zu", sizeof(body) - 1);
 	uLongf zlen = sizeof(z);
@@ -384,8 +384,8 @@ static void test_machine_info_comes_from_uname_and_cpuinfo(void)
 
 static void test_build_rejects_series_without_passes(void)
 {
-	const struct bm_series s = {.name = "x", .reps = sample_a, .nr_reps = 0};
-	const struct bm_run_meta m = {.version = "benchmemd 0.1.0"};
+	const struct bm_series s = { .name = "x", .reps = sample_a, .nr_reps = 0 };
+	const struct bm_run_meta m = { .version = "benchmemd 0.1.0" };
 
 	errno = 0;
 	CHECK(!results_build(&s, 1, &m));

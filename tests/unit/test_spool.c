@@ -79,9 +79,9 @@ static int nr_open_fds(void)
 
 static void test_million_records_in_one_mib_spill_and_replay_in_order(void)
 {
-	struct spool_budget b = {.mem_limit = 1 << 20, .disk_limit = 64 << 20};
+	struct spool_budget b = { .mem_limit = 1 << 20, .disk_limit = 64 << 20 };
 	int fds = nr_open_fds();
-	struct expect e = {0};
+	struct expect e = { 0 };
 	struct spool *s = spool__new(&b, dir);
 	uint64_t i, failed = 0;
 
@@ -114,7 +114,7 @@ static void test_million_records_in_one_mib_spill_and_replay_in_order(void)
 	CHECK_U64(e.bad, 0);
 
 	/* stopping early: fn's return comes back; a second replay starts again at 0 */
-	e = (struct expect){.stop = 500000};
+	e = (struct expect){ .stop = 500000 };
 	CHECK_I64(spool__replay(s, check_rec, &e), 42);
 	CHECK_U64(e.next, 500000);
 	CHECK_U64(e.bad, 0);
@@ -128,9 +128,9 @@ static void test_million_records_in_one_mib_spill_and_replay_in_order(void)
 
 static void test_memory_only_spool_keeps_everything_in_chunks(void)
 {
-	struct spool_budget b = {.mem_limit = 4 * SPOOL_CHUNK_BYTES};
+	struct spool_budget b = { .mem_limit = 4 * SPOOL_CHUNK_BYTES };
 	struct spool *s = spool__new(&b, NULL);
-	struct expect e = {0};
+	struct expect e = { 0 };
 	uint64_t i;
 
 	spool__replay(s, check_rec, &e);
@@ -152,9 +152,9 @@ static void test_memory_only_spool_keeps_everything_in_chunks(void)
 
 static void test_disk_budget_exhaustion_truncates_with_enospc(void)
 {
-	struct spool_budget b = {.mem_limit = 2 * SPOOL_CHUNK_BYTES, .disk_limit = 100000};
+	struct spool_budget b = { .mem_limit = 2 * SPOOL_CHUNK_BYTES, .disk_limit = 100000 };
 	struct spool *s = spool__new(&b, dir);
-	struct expect e = {.noise = 1};
+	struct expect e = { .noise = 1 };
 	uint64_t i, stored;
 	int err = 0;
 
@@ -195,7 +195,7 @@ static void test_disk_budget_exhaustion_truncates_with_enospc(void)
 
 static void test_no_spill_dir_means_enospc_when_memory_is_full(void)
 {
-	struct spool_budget b = {.mem_limit = SPOOL_CHUNK_BYTES, .disk_limit = 1 << 20};
+	struct spool_budget b = { .mem_limit = SPOOL_CHUNK_BYTES, .disk_limit = 1 << 20 };
 	struct spool *s = spool__new(&b, NULL);
 	uint64_t i;
 	int err = 0;
@@ -214,9 +214,9 @@ static void test_no_spill_dir_means_enospc_when_memory_is_full(void)
 
 static void test_two_spools_share_one_budget(void)
 {
-	struct spool_budget b = {.mem_limit = 4 * SPOOL_CHUNK_BYTES, .disk_limit = 64 << 20};
+	struct spool_budget b = { .mem_limit = 4 * SPOOL_CHUNK_BYTES, .disk_limit = 64 << 20 };
 	struct spool *a = spool__new(&b, dir), *c = spool__new(&b, dir);
-	struct expect ea = {0}, ec = {.noise = 1};
+	struct expect ea = { 0 }, ec = { .noise = 1 };
 	const uint64_t n = 3 * SPOOL_CHUNK_RECS;
 	uint64_t i, failed = 0;
 
@@ -260,10 +260,10 @@ static void test_two_spools_share_one_budget(void)
 
 static void test_spool_without_a_chunk_stages_to_disk_then_uses_freed_memory(void)
 {
-	struct spool_budget b = {.mem_limit = SPOOL_CHUNK_BYTES, .disk_limit = 64 << 20};
+	struct spool_budget b = { .mem_limit = SPOOL_CHUNK_BYTES, .disk_limit = 64 << 20 };
 	struct spool *hog = spool__new(&b, dir), *s = spool__new(&b, dir);
 	struct spool_rec r0 = rec(0, 0);
-	struct expect e = {0};
+	struct expect e = { 0 };
 	uint64_t i, failed = 0;
 
 	CHECK_I64(spool__append(hog, &r0), 0); /* hog holds the only chunk */
@@ -292,7 +292,7 @@ static void test_spool_without_a_chunk_stages_to_disk_then_uses_freed_memory(voi
 
 static void test_new_rejects_a_missing_spill_dir(void)
 {
-	struct spool_budget b = {0};
+	struct spool_budget b = { 0 };
 
 	errno = 0;
 	CHECK(spool__new(&b, "/nonexistent/spool") == NULL && errno == ENOENT);

@@ -72,9 +72,9 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void test_own_executable_and_libc_with_the_loaders_bias(void)
 {
-	struct stacks_images im = {0};
+	struct stacks_images im = { 0 };
 	const struct stacks_image *exe, *libc;
-	struct loader_view lv = {.want = ""};
+	struct loader_view lv = { .want = "" };
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	void *h, *libc_malloc;
@@ -102,7 +102,7 @@ static void test_own_executable_and_libc_with_the_loaders_bias(void)
 	libc = find_libc(&im);
 	CHECK(libc != NULL);
 	if (libc) {
-		lv = (struct loader_view){.want = libc->path};
+		lv = (struct loader_view){ .want = libc->path };
 		dl_iterate_phdr(phdr_cb, &lv);
 		CHECK(lv.found);
 		CHECK_U64(libc->load_addr, lv.addr);
@@ -127,7 +127,7 @@ static void test_own_executable_and_libc_with_the_loaders_bias(void)
 
 static void test_memray_view_points_into_the_snapshot(void)
 {
-	struct stacks_images im = {0};
+	struct stacks_images im = { 0 };
 	struct memray_image *mi = NULL;
 
 	CHECK_I64(stacks_images_read(getpid(), &im), 0);
@@ -147,7 +147,7 @@ static void test_memray_view_points_into_the_snapshot(void)
 
 static void test_forked_child_has_the_same_images_as_its_parent(void)
 {
-	struct stacks_images mine = {0}, child = {0};
+	struct stacks_images mine = { 0 }, child = { 0 };
 	pid_t pid = fork();
 
 	if (pid == 0) {
@@ -173,7 +173,7 @@ static void test_forked_child_has_the_same_images_as_its_parent(void)
 
 static void test_pid_that_does_not_exist_is_enoent(void)
 {
-	struct stacks_images im = {0};
+	struct stacks_images im = { 0 };
 
 	CHECK_I64(stacks_images_read(0x7ffffff0, &im), -ENOENT);
 	CHECK(im.v == NULL && im.n == 0);

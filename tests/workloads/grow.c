@@ -5,7 +5,7 @@
 
 #include "workload.h"
 
-#define MIB (1024ull * 1024)
+#define MIB   (1024ull * 1024)
 #define BLOCK 65536
 
 static void *blocks[4096];

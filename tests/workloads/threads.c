@@ -9,7 +9,7 @@
 #include "workload.h"
 
 #define THREADS 16
-#define ROUNDS 100
+#define ROUNDS	100
 
 static pthread_barrier_t go, held, done;
 
