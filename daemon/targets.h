@@ -18,6 +18,8 @@ struct targets_ops {
 	void (*on_exiting)(void *arg, pid_t pid);
 	/* @pid exited with wait status @status and has been reaped. */
 	void (*on_exit)(void *arg, pid_t pid, int status);
+	/* Task (thread or process) @tid is gone. */
+	void (*on_task_gone)(void *arg, pid_t tid);
 };
 
 struct targets *targets__new(const struct targets_ops *ops, void *arg); /* NULL + errno */
