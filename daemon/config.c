@@ -22,10 +22,10 @@ static const char *const cfg_type_names[] = {
 	[CFG_UINT] = "uint", [CFG_BOOL] = "bool", [CFG_ENUM] = "enum",
 };
 
-static const char *const log_level_names[] = {"err", "warning", "info", "debug", NULL};
-static const int log_level_values[] = {BM_LOG_ERR, BM_LOG_WARNING, BM_LOG_INFO, BM_LOG_DEBUG};
-static const char *const attach_mode_names[] = {"process", "system", NULL};
-static const int attach_mode_values[] = {BM_ATTACH_PROCESS, BM_ATTACH_SYSTEM};
+static const char *const log_level_names[] = { "err", "warning", "info", "debug", NULL };
+static const int log_level_values[] = { BM_LOG_ERR, BM_LOG_WARNING, BM_LOG_INFO, BM_LOG_DEBUG };
+static const char *const attach_mode_names[] = { "process", "system", NULL };
+static const int attach_mode_values[] = { BM_ATTACH_PROCESS, BM_ATTACH_SYSTEM };
 
 /* One key of benchmemd.yaml. For CFG_PATH and CFG_GROUP, @max is the field's size (NUL
  * included); for CFG_ENUM, @names and @values list the choices. */
@@ -45,28 +45,30 @@ struct cfg_key {
 
 /* The table (redis's static_configs[] idea): order is the order of the default file. */
 static const struct cfg_key cfg_keys[] = {
-	{"socket", CFG_PATH, FIELD(socket), NULL, NULL},
-	{"socket_mode", CFG_MODE, offsetof(struct bm_config, socket_mode), 0, 0777, NULL, NULL},
-	{"socket_group", CFG_GROUP, FIELD(socket_group), NULL, NULL},
-	{"state_dir", CFG_PATH, FIELD(state_dir), NULL, NULL},
-	{"result_dir", CFG_PATH, FIELD(result_dir), NULL, NULL},
-	{"profile_dir", CFG_PATH, FIELD(profile_dir), NULL, NULL},
-	{"spool_memory", CFG_SIZE, offsetof(struct bm_config, spool_memory), 64 * KiB, 64 * GiB,
-	 NULL, NULL},
-	{"spool_disk", CFG_SIZE, offsetof(struct bm_config, spool_disk), 0, 1024 * GiB, NULL, NULL},
-	{"max_clients", CFG_UINT, offsetof(struct bm_config, max_clients), 1, 4096, NULL, NULL},
-	{"max_sessions", CFG_UINT, offsetof(struct bm_config, max_sessions), 1, 4096, NULL, NULL},
-	{"max_regions", CFG_UINT, offsetof(struct bm_config, max_regions), 1, 16777216, NULL, NULL},
-	{"max_open_regions", CFG_UINT, offsetof(struct bm_config, max_open_regions), 1, 65536, NULL,
-	 NULL},
-	{"max_line", CFG_UINT, offsetof(struct bm_config, max_line), 256, 65536, NULL, NULL},
-	{"log_level", CFG_ENUM, offsetof(struct bm_config, log_level), 0, 0, log_level_names,
-	 log_level_values},
-	{"attach_mode", CFG_ENUM, offsetof(struct bm_config, attach_mode), 0, 0, attach_mode_names,
-	 attach_mode_values},
-	{"stacks", CFG_BOOL, offsetof(struct bm_config, stacks), 0, 1, NULL, NULL},
-	{"python_malloc_default", CFG_BOOL, offsetof(struct bm_config, python_malloc_default), 0, 1,
-	 NULL, NULL},
+	{ "socket", CFG_PATH, FIELD(socket), NULL, NULL },
+	{ "socket_mode", CFG_MODE, offsetof(struct bm_config, socket_mode), 0, 0777, NULL, NULL },
+	{ "socket_group", CFG_GROUP, FIELD(socket_group), NULL, NULL },
+	{ "state_dir", CFG_PATH, FIELD(state_dir), NULL, NULL },
+	{ "result_dir", CFG_PATH, FIELD(result_dir), NULL, NULL },
+	{ "profile_dir", CFG_PATH, FIELD(profile_dir), NULL, NULL },
+	{ "spool_memory", CFG_SIZE, offsetof(struct bm_config, spool_memory), 64 * KiB, 64 * GiB,
+	  NULL, NULL },
+	{ "spool_disk", CFG_SIZE, offsetof(struct bm_config, spool_disk), 0, 1024 * GiB, NULL,
+	  NULL },
+	{ "max_clients", CFG_UINT, offsetof(struct bm_config, max_clients), 1, 4096, NULL, NULL },
+	{ "max_sessions", CFG_UINT, offsetof(struct bm_config, max_sessions), 1, 4096, NULL, NULL },
+	{ "max_regions", CFG_UINT, offsetof(struct bm_config, max_regions), 1, 16777216, NULL,
+	  NULL },
+	{ "max_open_regions", CFG_UINT, offsetof(struct bm_config, max_open_regions), 1, 65536,
+	  NULL, NULL },
+	{ "max_line", CFG_UINT, offsetof(struct bm_config, max_line), 256, 65536, NULL, NULL },
+	{ "log_level", CFG_ENUM, offsetof(struct bm_config, log_level), 0, 0, log_level_names,
+	  log_level_values },
+	{ "attach_mode", CFG_ENUM, offsetof(struct bm_config, attach_mode), 0, 0, attach_mode_names,
+	  attach_mode_values },
+	{ "stacks", CFG_BOOL, offsetof(struct bm_config, stacks), 0, 1, NULL, NULL },
+	{ "python_malloc_default", CFG_BOOL, offsetof(struct bm_config, python_malloc_default), 0,
+	  1, NULL, NULL },
 };
 
 /* config_load_buffer marks seen keys in a 64-bit set to find duplicates. */
@@ -113,7 +115,7 @@ static void fmt_size(uint64_t v, char *buf, size_t len)
 	static const struct {
 		const char *suffix;
 		unsigned int shift;
-	} u[] = {{"GiB", 30}, {"MiB", 20}, {"KiB", 10}};
+	} u[] = { { "GiB", 30 }, { "MiB", 20 }, { "KiB", 10 } };
 
 	for (size_t i = 0; i < ARRAY_SIZE(u); i++) {
 		if (v && !(v & ((1ull << u[i].shift) - 1))) {
@@ -249,8 +251,8 @@ static int parse_bool(const struct cfg_key *k, const char *s, size_t n, void *fi
 		      size_t whylen)
 {
 	char buf[72];
-	static const char *const yes[] = {"true", "True", "TRUE"};
-	static const char *const no[] = {"false", "False", "FALSE"};
+	static const char *const yes[] = { "true", "True", "TRUE" };
+	static const char *const no[] = { "false", "False", "FALSE" };
 
 	(void)k;
 	(void)n;
@@ -575,7 +577,7 @@ static int validate_named(const struct bm_config *c, const char *name, char *err
 int config_load_buffer(struct bm_config *c, const char *buf, size_t len, const char *name,
 		       char *err, size_t errlen)
 {
-	struct cfg_reader r = {.name = name, .err = err, .errlen = errlen};
+	struct cfg_reader r = { .name = name, .err = err, .errlen = errlen };
 	int ret;
 
 	if (errlen)

@@ -52,7 +52,8 @@ static int listen_inherit(char *err, size_t errlen)
 	const char *n = getenv("LISTEN_FDS");
 
 	if (strcmp(n, "1")) {
-		snprintf(err, errlen, "systemd passed LISTEN_FDS=%.16s sockets; benchmemd takes one", n);
+		snprintf(err, errlen,
+			 "systemd passed LISTEN_FDS=%.16s sockets; benchmemd takes one", n);
 		return -EINVAL;
 	}
 	if (sockopt_int(fd, SO_DOMAIN, &domain) || sockopt_int(fd, SO_TYPE, &type) ||
@@ -142,7 +143,8 @@ static int set_group(const char *path, const char *group, char *err, size_t errl
 	if (res)
 		gid = gr.gr_gid;
 	else
-		snprintf(err, errlen, "group %s does not exist; %s stays in group root", group, path);
+		snprintf(err, errlen, "group %s does not exist; %s stays in group root", group,
+			 path);
 	if (chown(path, (uid_t)-1, gid) < 0)
 		return fail(err, errlen, -errno, path, "cannot chown");
 	return 0;

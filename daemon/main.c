@@ -134,6 +134,11 @@ static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_f
 		snprintf(state, sizeof(state), "%s/profiles", cfg->state_dir);
 		config_set(cfg, "profile_dir", state, err, sizeof(err));
 	}
+	/* overrides are checked one by one; the rules between keys once they are all in */
+	if (config_validate(cfg, err, sizeof(err))) {
+		fprintf(stderr, "benchmemd: error: %s\n", err);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool is_known_code(const char *code)
 {
 	static const char *const codes[] = { "too_long", "bad_json", "unknown_op", "bad_request",
-					      "bad_name" };
+					     "bad_name" };
 
 	for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
 		if (!strcmp(code, codes[i]))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* tests/unit/test_config.c — config.c against the YAML fixtures in tests/fixtures/config; with --keys, prints
- * the key table (--keys) or a loaded file (--dump FILE) for tests/integration/test_config_schema.py. */
+/* tests/unit/test_config.c — config.c against the YAML fixtures in tests/fixtures/config; also
+ * prints the key table (--keys) or a loaded file (--dump FILE) for test_config_schema.py. */
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -113,7 +113,8 @@ static const struct {
 	{ "out_of_range.yaml", ":1:11: max_line: 100 is out of range 256-65536" },
 	{ "too_big.yaml", ":1:14: max_clients: 99999999999999999999999 is out of range 1-4096" },
 	{ "duplicate.yaml", ":3:1: stacks: duplicate key" },
-	{ "not_mapping.yaml", ":1:1: the top level must be a mapping of keys to values, not a list" },
+	{ "not_mapping.yaml",
+	  ":1:1: the top level must be a mapping of keys to values, not a list" },
 	{ "two_docs.yaml", ":2:1: only one YAML document is allowed" },
 	{ "bad_syntax.yaml",
 	  ":3:1: while scanning a quoted scalar: found unexpected end of stream" },
@@ -175,9 +176,9 @@ static void test_buffer_need_not_be_nul_terminated(void)
 	char err[256];
 
 	config_defaults(&c);
-	CHECK_I64(config_load_buffer(&c, buf, strlen("max_clients: 12"), "x.yaml", err,
-				     sizeof(err)),
-		  0);
+	CHECK_I64(
+		config_load_buffer(&c, buf, strlen("max_clients: 12"), "x.yaml", err, sizeof(err)),
+		0);
 	CHECK_U64(c.max_clients, 12);
 	CHECK_I64(config_load_buffer(&c, buf, strlen(buf), "x.yaml", err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "x.yaml:1:14: max_clients: 12JUNK is not a non-negative integer");

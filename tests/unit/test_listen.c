@@ -154,7 +154,8 @@ static void test_group_is_applied_or_falls_back_to_root_with_warning(void)
 	listen_close(fd, path);
 	fd = listen_open(path, 0660, "bm-no-such-group", err, sizeof(err));
 	CHECK(fd >= 0);
-	CHECK_STR(err, expect("group bm-no-such-group does not exist; ", path, " stays in group root"));
+	CHECK_STR(err,
+		  expect("group bm-no-such-group does not exist; ", path, " stays in group root"));
 	CHECK_I64(lstat(path, &st), 0);
 	CHECK_U64(st.st_gid, 0);
 	listen_close(fd, path);
