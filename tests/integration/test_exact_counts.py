@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from conftest import BUILD, PYCLIENT, require_tracing
+from test_result_schema import check_result_document
 
 WL = BUILD / "workloads"
 
@@ -21,6 +22,8 @@ def run(args, tmp_path, env=None, embedded=True):
     cmd = [str(BUILD / "benchmem-run"), "--json", str(out), "--"] + [str(a) for a in args]
     p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=120)
     doc = json.loads(out.read_text()) if out.exists() else None
+    if doc is not None:
+        assert check_result_document(doc) == [], "result file breaks schemas/result.schema.json"
     return p, doc
 
 

@@ -321,3 +321,15 @@ def test_suite_under_benchmem_run(daemon, tmp_path):
     assert near(param["extra_info"]["benchmem"]["peak_bytes"][0], 4_000_000)
     assert result["test_suite.py::test_bench_fixed"]["extra_info"]["benchmem"]["peak_bytes"] == \
         fixed["peak_bytes"]
+
+    # both files are readable by pytest-benchmark's own compare, and ours follows our schema
+    from test_result_schema import check_result_document
+    assert check_result_document(json.loads(out.read_text())) == []
+    for f in (suite / "bench.json", out):
+        cmp = subprocess.run(
+            [PY, "-c", "import sys; from pytest_benchmark.cli import main; "
+             "sys.argv = ['pytest-benchmark', 'compare', sys.argv[1]]; main()", str(f)],
+            capture_output=True, text=True, timeout=120)
+        assert cmp.returncode == 0, cmp.stdout + cmp.stderr
+        assert "test_bench_fixed" in cmp.stdout if f.name == "bench.json" else \
+            "test_suite.py::test_plain" in cmp.stdout
