@@ -33,6 +33,19 @@
 #include "symbols.h"
 #include "targets.h"
 
+/* Writing a profile reads the whole spool and writes megabytes: a forked writer does it,
+ * so the loop (and every other client) never waits for the disk. */
+#define COLLECTOR_MAX_WRITERS 8
+
+struct writer_job {
+	pid_t pid;
+	int client;
+	uint32_t session;
+	uint32_t repeat;
+	char name[BM_NAME_MAX + 1];
+	char path[PATH_MAX];
+};
+
 struct collector {
 	struct bm_config cfg;
 	bool embedded;
@@ -51,6 +64,8 @@ struct collector {
 	struct session *local;
 	uint64_t orphan_events;	    /* events of a process no session knows (already gone) */
 	struct spool_budget budget; /* shared by the spools of every profiled region */
+	struct writer_job jobs[COLLECTOR_MAX_WRITERS]; /* profile writers running now */
+	int nr_jobs;
 	char spill_dir[PATH_MAX];
 };
 
@@ -667,6 +682,98 @@ const char *collector__profile(struct collector *c, struct session *s, const cha
 	return r->profile;
 }
 
+int collector__profile_start(struct collector *c, struct session *s, const char *name,
+			     int64_t repeat, int client_id, const char **path, char *err,
+			     size_t errlen)
+{
+	struct region *r = find_closed(s, name, repeat);
+	struct writer_job *j;
+	pid_t pid;
+	int e;
+
+	if (!r) {
+		snprintf(err, errlen, "no closed region '%s'", name);
+		return -ENOENT;
+	}
+	if (r->profile) {
+		*path = r->profile;
+		return 1;
+	}
+	if (!r->spool) {
+		snprintf(err, errlen, "region '%s' kept no events (profiles were not requested)",
+			 name);
+		return -ENODATA;
+	}
+	for (int i = 0; i < c->nr_jobs; i++) {
+		if (c->jobs[i].session == s->id && c->jobs[i].repeat == r->repeat &&
+		    !strcmp(c->jobs[i].name, r->name)) {
+			snprintf(err, errlen, "the profile of '%s' is being written", name);
+			return -EBUSY;
+		}
+	}
+	if (c->nr_jobs == COLLECTOR_MAX_WRITERS) {
+		snprintf(err, errlen, "%d profiles are being written; ask again",
+			 COLLECTOR_MAX_WRITERS);
+		return -EBUSY;
+	}
+	j = &c->jobs[c->nr_jobs];
+	e = profile_path(c->cfg.profile_dir, s, r, j->path, sizeof(j->path));
+	if (e) {
+		snprintf(err, errlen, "cannot use %s: %s", c->cfg.profile_dir, strerror(-e));
+		return e;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot fork a profile writer: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		char why[512];
+
+		/* the child has only this thread and a copy of the spool: write, then leave
+		 * without running the parent's exit handlers */
+		_exit(-profile_write(c->probe, s, r, j->path, why, sizeof(why)) & 0xff);
+	}
+	j->pid = pid;
+	j->client = client_id;
+	j->session = s->id;
+	j->repeat = r->repeat;
+	snprintf(j->name, sizeof(j->name), "%s", r->name);
+	c->nr_jobs++;
+	return 0;
+}
+
+/* A profile writer ended: record the file and answer the client that asked. */
+static bool writer_done(struct collector *c, pid_t pid, int status)
+{
+	struct writer_job j;
+	struct session *s;
+	struct region *r;
+	char err[PATH_MAX + 128];
+	int code;
+
+	for (int i = 0; i < c->nr_jobs; i++) {
+		if (c->jobs[i].pid != pid)
+			continue;
+		j = c->jobs[i];
+		c->jobs[i] = c->jobs[--c->nr_jobs];
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+		s = collector__find_session_by_id(c, j.session);
+		r = s ? find_closed(s, j.name, j.repeat) : NULL;
+		if (!code && r && !r->profile)
+			r->profile = strdup(j.path);
+		if (code) {
+			snprintf(err, sizeof(err), "cannot write %s: %s", j.path, strerror(code));
+			pr_err("session %u: %s", j.session, err);
+		} else {
+			pr_info("session %u: profile of '%s' in %s", j.session, j.name, j.path);
+		}
+		dispatch_profile_done(c->server, j.client, j.name, code ? NULL : j.path, err);
+		return true;
+	}
+	return false;
+}
+
 /* ---- events --------------------------------------------------------------------------- */
 
 static void spool_event(struct session *s, const struct bm_event *e)
@@ -801,8 +908,10 @@ static void on_exit_(void *arg, pid_t pid, int status)
 	struct proc *p = find_proc(c, pid);
 	struct session *s;
 
-	if (!p)
+	if (!p) {
+		writer_done(c, pid, status);
 		return;
+	}
 	s = p->s;
 	collector__drain(c);
 	release_proc(c, p);

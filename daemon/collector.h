@@ -65,6 +65,12 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 				int64_t repeat, json_t *params, const char *group, int owner);
 const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
 				     bool aborted);
+/* The daemon's form: a writer process writes the .bin while the loop goes on. Returns 0 when
+ * started (client @client_id is answered when it ends), 1 when the profile exists already
+ * (*@path set), or -errno with @err (-EBUSY: too many writers at once). */
+int collector__profile_start(struct collector *c, struct session *s, const char *name,
+			     int64_t repeat, int client_id, const char **path, char *err,
+			     size_t errlen);
 json_t *collector__status(struct collector *c, uid_t uid, int nr_clients);
 bool collector__embedded(const struct collector *c);
 void collector__client_gone(struct collector *c, int client_id);

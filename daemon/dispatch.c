@@ -235,23 +235,41 @@ static void op_profile(struct ctx *x)
 {
 	const struct bm_request *r = x->req;
 	struct session *s = target_session(x);
-	const char *path;
+	const char *path = NULL;
 	char err[512];
+	int e;
 
 	if (!s)
 		return;
 	collector__drain(x->c);
-	path = collector__profile(x->c, s, r->name, r->has_repeat ? (int64_t)r->repeat : -1, err,
-				  sizeof(err));
-	if (!path) {
-		reply_err(x,
-			  errno == ENOENT    ? "not_open"
-			  : errno == ENODATA ? "bad_request"
-					     : "io",
-			  "%s", err);
+	e = collector__profile_start(x->c, s, r->name, r->has_repeat ? (int64_t)r->repeat : -1,
+				     x->cl->id, &path, err, sizeof(err));
+	if (e == 0)
+		return; /* a writer process is at it: dispatch_profile_done() answers */
+	if (e > 0) {
+		reply_ok(x, json_pack("{s:s, s:s}", "region", r->name, "path", path));
 		return;
 	}
-	reply_ok(x, json_pack("{s:s, s:s}", "region", r->name, "path", path));
+	reply_err(x,
+		  e == -ENOENT	  ? "not_open"
+		  : e == -ENODATA ? "bad_request"
+		  : e == -EBUSY	  ? "limit"
+				  : "io",
+		  "%s", err);
+}
+
+void dispatch_profile_done(struct server *srv, int client_id, const char *name, const char *path,
+			   const char *err)
+{
+	struct client *cl = server__find(srv, client_id);
+	char *line;
+
+	if (!cl)
+		return;
+	line = path ? proto_format_ok(json_pack("{s:s, s:s}", "region", name, "path", path))
+		    : proto_format_error("io", err);
+	if (line)
+		server__reply(srv, cl, line, false);
 }
 
 void dispatch_request(struct collector *c, struct server *srv, struct client *cl, const char *line,

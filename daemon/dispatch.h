@@ -15,4 +15,9 @@ struct client;
 void dispatch_request(struct collector *c, struct server *srv, struct client *cl, const char *line,
 		      size_t len);
 
+/* Answers client @client_id (if still connected) about the profile of region @name that a
+ * writer process finished: @path on success, else the one-line @err. */
+void dispatch_profile_done(struct server *srv, int client_id, const char *name, const char *path,
+			   const char *err);
+
 #endif /* BM_DISPATCH_H */

@@ -248,6 +248,15 @@ void server__free(struct server *s)
 	free(s);
 }
 
+struct client *server__find(struct server *s, int id)
+{
+	for (struct conn *k = s->conns; k; k = k->next) {
+		if (k->c.id == id && !k->dead)
+			return &k->c;
+	}
+	return NULL;
+}
+
 int server__nr_clients(const struct server *s)
 {
 	return s->nr;

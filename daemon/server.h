@@ -40,6 +40,9 @@ void server__free(struct server *s); /* NULL-safe; closes every client */
  * because its unread replies exceeded the cap). */
 int server__reply(struct server *s, struct client *c, char *line, bool close_after);
 
+/* The connected client with id @id, or NULL when it has gone. */
+struct client *server__find(struct server *s, int id);
+
 /* Clients connected now. */
 int server__nr_clients(const struct server *s);
 

@@ -131,3 +131,28 @@ def test_profiles_through_the_daemon(daemon, baseline, tmp_path):
     assert m, p.stderr
     assert m.group(1).startswith(str(tmp_path))  # the daemon's own profile directory
     assert inspect(m.group(1))["peak_bytes"] == 8 << 20
+
+
+def test_daemon_with_a_full_disk_answers_with_an_io_error_and_keeps_serving(daemon, baseline,
+                                                                             tmp_path):
+    """The daemon's writer process fails; the client gets a one-line reason, the results
+    land, and the daemon serves the next run."""
+    prof = tmp_path / "profiles"  # the daemon's profile_dir (--state-dir=tmp_path)
+    prof.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(prof)]).returncode:
+        pytest.fail("cannot mount a small tmpfs")
+    head = tmp_path / "head.json"
+    try:
+        subprocess.run(["dd", "if=/dev/zero", f"of={prof}/fill", "bs=4k"], capture_output=True)
+        p = subprocess.run([RUN, "--baseline", str(baseline), "--fail-on", "peak:10%", "--json",
+                            str(head), "--", GROW, "100"], capture_output=True, text=True,
+                           env=daemon.env(), timeout=120)
+    finally:
+        subprocess.run(["umount", str(prof)])
+    assert p.returncode == 1, p.stderr + daemon.log_tail()
+    assert re.search(r"no profile of grow: io: cannot write \S+: No space left on device",
+                     p.stderr), p.stderr
+    assert headline(json.loads(head.read_text()))[0] == 100 << 20
+    p = subprocess.run([RUN, "--quiet", "--", GROW, "1"], capture_output=True, text=True,
+                       env=daemon.env(), timeout=120)
+    assert p.returncode == 0, p.stderr
