@@ -326,8 +326,15 @@ def section_untraced(args):
     print("\n== untraced churn while another churn is traced (design.md \"Attach scope\"; "
           f"medians of {args.runs})")
     churn = os.path.join(BENCH, "churn")
-    argv = [churn, str(args.pairs)]
-    forever = [churn, str(args.pairs), "--forever"]
+    # The measured process on CPU 0, every load (target, collector, daemon work) on CPU 1: on
+    # 2 cores an unpinned traced load (target + collector) would also steal CPU time, which
+    # is not what "who pays for the probes" asks.
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") and os.cpu_count() >= 2 else []
+    pin_load = ["taskset", "-c", "1"] if pin else []
+    argv = pin + [churn, str(args.pairs)]
+    forever = pin_load + [churn, str(args.pairs), "--forever"]
+    if pin:
+        print("  (measured churn pinned to CPU 0, the loads to CPU 1)")
     alone = series(argv, args.runs)
     print_row("churn", "alone", alone, None, None)
     # Two cores: a busy neighbour alone slows churn down; that is the fair baseline.
@@ -341,8 +348,8 @@ def section_untraced(args):
         print_skip("churn", "+traced load", f"{os.path.relpath(RUN, ROOT)} is not built")
         return None
     try:
-        traced = under_load([RUN, "--embedded", "--quiet", "--", *forever], argv, args.runs,
-                            args.settle)
+        traced = under_load(pin_load + [RUN, "--embedded", "--quiet", "--",
+                                        *forever[len(pin_load):]], argv, args.runs, args.settle)
         print_row("churn", "+traced load", traced, busy, "event")
         ratio = median_of(traced, "elapsed_ns") / median_of(busy, "elapsed_ns")
         print(f"  slowdown of the untraced process caused by the trace (default per-process "
