@@ -22,6 +22,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  ctl_compare },
 	{ "gate", "gate BASELINE.json RUN.json --fail-on F:T... [--max-peak SIZE]...", ctl_gate },
 	{ "report", "report RUN.json... -o report.html", ctl_report },
+	{ "profile", "profile NAME [--repeat N] [--pid PID] [--json]", ctl_profile },
 	{ "inspect", "inspect FILE.bin [--json]", ctl_inspect },
 };
 

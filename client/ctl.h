@@ -16,5 +16,6 @@ int ctl_compare(int argc, char **argv);
 int ctl_gate(int argc, char **argv);
 int ctl_report(int argc, char **argv);
 int ctl_inspect(int argc, char **argv);
+int ctl_profile(int argc, char **argv);
 
 #endif /* BM_CTL_H */

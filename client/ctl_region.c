@@ -290,3 +290,19 @@ int ctl_results(int argc, char **argv)
 	json_decref(reply);
 	return 0;
 }
+
+int ctl_profile(int argc, char **argv)
+{
+	struct ctl_args a;
+	json_t *reply;
+	int code = parse("profile", argc, argv, &a, true);
+
+	if (code)
+		return code;
+	reply = call("profile", request("profile", &a), &code);
+	if (!reply)
+		return code;
+	if (!a.json)
+		printf("%s\n", json_string_value(json_object_get(reply, "path")));
+	return print_reply(reply, a.json);
+}

@@ -156,3 +156,22 @@ def test_daemon_with_a_full_disk_answers_with_an_io_error_and_keeps_serving(daem
     p = subprocess.run([RUN, "--quiet", "--", GROW, "1"], capture_output=True, text=True,
                        env=daemon.env(), timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_benchmemctl_profile_writes_the_bin_of_a_shell_region(tmp_path):
+    """A shell script marks a region and asks for its profile; the .bin's peak (our reader)
+    equals the region's peak in the result file."""
+    require_tracing()
+    script = tmp_path / "bench.sh"
+    script.write_text(f"#!/bin/sh\nset -e\n{CTL} start phase\n{GROW} 3 >/dev/null\n"
+                      f"{CTL} stop phase\n{CTL} profile phase > {tmp_path}/path.txt\n")
+    script.chmod(0o755)
+    out, prof = tmp_path / "r.json", tmp_path / "p"
+    p = run(["--profile", "all", "--profile-dir", str(prof), "--json", str(out), "--",
+             str(script)], tmp_path)
+    assert p.returncode == 0, p.stderr
+    binfile = (tmp_path / "path.txt").read_text().strip()
+    assert binfile.startswith(str(prof))
+    peak = json.loads(out.read_text())["benchmarks"][0]["extra_info"]["benchmem"]["peak_bytes"]
+    assert peak[0] >= 3 << 20
+    assert inspect(binfile)["peak_bytes"] == peak[0]
