@@ -201,17 +201,21 @@ static int read_entries(struct run *run, char *why, size_t len)
 	return 0;
 }
 
-struct run *run__load_file(const char *path, char *err, size_t errlen)
+/* A run named @path and labelled @label (taken, may be NULL on ENOMEM) over @doc (a reference,
+ * taken), or over the file @path when @doc is NULL. */
+static struct run *run_new(const char *path, char *label, json_t *doc, char *err, size_t errlen)
 {
 	struct run *run = calloc(1, sizeof(*run));
 	char why[384];
 	int ret = -ENOMEM;
 
-	if (!run || !(run->path = strdup(path)) || !(run->label = label_of(path))) {
+	if (!run || !(run->path = strdup(path)) || !(run->label = label)) {
+		free(label);
+		json_decref(doc);
 		snprintf(why, sizeof(why), "out of memory");
 		goto fail;
 	}
-	run->doc = jsonutil_load_file(path, RUNS_MAX_FILE_BYTES, why, sizeof(why));
+	run->doc = doc ? doc : jsonutil_load_file(path, RUNS_MAX_FILE_BYTES, why, sizeof(why));
 	if (!run->doc) {
 		ret = -errno;
 		goto fail;
@@ -227,26 +231,14 @@ fail:
 	return NULL;
 }
 
+struct run *run__load_file(const char *path, char *err, size_t errlen)
+{
+	return run_new(path, label_of(path), NULL, err, errlen);
+}
+
 struct run *run__from_doc(json_t *doc, const char *label, char *err, size_t errlen)
 {
-	struct run *run = calloc(1, sizeof(*run));
-	char why[384];
-	int ret = -ENOMEM;
-
-	if (!run || !(run->path = strdup(label)) || !(run->label = strdup(label))) {
-		snprintf(why, sizeof(why), "out of memory");
-		goto fail;
-	}
-	run->doc = json_incref(doc);
-	ret = read_entries(run, why, sizeof(why));
-	if (ret)
-		goto fail;
-	return run;
-fail:
-	snprintf(err, errlen, "%s: %s", label, why);
-	run__free(run);
-	errno = -ret;
-	return NULL;
+	return run_new(label, strdup(label), json_incref(doc), err, errlen);
 }
 
 static int push_run(struct runs *rs, struct run *run)

@@ -82,19 +82,20 @@ class Daemon:
         return env
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    """A real benchmemd on a private socket; fails the test if it is unhealthy."""
+def spawn_daemon(state_dir, sock, *sets, log_name="benchmemd.log"):
+    """A real benchmemd on @sock with extra ``--set KEY=VALUE`` settings; returns a Daemon
+    once it wrote READY on its ready fd (fails the test otherwise)."""
     require_tracing()
-    sock, log_path = tmp_path / "benchmemd.sock", tmp_path / "benchmemd.log"
+    state_dir, log_path = Path(state_dir), Path(state_dir) / log_name
     r, w = os.pipe()
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         proc = subprocess.Popen(
             [str(BUILD / "benchmemd"), "--foreground", f"--socket={sock}",
-             f"--state-dir={tmp_path}", f"--ready-fd={w}", "--log-level=debug"],
+             f"--state-dir={state_dir}", f"--ready-fd={w}", "--log-level=debug",
+             *[a for s in sets for a in ("--set", s)]],
             stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,))
     os.close(w)
-    d = Daemon(sock, proc, log_path)
+    d = Daemon(Path(sock), proc, log_path)
     ready, _, _ = select.select([r], [], [], 10)
     line = os.read(r, 64) if ready else b""
     os.close(r)
@@ -102,10 +103,22 @@ def daemon(tmp_path):
         proc.kill()
         proc.wait()
         pytest.fail(f"benchmemd did not start:\n{d.log_tail()}")
-    yield d
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 0, d.log_tail()
+    return d
+
+
+def stop_daemon(d):
+    """SIGTERM; the daemon must exit 0 with no sanitizer report in its log."""
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(timeout=10) == 0, d.log_tail()
     assert "Sanitizer" not in d.log_tail(400), d.log_tail(400)
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    """A real benchmemd on a private socket; fails the test if it is unhealthy."""
+    d = spawn_daemon(tmp_path, tmp_path / "benchmemd.sock")
+    yield d
+    stop_daemon(d)
 
 
 # ---- a scripted fake collector ---------------------------------------------------------

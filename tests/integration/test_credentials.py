@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BUILD, PYCLIENT, require_tracing
-from test_hostile import public_socket_dir, spawn_daemon, stop_daemon
+from conftest import spawn_daemon, stop_daemon
+from test_hostile import public_socket_dir
 
 PY = "/usr/bin/python3"
 RUN = str(BUILD / "benchmem-run")

@@ -83,14 +83,20 @@ def test_same_numbers_through_the_daemon(daemon, tmp_path):
         check_exact(only_entry(doc), expected(p))
 
 
-def test_python_peak_under_python_malloc_within_two_percent(tmp_path):
-    require_tracing()
+def hold_script(tmp_path):
+    """A Python script that holds exactly 50 x 1,000,000 bytes inside region 'hold'."""
     script = tmp_path / "hold.py"
     script.write_text(
         "import benchmem\n"
         "with benchmem.region('hold'):\n"
         "    blocks = [bytearray(1_000_000) for _ in range(50)]\n"
         "    del blocks\n")
+    return script
+
+
+def test_python_peak_under_pymalloc_within_two_percent(tmp_path):
+    require_tracing()
+    script = hold_script(tmp_path)
     p, doc = run(["/usr/bin/python3", script], tmp_path, env={"PYTHONPATH": str(PYCLIENT)})
     assert p.returncode == 0, p.stderr
     entry = only_entry(doc)
@@ -102,12 +108,7 @@ def test_python_peak_under_python_malloc_within_two_percent(tmp_path):
 
 def test_python_malloc_flag_is_recorded(tmp_path):
     require_tracing()
-    script = tmp_path / "hold.py"
-    script.write_text(
-        "import benchmem\n"
-        "with benchmem.region('hold'):\n"
-        "    blocks = [bytearray(1_000_000) for _ in range(50)]\n"
-        "    del blocks\n")
+    script = hold_script(tmp_path)
     out = tmp_path / "r.json"
     e = dict(os.environ, BENCHMEM_SOCKET=str(tmp_path / "none.sock"), PYTHONPATH=str(PYCLIENT))
     p = subprocess.run([str(BUILD / "benchmem-run"), "--python-malloc", "--json", str(out), "--",

@@ -13,7 +13,8 @@ import sys
 import pytest
 
 from conftest import BUILD, PYCLIENT, ROOT
-from test_hostile import public_socket_dir, spawn_daemon, stop_daemon
+from conftest import spawn_daemon, stop_daemon
+from test_hostile import public_socket_dir
 
 sys.path.insert(0, str(PYCLIENT))
 import benchmem  # noqa: E402  (client/python, standard library only)

@@ -4,8 +4,6 @@ expect an error reply or a clean close, then check that ANOTHER client is still 
 the results accepted earlier (a traced "anchor" process with a closed region) are intact."""
 import json
 import os
-import select
-import signal
 import socket
 import subprocess
 import tempfile
@@ -14,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, PYCLIENT, Daemon, require_tracing
+from conftest import BUILD, PYCLIENT, require_tracing, spawn_daemon, stop_daemon
 
 PY = "/usr/bin/python3"
 RUN = str(BUILD / "benchmem-run")
@@ -22,35 +20,6 @@ LINE_MAX = 4096
 
 
 # ---- helpers shared by test_soak, test_credentials and test_faults ---------------------------
-
-def spawn_daemon(state_dir, sock, *sets, log_name="benchmemd.log"):
-    """A real benchmemd with extra ``--set KEY=VALUE`` settings; returns a conftest.Daemon."""
-    require_tracing()
-    state_dir, log_path = Path(state_dir), Path(state_dir) / log_name
-    r, w = os.pipe()
-    with open(log_path, "a") as log:
-        proc = subprocess.Popen(
-            [str(BUILD / "benchmemd"), "--foreground", f"--socket={sock}",
-             f"--state-dir={state_dir}", f"--ready-fd={w}", "--log-level=debug",
-             *[a for s in sets for a in ("--set", s)]],
-            stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,))
-    os.close(w)
-    d = Daemon(Path(sock), proc, log_path)
-    ready, _, _ = select.select([r], [], [], 10)
-    line = os.read(r, 64) if ready else b""
-    os.close(r)
-    if line != b"READY\n":
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"benchmemd did not start:\n{d.log_tail()}")
-    return d
-
-
-def stop_daemon(d):
-    d.proc.send_signal(signal.SIGTERM)
-    assert d.proc.wait(timeout=10) == 0, d.log_tail()
-    assert "Sanitizer" not in d.log_tail(400), d.log_tail(400)
-
 
 def public_socket_dir():
     """A directory every user can traverse (pytest's tmp_path lives under a 0700 directory)."""
