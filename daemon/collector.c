@@ -65,6 +65,10 @@ struct collector {
 	uint64_t orphan_events;	    /* events of a process no session knows (already gone) */
 	struct spool_budget budget; /* shared by the spools of every profiled region */
 	struct writer_job jobs[COLLECTOR_MAX_WRITERS]; /* profile writers running now */
+	/* attach_mode system: one set of links per library for every process (the BPF side's
+	 * traced map then does all the filtering), held here rather than per process */
+	bool system_wide;
+	struct proc global;
 	int nr_jobs;
 	char spill_dir[PATH_MAX];
 };
@@ -160,9 +164,16 @@ static void place_entry_probes(const char *path, struct alloc_sym *syms, int n)
 /* Attaches the allocator probes of one ELF file in @p, once per file (dev, inode). When the
  * file is the executable itself (a static binary), the program's own mmap calls come from
  * the same segment as the allocator's, so the "called from inside" filter is turned off. */
-static int attach_image(struct collector *c, struct proc *p, const char *path, bool is_exe)
+/* Where the links of @p's libraries live: @p itself, or the collector in system-wide mode. */
+static struct proc *link_owner(struct collector *c, struct proc *p)
+{
+	return c->system_wide ? &c->global : p;
+}
+
+static int attach_image(struct collector *c, struct proc *target, const char *path, bool is_exe)
 {
 	struct alloc_sym syms[SYMBOLS_MAX_FUNCS];
+	struct proc *p = link_owner(c, target);
 	char err[512];
 	struct stat st;
 	int n, e;
@@ -181,7 +192,7 @@ static int attach_image(struct collector *c, struct proc *p, const char *path, b
 	place_entry_probes(path, syms, n);
 	if (p->nr_libs == SESSION_MAX_LIBS)
 		return -E2BIG;
-	e = probe__attach(c->probe, p->tgid, path, syms, (size_t)n, &p->links[p->nr_libs], err,
+	e = probe__attach(c->probe, target->tgid, path, syms, (size_t)n, &p->links[p->nr_libs], err,
 			  sizeof(err));
 	if (e) {
 		pr_warn("%s", err);
@@ -189,8 +200,8 @@ static int attach_image(struct collector *c, struct proc *p, const char *path, b
 	}
 	p->lib_dev[p->nr_libs] = st.st_dev;
 	p->lib_ino[p->nr_libs] = st.st_ino;
-	pr_debug("pid %d: %d allocator functions probed in %s (%s)", p->tgid, n, path,
-		 probe__mode(c->probe));
+	pr_debug("pid %d: %d allocator functions probed in %s (%s%s)", target->tgid, n, path,
+		 probe__mode(c->probe), c->system_wide ? ", system-wide" : "");
 	p->nr_libs++;
 	return 0;
 }
@@ -249,7 +260,7 @@ static int attach_exe(struct collector *c, struct proc *p)
 		attached += !err;
 	}
 	free(needed);
-	return p->nr_libs ? 0 : -ENOENT;
+	return link_owner(c, p)->nr_libs ? 0 : -ENOENT;
 }
 
 /* A running process: every executable file it maps. */
@@ -271,7 +282,7 @@ static int attach_maps(struct collector *c, struct proc *p)
 			attach_image(c, p, e[i].path, false);
 	}
 	free(e);
-	return p->nr_libs ? 0 : -ENOENT;
+	return link_owner(c, p)->nr_libs ? 0 : -ENOENT;
 }
 
 static void release_proc(struct collector *c, struct proc *p)
@@ -1007,6 +1018,8 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 		return NULL;
 	c->cfg = o->cfg;
 	c->embedded = o->embedded;
+	c->system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM;
+	c->global.tgid = -1;
 	c->budget.mem_limit = o->cfg.spool_memory;
 	c->budget.disk_limit = o->cfg.spool_disk;
 	snprintf(c->spill_dir, sizeof(c->spill_dir), "%s",
@@ -1064,6 +1077,8 @@ void collector__free(struct collector *c)
 	targets__free(c->targets);
 	while (c->nr_sessions)
 		drop_session(c, c->sessions[0]);
+	for (int i = 0; c->probe && i < c->global.nr_libs; i++)
+		probe__release(c->probe, &c->global.links[i]);
 	free(c->sessions);
 	ringbuf__free(c->rb);
 	probe__free(c->probe);

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, PYCLIENT, require_tracing
+from conftest import BUILD, PYCLIENT, require_tracing, spawn_daemon, stop_daemon
 from test_result_schema import check_result_document
 
 WL = BUILD / "workloads"
@@ -152,3 +152,17 @@ def test_allocator_brought_in_by_ld_preload_is_traced_exactly(workload, tmp_path
         assert w["rc"] == 0, w
         assert (w["peak"], w["total"], w["allocs"]) == \
             (w["want_peak"], w["want_total"], w["want_allocs"]), w
+
+
+def test_system_wide_mode_counts_each_event_once(tmp_path):
+    """attach_mode system: one set of breakpoints for every process, the traced map filters;
+    a forked tree must not see its events once per process."""
+    d = spawn_daemon(tmp_path, tmp_path / "sw.sock", "attach_mode=system")
+    try:
+        for workload in ("forks", "allocators"):
+            p, doc = run([WL / workload], tmp_path, env=d.env(), embedded=False)
+            assert p.returncode == 0, p.stderr + d.log_tail()
+            check_exact(only_entry(doc), expected(p))
+        assert "system-wide" in d.log_tail(200)
+    finally:
+        stop_daemon(d)
