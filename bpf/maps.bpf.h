@@ -41,6 +41,14 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* Events lost per traced process, so a daemon with several sessions charges each its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BM_MAX_TRACED);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u64); /* events lost */
+} lost SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, BM_MAX_STACKS);

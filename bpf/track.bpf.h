@@ -9,12 +9,17 @@
 /* Set through skel->rodata before load: false only in system-wide mode without a filter. */
 const volatile bool check_traced = true;
 
-static __always_inline void count(__u32 idx)
+static __always_inline void count(__u32 idx, __u32 tgid)
 {
-	__u64 *c = bpf_map_lookup_elem(&drops, &idx);
+	__u64 *c = bpf_map_lookup_elem(&drops, &idx), one = 1;
 
 	if (c)
 		(*c)++;
+	c = bpf_map_lookup_elem(&lost, &tgid);
+	if (c)
+		__sync_fetch_and_add(c, 1);
+	else
+		bpf_map_update_elem(&lost, &tgid, &one, BPF_NOEXIST);
 }
 
 /* Returns the process's BM_TRACE_* flags, 0 when it is not traced. */
@@ -34,7 +39,7 @@ static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u
 	struct bm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count(BM_CNT_RINGBUF_FULL);
+		count(BM_CNT_RINGBUF_FULL, id >> 32);
 		return 0;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
@@ -75,20 +80,21 @@ static __always_inline bool called_from_inside(struct pt_regs *ctx, __u64 cookie
 
 /* The outermost allocator call of a thread owns the pending slot: nested calls (realloc(NULL)
  * calling malloc, malloc calling mmap) neither replace it nor consume it. */
-static __always_inline int stash(__u32 tid, __u32 func, __u64 size, __u64 aux)
+static __always_inline int stash(__u64 id, __u32 func, __u64 size, __u64 aux)
 {
 	struct bm_pending p = { .size = size, .aux = aux, .func = func };
+	__u32 tid = (__u32)id;
 	long err = bpf_map_update_elem(&pending, &tid, &p, BPF_NOEXIST);
 
 	if (err && err != -17 /* EEXIST: a nested call */)
-		count(BM_CNT_PENDING_FULL);
+		count(BM_CNT_PENDING_FULL, id >> 32);
 	return 0;
 }
 
 static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 func = BM_COOKIE_FUNC(cookie), tid = (__u32)id;
+	__u32 func = BM_COOKIE_FUNC(cookie);
 	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
 
 	if (!traced_flags(id >> 32))
@@ -103,20 +109,20 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 	case BM_FN_MMAP:
 		if (!(PT_REGS_PARM4(ctx) & BM_MAP_ANONYMOUS) || called_from_inside(ctx, cookie))
 			return 0;
-		return stash(tid, func, a2, 0);
+		return stash(id, func, a2, 0);
 	case BM_FN_CALLOC:
-		return stash(tid, func, a1 * a2, 0);
+		return stash(id, func, a1 * a2, 0);
 	case BM_FN_REALLOC:
-		return stash(tid, func, a2, a1);
+		return stash(id, func, a2, a1);
 	case BM_FN_REALLOCARRAY:
-		return stash(tid, func, a2 * a3, a1);
+		return stash(id, func, a2 * a3, a1);
 	case BM_FN_POSIX_MEMALIGN:
-		return stash(tid, func, a3, a1);
+		return stash(id, func, a3, a1);
 	case BM_FN_ALIGNED_ALLOC:
 	case BM_FN_MEMALIGN:
-		return stash(tid, func, a2, 0);
+		return stash(id, func, a2, 0);
 	default: /* malloc, valloc, pvalloc */
-		return stash(tid, func, a1, 0);
+		return stash(id, func, a1, 0);
 	}
 }
 

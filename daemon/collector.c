@@ -287,6 +287,9 @@ static int attach_maps(struct collector *c, struct proc *p)
 
 static void release_proc(struct collector *c, struct proc *p)
 {
+	/* the per-process counter goes with the process: keep its count in the session */
+	if (p->s)
+		p->s->lost_gone += probe__lost_of(c->probe, (uint32_t)p->tgid);
 	for (int i = 0; i < p->nr_libs; i++)
 		probe__release(c->probe, &p->links[i]);
 	p->nr_libs = 0;
@@ -351,6 +354,16 @@ static void drop_session(struct collector *c, struct session *s)
 	 * glibc keeps (fragmented, or brk'd after its mmap threshold rose): give them back,
 	 * so a long-lived daemon's footprint follows what it holds, not its largest session */
 	malloc_trim(0);
+}
+
+/* Events lost by @s's processes, gone ones included. */
+uint64_t collector__session_lost(struct collector *c, const struct session *s)
+{
+	uint64_t n = s->lost_gone;
+
+	for (int i = 0; i < s->nr_procs; i++)
+		n += probe__lost_of(c->probe, (uint32_t)s->procs[i]->tgid);
+	return n;
 }
 
 uint64_t collector__lost(struct collector *c)
@@ -425,7 +438,8 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 	}
 	collector__drain(c);
 	reset_hwm(s);
-	r = session__start(s, name, repeat, params, group, collector__now_ns(), collector__lost(c));
+	r = session__start(s, name, repeat, params, group, collector__now_ns(),
+			   collector__session_lost(c, s));
 	if (!r)
 		return NULL;
 	r->owner = owner;
@@ -452,13 +466,14 @@ const struct region *collector__stop(struct collector *c, struct session *s, str
 		r->rss_bytes = hwm;
 		r->has_rss = true;
 	}
-	return session__close(s, r, collector__now_ns(), collector__lost(c), aborted);
+	return session__close(s, r, collector__now_ns(), collector__session_lost(c, s), aborted);
 }
 
 json_t *collector__results(struct collector *c, struct session *s)
 {
 	collector__drain(c);
-	return session__results(s, BM_VERSION, probe__mode(c->probe), collector__lost(c));
+	return session__results(s, BM_VERSION, probe__mode(c->probe),
+				collector__session_lost(c, s));
 }
 
 static void write_result_file(struct collector *c, struct session *s)
@@ -628,7 +643,7 @@ json_t *collector__status(struct collector *c, uid_t uid, int nr_clients)
 				  "root_pid", (int)s->root, "uid", (int)s->uid, "processes",
 				  s->nr_procs, "open_regions", open, "closed_regions",
 				  (json_int_t)s->nr_closed, "events", (json_int_t)s->events,
-				  "lost_events", (json_int_t)collector__lost(c));
+				  "lost_events", (json_int_t)collector__session_lost(c, s));
 		/* the daemon's own memory for the live tables: bounded per live block */
 		json_object_set_new(entry, "live_blocks", json_integer((json_int_t)blocks));
 		json_object_set_new(entry, "live_table_bytes", json_integer((json_int_t)table));
@@ -1010,7 +1025,8 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
 						 on_task_gone };
 	static const struct server_ops sops = { on_request, on_close };
-	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM };
+	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM,
+				 .ringbuf_bytes = o->cfg.ring_buffer };
 	struct collector *c = calloc(1, sizeof(*c));
 	int e = 0;
 

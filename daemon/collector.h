@@ -58,7 +58,8 @@ const char *collector__profile(struct collector *c, struct session *s, const cha
 void collector__detach(struct collector *c, struct session *s);
 /* Drains the ring buffer so that every event produced so far is accounted. */
 void collector__drain(struct collector *c);
-uint64_t collector__lost(struct collector *c);
+uint64_t collector__lost(struct collector *c); /* the whole collector's lost events */
+uint64_t collector__session_lost(struct collector *c, const struct session *s);
 uint64_t collector__now_ns(void);
 /* Region start/stop with rss bookkeeping. */
 struct region *collector__start(struct collector *c, struct session *s, const char *name,

@@ -55,6 +55,8 @@ static const struct cfg_key cfg_keys[] = {
 	  NULL, NULL },
 	{ "spool_disk", CFG_SIZE, offsetof(struct bm_config, spool_disk), 0, 1024 * GiB, NULL,
 	  NULL },
+	{ "ring_buffer", CFG_SIZE, offsetof(struct bm_config, ring_buffer), 4 * KiB, 1 * GiB, NULL,
+	  NULL },
 	{ "max_clients", CFG_UINT, offsetof(struct bm_config, max_clients), 1, 4096, NULL, NULL },
 	{ "max_sessions", CFG_UINT, offsetof(struct bm_config, max_sessions), 1, 4096, NULL, NULL },
 	{ "max_regions", CFG_UINT, offsetof(struct bm_config, max_regions), 1, 16777216, NULL,
@@ -85,6 +87,7 @@ void config_defaults(struct bm_config *c)
 		.profile_dir = "/var/lib/benchmem/profiles",
 		.spool_memory = 64 * MiB,
 		.spool_disk = 1 * GiB,
+		.ring_buffer = 16 * MiB,
 		.max_clients = 256,
 		.max_sessions = 64,
 		.max_regions = 65536,
@@ -308,6 +311,13 @@ static int cfg_apply(struct bm_config *c, const struct cfg_key *k, const char *s
 
 int config_validate(const struct bm_config *c, char *err, size_t errlen)
 {
+	/* the kernel wants a power-of-two number of pages */
+	if (c->ring_buffer & (c->ring_buffer - 1) || c->ring_buffer % (4 * KiB)) {
+		snprintf(err, errlen,
+			 "ring_buffer: %" PRIu64 " is not a power of two of at least 4KiB",
+			 c->ring_buffer);
+		return -EINVAL;
+	}
 	if (c->max_open_regions > c->max_regions) {
 		snprintf(err, errlen,
 			 "max_open_regions: %" PRIu64 " exceeds max_regions (%" PRIu64 ")",

@@ -33,6 +33,7 @@ struct bm_config {
 	char profile_dir[BM_CONFIG_PATH_MAX];	/* absolute */
 	uint64_t spool_memory;			/* bytes of events kept in memory per daemon */
 	uint64_t spool_disk;			/* bytes of events spilled to disk; 0 = none */
+	uint64_t ring_buffer;			/* bytes of the BPF ring buffer (power of two) */
 	uint64_t max_clients;			/* connected clients */
 	uint64_t max_sessions;			/* traced sessions */
 	uint64_t max_regions;			/* regions per session, open and closed */

@@ -108,6 +108,13 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 		goto fail;
 	}
 	p->skel->rodata->check_traced = true;
+	if (o->ringbuf_bytes &&
+	    bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes)) {
+		e = -errno;
+		snprintf(err, errlen, "ring buffer of %llu bytes: %s",
+			 (unsigned long long)o->ringbuf_bytes, strerror(errno));
+		goto fail;
+	}
 	bpf_program__set_expected_attach_type(p->skel->progs.alloc_enter_multi,
 					      BM_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(p->skel->progs.alloc_exit_multi,
@@ -289,6 +296,16 @@ int probe__track(struct probe *p, uint32_t tgid, bool stacks)
 void probe__untrack(struct probe *p, uint32_t tgid)
 {
 	bpf_map__delete_elem(p->skel->maps.traced, &tgid, sizeof(tgid), 0);
+	bpf_map__delete_elem(p->skel->maps.lost, &tgid, sizeof(tgid), 0);
+}
+
+uint64_t probe__lost_of(struct probe *p, uint32_t tgid)
+{
+	uint64_t n = 0;
+
+	if (bpf_map__lookup_elem(p->skel->maps.lost, &tgid, sizeof(tgid), &n, sizeof(n), 0))
+		return 0;
+	return n;
 }
 
 void probe__forget_thread(struct probe *p, uint32_t tid)

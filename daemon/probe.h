@@ -15,7 +15,8 @@
 struct probe;
 
 struct probe_opts {
-	bool system_wide; /* opt-in: breakpoints in every process mapping the library */
+	bool system_wide;	/* opt-in: breakpoints in every process mapping the library */
+	uint64_t ringbuf_bytes; /* power of two; 0: BM_RINGBUF_BYTES */
 };
 
 /* The links that hold one library's probes in one process. */
@@ -48,6 +49,9 @@ void probe__release(struct probe *p, struct probe_links *l);
  * allocation events carry a user stack id. 0 or -errno. */
 int probe__track(struct probe *p, uint32_t tgid, bool stacks);
 void probe__untrack(struct probe *p, uint32_t tgid);
+
+/* Events lost so far for process @tgid (ring buffer or pending map full). */
+uint64_t probe__lost_of(struct probe *p, uint32_t tgid);
 
 /* Forgets thread @tid's unfinished allocator call, if it died inside one. */
 void probe__forget_thread(struct probe *p, uint32_t tid);

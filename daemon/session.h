@@ -72,7 +72,8 @@ struct session {
 	int exit_status;
 	uint64_t events;
 	uint64_t unmatched_frees;
-	int owner_client; /* client that launched/attached it; results kept while it lives */
+	uint64_t lost_gone; /* events lost by processes of the session that are gone */
+	int owner_client;   /* client that launched/attached it; results kept while it lives */
 	struct stacks_images *images; /* owned: the root's ELF images, for native symbols */
 	int64_t start_unix_ns;
 };

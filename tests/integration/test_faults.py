@@ -186,3 +186,34 @@ def test_lost_events_are_counted_per_region_and_per_run(daemon, tmp_path):
         # nothing lost: every one of the 800,000 malloc calls per region was counted (plus
         # glibc's few per-thread allocations at pthread_create)
         assert all(4 * 200000 <= r[2] <= 4 * 200000 + 64 for r in rows), rows
+
+
+def test_a_full_ring_buffer_loses_events_and_says_how_many(tmp_path):
+    """A 4 KiB ring buffer holds ~100 events and the daemon is woken only by its 20 ms timer:
+    4 threads of malloc/free overflow it. Every missed allocation must show up as a lost
+    event of its region, and the run's total is the regions' sum."""
+    d = spawn_daemon(tmp_path, tmp_path / "small.sock", "ring_buffer=4KiB")
+    try:
+        src = tmp_path / "lossy.c"
+        src.write_text(LOSSY)
+        exe = tmp_path / "lossy"
+        subprocess.run(["gcc", "-std=gnu11", "-O1", "-Wall", "-Werror", f"-I{ROOT}/client/c",
+                        "-o", str(exe), str(src), str(BUILD / "libbenchmem.a"), "-pthread"],
+                       check=True)
+        out = tmp_path / "r.json"
+        p = subprocess.run([RUN, "--json", str(out), "--", str(exe)], capture_output=True,
+                           text=True, env=d.env(), timeout=300)
+        assert p.returncode == 0, p.stderr + d.log_tail()
+        rows = [[int(x) for x in line.split()] for line in p.stdout.splitlines()]
+        assert [r[0] for r in rows] == [0, 0, 0], rows
+        doc = json.loads(out.read_text())
+        total = {b["extra_info"]["benchmem_meta"]["lost_events"] for b in doc["benchmarks"]}
+        assert len(total) == 1
+        total = total.pop()
+        for rc, lost, seen in rows:
+            assert seen < 4 * 200000, rows          # some allocations were lost ...
+            assert lost >= 4 * 200000 - seen, rows  # ... and each one is counted
+        assert sum(r[1] for r in rows) == total, (rows, total)
+        assert "lost events: " + str(total) in p.stderr  # the table says it too
+    finally:
+        stop_daemon(d)

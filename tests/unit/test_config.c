@@ -303,13 +303,28 @@ static void test_get_round_trips_every_key(void)
 		CHECK_I64(config_get(&dst, k.key, b, sizeof(b)), 0);
 		CHECK_STR(b, a);
 	}
-	CHECK_U64(i, 17);
+	CHECK_U64(i, 18);
 	CHECK_I64(config_get(&src, "spool_memory", a, sizeof(a)), 0);
 	CHECK_STR(a, "128MiB");
 	CHECK_I64(config_get(&src, "socket_mode", a, sizeof(a)), 0);
 	CHECK_STR(a, "0600");
 	CHECK_I64(config_get(&src, "nosuch", a, sizeof(a)), -ENOENT);
 	CHECK_I64(config_get(&src, "socket", a, 4), -ENOSPC);
+}
+
+static void test_ring_buffer_must_be_a_power_of_two_pages(void)
+{
+	struct bm_config c;
+	char err[256];
+
+	config_defaults(&c);
+	CHECK_U64(c.ring_buffer, 16u << 20);
+	CHECK_I64(config_set(&c, "ring_buffer", "4KiB", err, sizeof(err)), 0);
+	CHECK_I64(config_validate(&c, err, sizeof(err)), 0);
+	CHECK_I64(config_set(&c, "ring_buffer", "12KiB", err, sizeof(err)), 0);
+	CHECK_I64(config_validate(&c, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "ring_buffer: 12288 is not a power of two of at least 4KiB");
+	CHECK_I64(config_set(&c, "ring_buffer", "2KiB", err, sizeof(err)), -EINVAL);
 }
 
 /* --keys: one line per key, "key<TAB>type<TAB>default<TAB>min<TAB>max<TAB>choices". */
@@ -386,5 +401,6 @@ int main(int argc, char **argv)
 	TEST(test_validate_catches_cross_key_rule_after_set);
 	TEST(test_socket_path_fits_sun_path_exactly);
 	TEST(test_get_round_trips_every_key);
+	TEST(test_ring_buffer_must_be_a_power_of_two_pages);
 	return tap_done();
 }
