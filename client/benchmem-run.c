@@ -404,6 +404,10 @@ int main(int argc, char **argv)
 		setenv("BENCHMEM_SOCKET", o.socket, 1);
 	if (!o.embedded_only)
 		b.fd = conn_open(conn_socket_path(), RUN_TIMEOUT_MS);
+	/* the daemon writes as root: only its own profile_dir is allowed */
+	if (b.fd >= 0 && o.profile_dir)
+		fprintf(stderr, "benchmem-run: warning: --profile-dir is ignored with benchmemd; "
+				"profiles go to its profile_dir\n");
 	if (o.socket && b.fd < 0)
 		return fail(2, "no benchmemd at %s: %s", o.socket, strerror(-b.fd));
 	code = b.fd >= 0 ? run_with_daemon(&b, &o, &status)
