@@ -78,6 +78,61 @@ static void usage(FILE *f)
 		CONN_DEFAULT_SOCKET);
 }
 
+/* The gate and profile options; one-line errors. Returns 0 or -EINVAL. */
+static int take_gate_option(struct run_opts *o, int c, const char *arg)
+{
+	static const char *const modes[] = {
+		[PROFILE_NONE] = "none", [PROFILE_REGRESSED] = "regressed", [PROFILE_ALL] = "all"
+	};
+	char err[256];
+
+	if (c == 'P') {
+		for (size_t m = PROFILE_NONE; m < ARRAY_SIZE(modes); m++) {
+			if (!strcmp(arg, modes[m])) {
+				o->profile = (enum profile_mode)m;
+				return 0;
+			}
+		}
+		return fail(2, "--profile %s: want all, regressed or none", arg), -EINVAL;
+	}
+	if (c == 'F') {
+		if (o->gate.nr_rules == GATE_MAX_RULES)
+			return fail(2, "--fail-on: at most %d rules", GATE_MAX_RULES), -EINVAL;
+		if (cmp_rule_parse(arg, &o->gate.rules[o->gate.nr_rules], err, sizeof(err)))
+			return fail(2, "--fail-on %s: %s", arg, err), -EINVAL;
+		o->gate.nr_rules++;
+	} else if (cmp_limit_parse((enum cmp_field)(c - 1000), arg, &o->gate.ceiling[c - 1000], err,
+				   sizeof(err))) {
+		return fail(2, "--max-%s: %s", cmp_field_name((enum cmp_field)(c - 1000)), err),
+		       -EINVAL;
+	}
+	o->gating = true;
+	return 0;
+}
+
+/* Checks what the options say together, and names the whole-run region. */
+static int finish_args(int argc, char **argv, struct run_opts *o)
+{
+	if (optind >= argc) {
+		fail(2, "no command given (usage: benchmem-run [OPTIONS] -- CMD [ARGS...])");
+		return -EINVAL;
+	}
+	if (o->gate.nr_rules && !o->gate.baseline) {
+		fail(2,
+		     "--fail-on needs --baseline FILE (a result file or a .benchmarks directory)");
+		return -EINVAL;
+	}
+	o->argv = &argv[optind];
+	if (!o->name)
+		o->name = basename(o->argv[0]);
+	if (!proto_is_valid_name(o->name)) {
+		fail(2, "--name '%s': use 1-128 characters from A-Z a-z 0-9 . _ : / [ ] = , + -",
+		     o->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
@@ -97,7 +152,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "profile-dir", required_argument, NULL, 'D' },
 		{ 0 }
 	};
-	char err[256];
 	int c;
 
 	gate_init(&o->gate);
@@ -129,33 +183,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->profile_dir = optarg;
 			break;
 		case 'P':
-			if (!strcmp(optarg, "all"))
-				o->profile = PROFILE_ALL;
-			else if (!strcmp(optarg, "regressed"))
-				o->profile = PROFILE_REGRESSED;
-			else if (!strcmp(optarg, "none"))
-				o->profile = PROFILE_NONE;
-			else
-				return fail(2, "--profile %s: want all, regressed or none", optarg),
-				       -EINVAL;
-			break;
 		case 'F':
-			if (o->gate.nr_rules == GATE_MAX_RULES)
-				return fail(2, "--fail-on: at most %d rules", GATE_MAX_RULES),
-				       -EINVAL;
-			if (cmp_rule_parse(optarg, &o->gate.rules[o->gate.nr_rules], err,
-					   sizeof(err)))
-				return fail(2, "--fail-on %s: %s", optarg, err), -EINVAL;
-			o->gate.nr_rules++;
-			o->gating = true;
-			break;
 		case 1000 + CMP_PEAK:
 		case 1000 + CMP_ALLOCATED:
 		case 1000 + CMP_ALLOCATIONS:
-			if (cmp_limit_parse((enum cmp_field)(c - 1000), optarg,
-					    &o->gate.ceiling[c - 1000], err, sizeof(err)))
-				return fail(2, "%s: %s", argv[optind - 1], err), -EINVAL;
-			o->gating = true;
+			if (take_gate_option(o, c, optarg))
+				return -EINVAL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -165,24 +198,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
-		fail(2, "no command given (usage: benchmem-run [OPTIONS] -- CMD [ARGS...])");
-		return -EINVAL;
-	}
-	if (o->gate.nr_rules && !o->gate.baseline) {
-		fail(2,
-		     "--fail-on needs --baseline FILE (a result file or a .benchmarks directory)");
-		return -EINVAL;
-	}
-	o->argv = &argv[optind];
-	if (!o->name)
-		o->name = basename(o->argv[0]);
-	if (!proto_is_valid_name(o->name)) {
-		fail(2, "--name '%s': use 1-128 characters from A-Z a-z 0-9 . _ : / [ ] = , + -",
-		     o->name);
-		return -EINVAL;
-	}
-	return 0;
+	return finish_args(argc, argv, o);
 }
 
 /* The command line as one string, for the result file. */
