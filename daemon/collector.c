@@ -73,11 +73,6 @@ struct collector {
 	char spill_dir[PATH_MAX];
 };
 
-/* Library paths attached in each process, to attach the same ones in a forked child. */
-struct proc_libs {
-	char path[SESSION_MAX_LIBS][PATH_MAX];
-};
-
 uint64_t collector__now_ns(void)
 {
 	struct timespec ts;
@@ -239,7 +234,7 @@ static int attach_exe(struct collector *c, struct proc *p)
 {
 	char exe[PATH_MAX], link[64], (*needed)[4096];
 	ssize_t len;
-	int n, err, attached = 0;
+	int n;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", p->tgid);
 	len = readlink(link, exe, sizeof(exe) - 1);
@@ -249,15 +244,13 @@ static int attach_exe(struct collector *c, struct proc *p)
 	if (!strncmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "python", 6))
 		p->s->saw_python = true;
 	attach_preload(c, p);
-	err = attach_image(c, p, exe, true);
-	attached += !err;
+	attach_image(c, p, exe, true);
 	needed = calloc(SYMBOLS_MAX_NEEDED, sizeof(*needed));
 	if (!needed)
 		return -ENOMEM;
 	n = symbols_needed(exe, needed, SYMBOLS_MAX_NEEDED);
 	for (int i = 0; i < n; i++) {
-		err = attach_image(c, p, needed[i], false);
-		attached += !err;
+		attach_image(c, p, needed[i], false);
 	}
 	free(needed);
 	return link_owner(c, p)->nr_libs ? 0 : -ENOENT;
@@ -883,7 +876,6 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 {
 	struct collector *c = arg;
 	struct proc *pp = find_proc(c, parent), *p;
-	char exe[64];
 
 	if (!pp || find_proc(c, pid))
 		return;
@@ -891,7 +883,6 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 	if (!p)
 		return;
 	/* the child runs the parent's image until it execs: probe the same files */
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (attach_exe(c, p))
 		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
 }
