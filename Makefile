@@ -33,7 +33,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out) ---------------------------------------
 # The collector: every daemon module except main.c. benchmemd and benchmem-run both link it.
-COLLECTOR := log loop units jsonutil atomic_file symbols procmaps probe ringbuf live region \
+COLLECTOR := log loop units jsonutil atomic_file symbols procmaps procstatus probe ringbuf live region \
 	     session targets rss results proto server dispatch listen collector \
 	     memray compare config placement profile spool stacks
 COLLECTOR_OBJS := $(patsubst %,$(B)/obj/daemon/%.o,$(COLLECTOR))
@@ -51,11 +51,12 @@ RUN_OBJS := $(B)/obj/client/benchmem-run.o $(B)/obj/client/launch.o $(B)/obj/cli
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects named in UNIT_<m>.
-UNITS := units live region procmaps symbols compare memray proto config results placement listen spool stacks
+UNITS := units live region procmaps procstatus symbols compare memray proto config results placement listen spool stacks
 UNIT_units    := units
 UNIT_live     := live
 UNIT_region   := region
 UNIT_procmaps := procmaps
+UNIT_procstatus := procstatus
 UNIT_symbols  := symbols
 UNIT_compare  := compare units
 UNIT_memray   := memray memray_read units

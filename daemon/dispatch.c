@@ -8,6 +8,7 @@
 #include "collector.h"
 #include "dispatch.h"
 #include "log.h"
+#include "procstatus.h"
 #include "proto.h"
 #include "server.h"
 
@@ -45,29 +46,6 @@ static void reply_ok(struct ctx *x, json_t *members)
 		server__reply(x->srv, x->cl, line, false);
 	else
 		reply_err(x, "internal", "cannot format the reply: %s", strerror(errno));
-}
-
-/* Real uid and parent of @pid from /proc. 0 or -errno. */
-static int proc_ids(pid_t pid, uid_t *uid, pid_t *ppid)
-{
-	char path[64], line[256];
-	unsigned int u;
-	int got = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (got < 2 && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %u", &u) == 1) {
-			*uid = u;
-			got++;
-		}
-		got += sscanf(line, "PPid: %d", ppid) == 1;
-	}
-	fclose(f);
-	return got == 2 ? 0 : -ENODATA;
 }
 
 static bool may_touch_uid(const struct client *cl, uid_t owner)
@@ -115,24 +93,23 @@ static void op_trace(struct ctx *x, bool launch)
 {
 	const struct bm_request *r = x->req;
 	struct session *s;
+	struct proc_status st;
 	char err[512];
-	uid_t uid = 0;
-	pid_t ppid = 0;
 
-	if (proc_ids(r->pid, &uid, &ppid)) {
+	if (procstatus_read(r->pid, &st)) {
 		reply_err(x, "no_session", "no process %d", r->pid);
 		return;
 	}
-	if (!may_touch_uid(x->cl, uid)) {
-		reply_err(x, "permission", "pid %d belongs to uid %u, you are uid %u", r->pid, uid,
-			  x->cl->uid);
+	if (!may_touch_uid(x->cl, st.uid)) {
+		reply_err(x, "permission", "pid %d belongs to uid %u, you are uid %u", r->pid,
+			  st.uid, x->cl->uid);
 		return;
 	}
-	if (launch && x->cl->uid != 0 && ppid != x->cl->pid) {
+	if (launch && x->cl->uid != 0 && st.ppid != x->cl->pid) {
 		reply_err(x, "permission", "pid %d is not your child", r->pid);
 		return;
 	}
-	s = collector__attach(x->c, r->pid, uid, x->cl->id, launch, r->profile,
+	s = collector__attach(x->c, r->pid, st.uid, x->cl->id, launch, r->profile,
 			      r->name[0] ? r->name : "run", r->exe[0] ? r->exe : r->name, err,
 			      sizeof(err));
 	if (!s) {

@@ -2,11 +2,10 @@
 /* daemon/rss.c — clear_refs reset and VmHWM read. */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
+#include "procstatus.h"
 #include "rss.h"
 
 int rss_reset(pid_t pid)
@@ -26,22 +25,13 @@ int rss_reset(pid_t pid)
 
 int rss_hwm(pid_t pid, uint64_t *out)
 {
-	char path[64], line[256];
-	uint64_t kib;
-	FILE *f;
-	int err = -ENODATA;
+	struct proc_status st;
+	int err = procstatus_read(pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmHWM: %" SCNu64 " kB", &kib) == 1) {
-			*out = kib * 1024;
-			err = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return err;
+	if (err)
+		return err;
+	if (!st.has_hwm)
+		return -ENODATA;
+	*out = st.hwm_bytes;
+	return 0;
 }

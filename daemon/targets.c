@@ -11,6 +11,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include "procstatus.h"
 #include "targets.h"
 
 #define PTRACE_OPTS                                                                                \
@@ -87,25 +88,6 @@ static void drop(struct targets *t, pid_t tid)
 		*k = t->tasks[--t->nr];
 }
 
-/* Reads Tgid and PPid of @tid from /proc; 0 or -errno. */
-static int read_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
-{
-	char path[64], line[256];
-	FILE *f;
-	int got = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (got < 2 && fgets(line, sizeof(line), f)) {
-		got += sscanf(line, "Tgid: %d", tgid) == 1;
-		got += sscanf(line, "PPid: %d", ppid) == 1;
-	}
-	fclose(f);
-	return got == 2 ? 0 : -ENODATA;
-}
-
 static int seize_one(struct targets *t, pid_t tid, pid_t tgid)
 {
 	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTS))
@@ -142,13 +124,13 @@ int targets__seize(struct targets *t, pid_t pid)
  * its probes before it runs. */
 static void on_new_task(struct targets *t, pid_t tid)
 {
-	pid_t tgid = tid, ppid = 0;
+	struct proc_status st = { .tgid = tid };
 
-	read_ids(tid, &tgid, &ppid);
-	if (add(t, tid, tgid))
+	procstatus_read(tid, &st);
+	if (add(t, tid, st.tgid))
 		return;
-	if (tgid == tid)
-		t->ops.on_fork(t->arg, tid, ppid);
+	if (st.tgid == tid)
+		t->ops.on_fork(t->arg, tid, st.ppid);
 	ptrace(PTRACE_CONT, tid, 0, 0);
 }
 
