@@ -665,39 +665,62 @@ static struct region *find_closed(struct session *s, const char *name, int64_t r
 	return best;
 }
 
-const char *collector__profile(struct collector *c, struct session *s, const char *name,
-			       int64_t repeat, char *err, size_t errlen)
+/* The closed region a profile request names and a fresh file name for it: 0 with *@out and
+ * @path set, 1 when its .bin exists already (*@out's profile), or -errno with @err. */
+static int profile_target(struct collector *c, struct session *s, const char *name, int64_t repeat,
+			  struct region **out, char *path, size_t len, char *err, size_t errlen)
 {
 	struct region *r = find_closed(s, name, repeat);
-	char path[PATH_MAX];
 	int e;
 
 	if (!r) {
 		snprintf(err, errlen, "no closed region '%s'", name);
-		errno = ENOENT;
-		return NULL;
+		return -ENOENT;
 	}
+	*out = r;
 	if (r->profile)
-		return r->profile;
-	e = profile_path(c->cfg.profile_dir, s, r, path, sizeof(path));
-	if (e) {
+		return 1;
+	if (!r->spool) {
+		snprintf(err, errlen, "region '%s' kept no events (profiles were not requested)",
+			 name);
+		return -ENODATA;
+	}
+	e = profile_path(c->cfg.profile_dir, s, r, path, len);
+	if (e)
 		snprintf(err, errlen, "cannot use %s: %s", c->cfg.profile_dir, strerror(-e));
+	return e;
+}
+
+/* Remembers that region @r of session @id has its .bin at @path. */
+static void profile_written(uint32_t id, struct region *r, const char *path)
+{
+	if (!r->profile)
+		r->profile = strdup(path);
+	pr_info("session %u: profile of '%s' in %s", id, r->name, path);
+}
+
+const char *collector__profile(struct collector *c, struct session *s, const char *name,
+			       int64_t repeat, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct region *r;
+	int e = profile_target(c, s, name, repeat, &r, path, sizeof(path), err, errlen);
+
+	if (e == 0) {
+		e = profile_write(c->probe, s, r, path, err, errlen);
+		if (e)
+			pr_err("session %u: %s", s->id, err);
+	}
+	if (e < 0) {
 		errno = -e;
 		return NULL;
 	}
-	e = profile_write(c->probe, s, r, path, err, errlen);
-	if (e) {
-		pr_err("session %u: %s", s->id, err);
-		errno = -e;
-		return NULL;
-	}
-	r->profile = strdup(path);
+	if (e == 0)
+		profile_written(s->id, r, path);
 	if (!r->profile) {
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;
-		return NULL;
 	}
-	pr_info("session %u: profile of '%s' in %s", s->id, name, path);
 	return r->profile;
 }
 
@@ -705,41 +728,27 @@ int collector__profile_start(struct collector *c, struct session *s, const char 
 			     int64_t repeat, int client_id, const char **path, char *err,
 			     size_t errlen)
 {
-	struct region *r = find_closed(s, name, repeat);
-	struct writer_job *j;
+	struct writer_job *j = &c->jobs[c->nr_jobs];
+	struct region *r;
 	pid_t pid;
 	int e;
 
-	if (!r) {
-		snprintf(err, errlen, "no closed region '%s'", name);
-		return -ENOENT;
+	if (c->nr_jobs == COLLECTOR_MAX_WRITERS) {
+		snprintf(err, errlen, "%d profiles are being written; ask again",
+			 COLLECTOR_MAX_WRITERS);
+		return -EBUSY;
 	}
-	if (r->profile) {
+	e = profile_target(c, s, name, repeat, &r, j->path, sizeof(j->path), err, errlen);
+	if (e == 1)
 		*path = r->profile;
-		return 1;
-	}
-	if (!r->spool) {
-		snprintf(err, errlen, "region '%s' kept no events (profiles were not requested)",
-			 name);
-		return -ENODATA;
-	}
+	if (e)
+		return e;
 	for (int i = 0; i < c->nr_jobs; i++) {
 		if (c->jobs[i].session == s->id && c->jobs[i].repeat == r->repeat &&
 		    !strcmp(c->jobs[i].name, r->name)) {
 			snprintf(err, errlen, "the profile of '%s' is being written", name);
 			return -EBUSY;
 		}
-	}
-	if (c->nr_jobs == COLLECTOR_MAX_WRITERS) {
-		snprintf(err, errlen, "%d profiles are being written; ask again",
-			 COLLECTOR_MAX_WRITERS);
-		return -EBUSY;
-	}
-	j = &c->jobs[c->nr_jobs];
-	e = profile_path(c->cfg.profile_dir, s, r, j->path, sizeof(j->path));
-	if (e) {
-		snprintf(err, errlen, "cannot use %s: %s", c->cfg.profile_dir, strerror(-e));
-		return e;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -779,13 +788,11 @@ static bool writer_done(struct collector *c, pid_t pid, int status)
 		code = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
 		s = collector__find_session_by_id(c, j.session);
 		r = s ? find_closed(s, j.name, j.repeat) : NULL;
-		if (!code && r && !r->profile)
-			r->profile = strdup(j.path);
 		if (code) {
 			snprintf(err, sizeof(err), "cannot write %s: %s", j.path, strerror(code));
 			pr_err("session %u: %s", j.session, err);
-		} else {
-			pr_info("session %u: profile of '%s' in %s", j.session, j.name, j.path);
+		} else if (r) {
+			profile_written(j.session, r, j.path);
 		}
 		dispatch_profile_done(c->server, j.client, j.name, code ? NULL : j.path, err);
 		return true;
