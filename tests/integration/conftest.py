@@ -7,6 +7,7 @@ import select
 import signal
 import socket
 import subprocess
+import textwrap
 import threading
 from pathlib import Path
 
@@ -119,6 +120,21 @@ def daemon(tmp_path):
     d = spawn_daemon(tmp_path, tmp_path / "benchmemd.sock")
     yield d
     stop_daemon(d)
+
+
+def names_script(name, size):
+    """A Python client script that tries the refused region name "../../etc/x" (printing the
+    error code) and then holds @size bytes in region @name."""
+    return textwrap.dedent(f"""
+        import benchmem
+        try:
+            benchmem.start("../../etc/x")
+        except benchmem.Error as e:
+            print(e.code, flush=True)
+        with benchmem.region({name!r}):
+            b = bytearray({size})
+            del b
+    """)
 
 
 # ---- a scripted fake collector ---------------------------------------------------------

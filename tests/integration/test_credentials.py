@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, PYCLIENT, require_tracing
+from conftest import BUILD, PYCLIENT, require_tracing, names_script
 from conftest import spawn_daemon, stop_daemon
 from test_hostile import public_socket_dir
 
@@ -142,16 +142,7 @@ def test_user_cannot_attach_to_another_users_process_but_may_to_its_own(users, c
             p.wait()
 
 
-NAMES = textwrap.dedent("""
-    import benchmem
-    try:
-        benchmem.start("../../etc/x")
-    except benchmem.Error as e:
-        print(e.code, flush=True)
-    with benchmem.region("cred/a/b"):
-        b = bytearray(300_000)
-        del b
-""")
+NAMES = names_script('cred/a/b', 300_000)
 
 
 @pytest.mark.root

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, PYCLIENT, require_tracing, spawn_daemon, stop_daemon
+from conftest import BUILD, PYCLIENT, require_tracing, spawn_daemon, stop_daemon, names_script
 
 PY = "/usr/bin/python3"
 RUN = str(BUILD / "benchmem-run")
@@ -247,16 +247,7 @@ def test_region_name_with_slash_is_accepted_and_dotdot_refused(hd, anchor):
     assert entry["extra_info"]["benchmem"]["peak_bytes"] == [stop["peak_bytes"]]
 
 
-SLASH_SCRIPT = textwrap.dedent("""
-    import benchmem
-    try:
-        benchmem.start("../../etc/x")
-    except benchmem.Error as e:
-        print(e.code, flush=True)
-    with benchmem.region("dir/sub::t[a/b]"):
-        b = bytearray(500_000)
-        del b
-""")
+SLASH_SCRIPT = names_script('dir/sub::t[a/b]', 500_000)
 
 
 @pytest.mark.root
