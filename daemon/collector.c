@@ -452,8 +452,6 @@ const struct region *collector__stop(struct collector *c, struct session *s, str
 	uint64_t hwm;
 
 	collector__drain(c);
-	if (r->spool)
-		snapshot_images(s);
 	hwm = session_hwm(s, &ok);
 	if (ok && (!r->has_rss || hwm > r->rss_bytes)) {
 		r->rss_bytes = hwm;
@@ -685,6 +683,9 @@ static int profile_target(struct collector *c, struct session *s, const char *na
 			 name);
 		return -ENODATA;
 	}
+	/* the images are read when a profile is asked for while the root lives, else they are
+	 * the ones read at its exit: not at every region stop */
+	snapshot_images(s);
 	e = profile_path(c->cfg.profile_dir, s, r, path, len);
 	if (e)
 		snprintf(err, errlen, "cannot use %s: %s", c->cfg.profile_dir, strerror(-e));
