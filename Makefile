@@ -21,7 +21,7 @@ endif
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wformat=2 -Werror -MMD -MP -fno-omit-frame-pointer
-CPPFLAGS += -D_GNU_SOURCE -Ibpf -Idaemon -Iclient -Iclient/c -I$(B)/bpf
+CPPFLAGS += -D_GNU_SOURCE -Ibpf -Ilib -Idaemon -Iclient -Iclient/c -I$(B)/bpf
 LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -31,42 +31,45 @@ CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf \
 	$(CLANG_BPF_SYS_INCLUDES)
 
-# ---- module lists (each binary's objects spelled out) ---------------------------------------
-# The collector: every daemon module except main.c. benchmemd and benchmem-run both link it.
-COLLECTOR := log loop units jsonutil atomic_file symbols procmaps procstatus probe ringbuf live region \
-	     session targets rss results proto server dispatch listen collector \
-	     memray compare config placement profile spool stacks
-COLLECTOR_OBJS := $(patsubst %,$(B)/obj/daemon/%.o,$(COLLECTOR))
+# ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
+# lib/: pure pieces both the daemon and the clients use.
+LIB := units jsonutil atomic_file log compare memray/writer memray/reader
+# daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
+DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
+	  proto server dispatch listen collector config placement profile spool stacks
+# client/: what only the command-line clients do.
+CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
+RUN    := benchmem-run launch conn gate runs table embedded
 
-CTL_OBJS := $(B)/obj/client/benchmemctl.o $(B)/obj/client/conn.o $(B)/obj/client/table.o \
-	    $(B)/obj/client/ctl_inspect.o $(B)/obj/daemon/memray_read.o $(B)/obj/client/report.o $(B)/obj/client/runs.o \
-	    $(B)/obj/client/ctl_compare.o $(B)/obj/client/ctl_report.o $(B)/obj/client/ctl_region.o \
-	    $(B)/obj/daemon/jsonutil.o $(B)/obj/daemon/atomic_file.o $(B)/obj/daemon/units.o $(B)/obj/daemon/compare.o \
-	    $(B)/obj/daemon/memray.o
+lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
+daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
+client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
-RUN_OBJS := $(B)/obj/client/benchmem-run.o $(B)/obj/client/launch.o $(B)/obj/client/conn.o \
-	    $(B)/obj/client/gate.o $(B)/obj/client/runs.o \
-	    $(B)/obj/client/table.o $(B)/obj/client/embedded.o $(COLLECTOR_OBJS)
+COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
+		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer)
+CTL_OBJS := $(call client_objs,$(CTL)) \
+	    $(call lib_objs,jsonutil atomic_file units compare memray/writer memray/reader)
+RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
-# Pure modules with C unit tests: test_<m> links the module objects named in UNIT_<m>.
-UNITS := units live region procmaps procstatus symbols compare memray proto config results placement listen spool stacks
-UNIT_units    := units
-UNIT_live     := live
-UNIT_region   := region
-UNIT_procmaps := procmaps
-UNIT_procstatus := procstatus
-UNIT_symbols  := symbols
-UNIT_compare  := compare units
-UNIT_memray   := memray memray_read units
-UNIT_proto    := proto
-UNIT_config   := config units
-UNIT_listen   := listen
-UNIT_results  := results jsonutil atomic_file units ../client/table
-UNIT_placement := placement
-UNIT_spool    := spool
-UNIT_stacks   := stacks procmaps memray
+# Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
+UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNIT_units      := lib/units
+UNIT_live       := daemon/live
+UNIT_region     := daemon/region
+UNIT_procmaps   := daemon/procmaps
+UNIT_procstatus := daemon/procstatus
+UNIT_symbols    := daemon/symbols
+UNIT_compare    := lib/compare lib/units
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
+UNIT_proto      := daemon/proto
+UNIT_config     := daemon/config lib/units
+UNIT_listen     := daemon/listen
+UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/table
+UNIT_placement  := daemon/placement
+UNIT_spool      := daemon/spool
+UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -137,10 +140,10 @@ $(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
 # ---- tests --------------------------------------------------------------------------------
 .SECONDEXPANSION:
 $(B)/tests/unit/test_%: tests/unit/test_%.c tests/unit/tap.h \
-		$$(addprefix $(B)/san/daemon/,$$(addsuffix .o,$$(UNIT_$$*)))
+		$$(addprefix $(B)/san/,$$(addsuffix .o,$$(UNIT_$$*)))
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $< \
-		$(patsubst %,$(B)/san/daemon/%.o,$(UNIT_$*)) $(LDLIBS)
+		$(patsubst %,$(B)/san/%.o,$(UNIT_$*)) $(LDLIBS)
 
 # Ground-truth workloads: -fno-builtin keeps every malloc/free the source asks for.
 WL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-builtin -fno-omit-frame-pointer -pthread -MMD -MP
@@ -159,8 +162,8 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(patsubst %,$(B)/obj/daemon/%.o,session live region results jsonutil \
-	       atomic_file units spool stacks procmaps memray)
+EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
+	       $(call lib_objs,jsonutil atomic_file units memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -231,16 +234,16 @@ deb: $(BINS)
 	$(Q)MAKE="$(MAKE)" packaging/build-deb.sh
 
 # ---- fuzzing (clang 14's libFuzzer, from libclang-rt-14-dev) ------------------------------
-# fuzz_<f> is built from tests/fuzz/fuzz_<f>.c and the daemon sources named in FUZZ_<f>.
+# fuzz_<f> is built from tests/fuzz/fuzz_<f>.c and the sources (paths from the top) in FUZZ_<f>.
 FUZZERS      := proto config
-FUZZ_proto   := proto
-FUZZ_config  := config units
+FUZZ_proto   := daemon/proto
+FUZZ_config  := daemon/config lib/units
 FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BINS    := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZERS))
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addprefix daemon/,$$(addsuffix .c,$$(FUZZ_$$*)))
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(addsuffix .c,$$(FUZZ_$$*))
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 

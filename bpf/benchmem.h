@@ -13,7 +13,7 @@ enum bm_event_kind {
 	BM_EV_MUNMAP,	 /* addr/size valid: a range of anonymous mappings died */
 };
 
-/* Allocator entry points; the numbering is ours (memray's ids are mapped in memray.c). */
+/* Allocator entry points; the numbering is ours (lib/memray/writer.c maps memray's ids). */
 enum bm_alloc_func {
 	BM_FN_MALLOC = 1,
 	BM_FN_CALLOC,

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
-#include "memray_read.h"
+#include "memray/reader.h"
 #include "units.h"
 
 #define CMD "benchmemctl inspect"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/profile.c — one region's events → memray .bin, through memray.c and spool.c. */
+/* daemon/profile.c — one region's events → memray .bin, through memray/writer.c and spool.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
-#include "memray.h"
+#include "memray/writer.h"
 #include "profile.h"
 #include "spool.h"
 #include "stacks.h"

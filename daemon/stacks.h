@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "memray.h"
+#include "memray/writer.h"
 
 /* One mapped ELF object, as one dl_iterate_phdr() entry would describe it. */
 struct stacks_image {

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "benchmem.h"
-#include "memray.h"
-#include "memray_read.h"
+#include "memray/writer.h"
+#include "memray/reader.h"
 #include "tap.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/memray.c — the memray 1.20 .bin writer (header v13, ALL_ALLOCATIONS records); pure. */
+/* lib/memray/writer.c — the memray 1.20 .bin writer (header v13, ALL_ALLOCATIONS records); pure. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "benchmem.h"
-#include "memray.h"
+#include "memray/writer.h"
 
 #define OUT_BYTES   (64u << 10) /* output buffer */
 #define REC_MAX	    64		/* the longest fixed-size record we compose on the stack */

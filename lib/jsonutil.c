@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/jsonutil.c — bounded JSON input over jansson, and atomic JSON output. */
+/* lib/jsonutil.c — bounded JSON input over jansson, and atomic JSON output. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/compare.h — --fail-on rules and absolute ceilings: parse them, evaluate against a
+/* lib/compare.h — --fail-on rules and absolute ceilings: parse them, evaluate against a
  * baseline, reduce per-pass series to headlines and stats; pure. */
 #ifndef BM_COMPARE_H
 #define BM_COMPARE_H

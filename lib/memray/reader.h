@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/memray_read.h — reads a memray .bin capture (v13, ALL_ALLOCATIONS) back: header, every
+/* lib/memray/reader.h — reads a memray .bin capture (v13, ALL_ALLOCATIONS) back: header, every
  * record, and the numbers `memray stats` prints; pure (a buffer or a FILE * the caller opened). */
 #ifndef BM_MEMRAY_READ_H
 #define BM_MEMRAY_READ_H

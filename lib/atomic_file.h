@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/atomic_file.h — temp file + fsync + rename + fsync(dir): the only way we write a
+/* lib/atomic_file.h — temp file + fsync + rename + fsync(dir): the only way we write a
  * result or a profile, so a crash never leaves half a file. */
 #ifndef BM_ATOMIC_FILE_H
 #define BM_ATOMIC_FILE_H

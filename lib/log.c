@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/log.c — leveled logging to stderr; journald priority prefixes under systemd. */
+/* lib/log.c — leveled logging to stderr; journald priority prefixes under systemd. */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>

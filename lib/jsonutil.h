@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/jsonutil.h — bounded JSON input over jansson: capped file loads, typed getters; pure
+/* lib/jsonutil.h — bounded JSON input over jansson: capped file loads, typed getters; pure
  * apart from jsonutil_load_file's read. (jansson owns the json_ prefix, hence the name.) */
 #ifndef BM_JSONUTIL_H
 #define BM_JSONUTIL_H

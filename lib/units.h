@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/units.h — sizes (B, KiB, MiB, GiB), percentages and strict integers; pure. */
+/* lib/units.h — sizes (B, KiB, MiB, GiB), percentages and strict integers; pure. */
 #ifndef BM_UNITS_H
 #define BM_UNITS_H
 

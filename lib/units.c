@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/units.c — sizes, percentages and strict integer parsing; pure. */
+/* lib/units.c — sizes, percentages and strict integer parsing; pure. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>

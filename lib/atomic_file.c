@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/atomic_file.c — temp file + fsync + rename + fsync(dir). */
+/* lib/atomic_file.c — temp file + fsync + rename + fsync(dir). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>

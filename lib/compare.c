@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/compare.c — --fail-on rules, ceilings, headlines and series stats; pure. */
+/* lib/compare.c — --fail-on rules, ceilings, headlines and series stats; pure. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/log.h — leveled logging (syslog numbers, journald prefixes) and libbpf's print hook. */
+/* lib/log.h — leveled logging (syslog numbers, journald prefixes) and libbpf's print hook. */
 #ifndef BM_LOG_H
 #define BM_LOG_H
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/memray_read.c — the memray .bin reader: header, records, `memray stats` numbers; pure. */
+/* lib/memray/reader.c — the memray .bin reader: header, records, `memray stats` numbers; pure. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "memray_read.h"
+#include "memray/reader.h"
 
 #define CHUNK_BYTES    (64u << 10)
 #define CACHE_SLOTS    15

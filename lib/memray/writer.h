@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/memray.h — the memray-compatible .bin writer (memray 1.20, header version 13, file
+/* lib/memray/writer.h — the memray-compatible .bin writer (memray 1.20, header version 13, file
  * format 0 = ALL_ALLOCATIONS); pure: it only write()s to the fd it is given. No other file
  * knows the format (the byte layout is in docs memray-format.md). */
 #ifndef BM_MEMRAY_H
