@@ -35,7 +35,8 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 # lib/: pure pieces both the daemon and the clients use.
 LIB := units jsonutil atomic_file log compare memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
-DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
+DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach live region session sessions \
+	  targets rss results profiles serve \
 	  proto server dispatch listen collector config placement profile spool stacks
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
@@ -163,7 +164,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
 EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
-	       $(call lib_objs,jsonutil atomic_file units memray/writer)
+	       $(call lib_objs,jsonutil atomic_file units log memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
