@@ -37,7 +37,7 @@ LIB := units jsonutil atomic_file log compare memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach live region session sessions \
 	  targets rss results profiles serve \
-	  proto server dispatch listen collector config placement profile spool stacks
+	  proto server dispatch listen collector config config_yaml placement profile spool stacks
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
 RUN    := benchmem-run launch conn gate runs table embedded
@@ -65,7 +65,7 @@ UNIT_symbols    := daemon/symbols
 UNIT_compare    := lib/compare lib/units
 UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
 UNIT_proto      := daemon/proto
-UNIT_config     := daemon/config lib/units
+UNIT_config     := daemon/config daemon/config_yaml lib/units
 UNIT_listen     := daemon/listen
 UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/table
 UNIT_placement  := daemon/placement
@@ -238,7 +238,7 @@ deb: $(BINS)
 # fuzz_<f> is built from tests/fuzz/fuzz_<f>.c and the sources (paths from the top) in FUZZ_<f>.
 FUZZERS      := proto config
 FUZZ_proto   := daemon/proto
-FUZZ_config  := daemon/config lib/units
+FUZZ_config  := daemon/config daemon/config_yaml lib/units
 FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
