@@ -35,8 +35,8 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 # lib/: pure pieces both the daemon and the clients use.
 LIB := units jsonutil atomic_file log compare memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
-DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach live region session sessions \
-	  targets rss results profiles serve \
+DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
+	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region

@@ -8,14 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "attach.h"
 #include "collector.h"
 #include "log.h"
 #include "loop.h"
@@ -24,17 +22,15 @@
 #include "ringbuf.h"
 #include "sessions.h"
 #include "sources.h"
-#include "spool.h"
-#include "targets.h"
+#include "tracer.h"
 
 struct collector {
 	struct bm_config cfg;
 	bool embedded;
 	struct loop *loop;
 	struct probe *probe;
-	struct attach *attach;
 	struct sources *sources;
-	struct targets *targets;
+	struct tracer *tracer;
 	struct sessions *sessions;
 	struct profiles *profiles;
 	const struct collector_front_ops *front;
@@ -42,7 +38,6 @@ struct collector {
 	int sigfd;
 	int ready_fd;
 	struct session *local;
-	struct spool_budget budget; /* shared by the spools of every profiled region */
 	char spill_dir[PATH_MAX];
 };
 
@@ -98,38 +93,9 @@ struct session *collector__find_session_by_id(struct collector *c, uint32_t id)
 	return sessions__find_by_id(c->sessions, id);
 }
 
-static void release_proc(struct collector *c, struct proc *p)
-{
-	/* the per-process counter goes with the process: keep its count in the session */
-	if (p->s)
-		p->s->lost_gone += sources__lost(c->sources, (uint32_t)p->tgid);
-	attach__release(c->attach, p->tgid);
-}
-
-static struct proc *add_proc(struct collector *c, struct session *s, pid_t tgid)
-{
-	struct proc *p = session__add_proc(s, tgid);
-
-	if (p)
-		attach__track(c->attach, tgid, s->profile);
-	return p;
-}
-
-/* A new image in @p: probe it, and note a Python interpreter for the results. */
-static int attach_image(struct collector *c, struct proc *p)
-{
-	bool python = false;
-	int e = attach__image(c->attach, p->tgid, &python);
-
-	if (python)
-		p->s->saw_python = true;
-	return e;
-}
-
 static void drop_session(struct collector *c, struct session *s)
 {
-	for (int i = 0; i < s->nr_procs; i++)
-		release_proc(c, s->procs[i]);
+	tracer__release(c->tracer, s, false);
 	if (c->local == s)
 		c->local = NULL;
 	sessions__remove(c->sessions, s);
@@ -230,10 +196,7 @@ static void close_all(struct collector *c, struct session *s, bool root_failed)
 void collector__detach(struct collector *c, struct session *s)
 {
 	close_all(c, s, false);
-	for (int i = 0; i < s->nr_procs; i++)
-		release_proc(c, s->procs[i]);
-	while (s->nr_procs)
-		sessions__remove_proc(c->sessions, s->procs[0]);
+	tracer__release(c->tracer, s, true);
 	s->ended = true;
 	write_result_file(c, s);
 }
@@ -261,7 +224,6 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 				  const char *command, char *err, size_t errlen)
 {
 	struct session *s;
-	struct proc *p;
 	int e;
 
 	if (find_proc(c, pid)) {
@@ -277,10 +239,7 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 	s->owner_client = owner;
 	s->launched = follow_launch;
 	s->profile = profile;
-	p = add_proc(c, s, pid);
-	e = p ? targets__seize(c->targets, pid) : -ENOMEM;
-	if (!e && !follow_launch)
-		e = attach__maps(c->attach, pid);
+	e = tracer__trace(c->tracer, s, pid, follow_launch);
 	if (e) {
 		snprintf(err, errlen, "cannot trace pid %d: %s", pid,
 			 e == -ENOENT ? "it maps no allocator (malloc) we can probe"
@@ -349,82 +308,40 @@ int collector__profile_start(struct collector *c, struct session *s, const char 
 	return profiles__start(c->profiles, s, name, repeat, client_id, path, err, errlen);
 }
 
-/* ---- ptrace events -------------------------------------------------------------------- */
+/* ---- what the end of a traced process means -------------------------------------------- */
 
-static void on_fork(void *arg, pid_t pid, pid_t parent)
+static void on_root_exiting(void *arg, struct session *s)
 {
-	struct collector *c = arg;
-	struct proc *pp = find_proc(c, parent), *p;
-
-	if (!pp || find_proc(c, pid))
-		return;
-	p = add_proc(c, pp->s, pid);
-	if (!p)
-		return;
-	/* the child runs the parent's image until it execs: probe the same files */
-	if (attach_image(c, p))
-		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
+	(void)arg;
+	if (s->profile)
+		profiles__snapshot(s);
 }
 
-static void on_exec(void *arg, pid_t pid)
+static void on_root_exit(void *arg, struct session *s, int status)
 {
 	struct collector *c = arg;
-	struct proc *p = find_proc(c, pid);
 
-	if (!p)
-		return;
-	collector__drain(c);
-	session__on_exec(p->s, p);
-	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
-	if (attach_image(c, p))
-		pr_warn("pid %d: the new image maps no allocator we can probe", pid);
+	s->ended = true;
+	s->exit_status = status;
+	close_all(c, s, WIFSIGNALED(status));
+	write_result_file(c, s);
 }
 
-static void on_exiting(void *arg, pid_t pid)
+static void on_proc_gone(void *arg, struct session *s)
 {
 	struct collector *c = arg;
-	struct proc *p = find_proc(c, pid);
 
-	if (!p)
-		return;
-	collector__drain(c);
-	/* last chance to read VmHWM and the maps: gone once the process is reaped */
-	if (p->s->profile && pid == p->s->root)
-		profiles__snapshot(p->s);
-	sessions__fold_hwm(p->s);
-}
-
-static void on_exit_(void *arg, pid_t pid, int status)
-{
-	struct collector *c = arg;
-	struct proc *p = find_proc(c, pid);
-	struct session *s;
-
-	if (!p) {
-		profiles__reaped(c->profiles, c->sessions, pid, status);
-		return;
-	}
-	s = p->s;
-	collector__drain(c);
-	release_proc(c, p);
-	if (pid == s->root) {
-		s->ended = true;
-		s->exit_status = status;
-		close_all(c, s, WIFSIGNALED(status));
-		write_result_file(c, s);
-	}
-	sessions__remove_proc(c->sessions, p);
 	if (c->embedded && s == c->local && s->ended)
 		loop__stop(c->loop);
 	else if (s->ended && !s->nr_procs && !s->owner_client)
 		drop_session(c, s);
 }
 
-static void on_task_gone(void *arg, pid_t tid)
+static void on_child_exit(void *arg, pid_t pid, int status)
 {
 	struct collector *c = arg;
 
-	probe__forget_thread(c->probe, (uint32_t)tid);
+	profiles__reaped(c->profiles, c->sessions, pid, status);
 }
 
 /* ---- signals -------------------------------------------------------------------------- */
@@ -437,7 +354,7 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
-			targets__reap(c->targets);
+			tracer__reap(c->tracer);
 			continue;
 		}
 		if (c->embedded) {
@@ -462,34 +379,27 @@ static int setup_signals(struct collector *c)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	c->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (c->sigfd < 0)
-		return -errno;
-	return loop__add(c->loop, c->sigfd, EPOLLIN, on_signal, c);
+	c->sigfd = loop__add_signals(c->loop, &set, on_signal, c);
+	return c->sigfd < 0 ? c->sigfd : 0;
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
-/* The parts that hold no fd of the loop: the session table, profile jobs, attach policy. */
+/* The parts that hold no fd of the loop: the session table and the profile jobs. */
 static int new_parts(struct collector *c, const struct collector_opts *o)
 {
-	c->budget.mem_limit = o->cfg.spool_memory;
-	c->budget.disk_limit = o->cfg.spool_disk;
 	snprintf(c->spill_dir, sizeof(c->spill_dir), "%s",
 		 o->embedded ? (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : o->cfg.state_dir);
 	mkdir(c->spill_dir, 0755);
-	c->sessions = sessions__new(&c->cfg, &c->budget, c->spill_dir);
+	c->sessions = sessions__new(&c->cfg, c->spill_dir);
 	c->profiles = profiles__new(c->probe, c->cfg.profile_dir);
-	c->attach = attach__new(c->probe, o->cfg.attach_mode == BM_ATTACH_SYSTEM);
-	return c->sessions && c->profiles && c->attach ? 0 : -ENOMEM;
+	return c->sessions && c->profiles ? 0 : -ENOMEM;
 }
 
 struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen)
 {
-	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
-						 on_task_gone };
+	static const struct tracer_ops tops = { on_root_exiting, on_root_exit, on_proc_gone,
+						on_child_exit };
 	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM,
 				 .ringbuf_bytes = o->cfg.ring_buffer };
 	struct collector *c = calloc(1, sizeof(*c));
@@ -518,9 +428,11 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	rb = c->sources ? ringbuf__new(c->probe, sessions__on_event, c->sessions) : NULL;
 	if (!e)
 		e = rb ? sources__add(c->sources, rb) : -errno;
-	c->targets = targets__new(&tops, c);
-	if (!e && !c->targets)
-		e = -errno;
+	if (!e) {
+		c->tracer = tracer__new(c->probe, o->cfg.attach_mode == BM_ATTACH_SYSTEM,
+					c->sessions, c->sources, &tops, c);
+		e = c->tracer ? 0 : -errno;
+	}
 	if (e) {
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(-e));
 		goto fail;
@@ -543,11 +455,10 @@ void collector__free(struct collector *c)
 		return;
 	if (c->front && c->front->free)
 		c->front->free(c->front_arg);
-	targets__free(c->targets);
-	while (c->sessions && sessions__count(c->sessions))
+	while (c->tracer && sessions__count(c->sessions))
 		drop_session(c, sessions__at(c->sessions, 0));
+	tracer__free(c->tracer);
 	sessions__free(c->sessions);
-	attach__free(c->attach);
 	profiles__free(c->profiles);
 	sources__free(c->sources);
 	probe__free(c->probe);
@@ -568,7 +479,7 @@ int collector__run(struct collector *c)
 		c->ready_fd = -1;
 	}
 	/* a root that exited before the loop started was reaped by nobody yet */
-	targets__reap(c->targets);
+	tracer__reap(c->tracer);
 	if (c->embedded && c->local && c->local->ended)
 		return 0;
 	err = loop__run(c->loop);

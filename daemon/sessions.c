@@ -13,20 +13,20 @@
 #include "results.h"
 #include "rss.h"
 #include "sessions.h"
+#include "spool.h"
 
 struct sessions {
 	struct session **v;
 	int nr, cap;
 	uint64_t max, max_open, max_regions;
 	uint32_t next_id;
-	struct spool_budget *budget;
+	struct spool_budget budget; /* shared by the spools of every profiled region */
 	const char *spill_dir;
 	struct proc *hot;	/* the process of the last event: consecutive events share it */
 	uint64_t orphan_events; /* events of a process no session knows (already gone) */
 };
 
-struct sessions *sessions__new(const struct bm_config *cfg, struct spool_budget *budget,
-			       const char *spill_dir)
+struct sessions *sessions__new(const struct bm_config *cfg, const char *spill_dir)
 {
 	struct sessions *t = calloc(1, sizeof(*t));
 
@@ -35,7 +35,8 @@ struct sessions *sessions__new(const struct bm_config *cfg, struct spool_budget 
 	t->max = cfg->max_sessions;
 	t->max_open = cfg->max_open_regions;
 	t->max_regions = cfg->max_regions;
-	t->budget = budget;
+	t->budget.mem_limit = cfg->spool_memory;
+	t->budget.disk_limit = cfg->spool_disk;
 	t->spill_dir = spill_dir;
 	return t;
 }
@@ -79,7 +80,7 @@ struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const c
 	if (!s)
 		return NULL;
 	s->start_unix_ns = unix_now_ns();
-	s->budget = t->budget;
+	s->budget = &t->budget;
 	s->spill_dir = t->spill_dir;
 	t->v[t->nr++] = s;
 	return s;

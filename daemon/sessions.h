@@ -14,13 +14,12 @@
 #include "session.h"
 
 struct sessions;
-struct spool_budget;
 
 /* At most @cfg's max_sessions at once, each with at most max_open_regions open and
- * max_regions started; their profiled regions spool under @budget with spill files in
- * @spill_dir (both the caller's, alive until the table is freed). NULL + errno. */
-struct sessions *sessions__new(const struct bm_config *cfg, struct spool_budget *budget,
-			       const char *spill_dir);
+ * max_regions started; their profiled regions spool under one budget (spool_memory,
+ * spool_disk) with spill files in @spill_dir (the caller's, alive until the table is freed).
+ * NULL + errno. */
+struct sessions *sessions__new(const struct bm_config *cfg, const char *spill_dir);
 /* NULL-safe; frees the sessions still in the table (their links must be released). */
 void sessions__free(struct sessions *t);
 

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -42,22 +40,15 @@ static void on_drain_timer(struct loop *l, int fd, uint32_t events, void *arg)
 
 struct sources *sources__new(struct loop *l)
 {
-	struct itimerspec its = { .it_interval = { 0, BM_DRAIN_MS * 1000000L },
-				  .it_value = { 0, BM_DRAIN_MS * 1000000L } };
 	struct sources *set = calloc(1, sizeof(*set));
-	int e;
 
 	if (!set)
 		return NULL;
 	set->loop = l;
-	set->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (set->timerfd < 0 || timerfd_settime(set->timerfd, 0, &its, NULL))
-		e = -errno;
-	else
-		e = loop__add(l, set->timerfd, EPOLLIN, on_drain_timer, set);
-	if (e) {
-		sources__free(set);
-		errno = -e;
+	set->timerfd = loop__add_timer(l, BM_DRAIN_MS, on_drain_timer, set);
+	if (set->timerfd < 0) {
+		errno = -set->timerfd;
+		free(set);
 		return NULL;
 	}
 	return set;
