@@ -55,7 +55,7 @@ RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks sources
 UNIT_units      := lib/units
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
@@ -71,6 +71,11 @@ UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
+# a second event source through the interface into the session table (no BPF)
+UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
+		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
+		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log \
+		   lib/memray/writer
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
