@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/collector.c — the top-level context: wires the event sources, the attach policy,
- * ptrace following, the session table and profile jobs into one loop. What each part does
+/* daemon/collector.c — the top-level context: wires the event sources, the traced processes,
+ * the session table and the profile jobs into one loop. What each part does
  * lives in its module; here is only who calls whom and when. */
 #include <errno.h>
 #include <limits.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/collector.h — the top-level context: owns the loop, the probes, the event sources,
- * the ptrace follower, the attach policy, the session table and the profile jobs, and wires
- * them together. benchmemd runs one; benchmem-run embeds one when no daemon listens. The
- * socket front (serve.c: the server and dispatch.c) sits on top: it uses this API and
- * registers itself with collector__set_front(), so the collector knows no protocol. */
+/* daemon/collector.h — the top-level context: owns the loop, the probes, the event sources
+ * (sources.c), the traced processes (tracer.c), the session table (sessions.c) and the profile
+ * jobs (profiles.c), and wires them together. benchmemd runs one; benchmem-run embeds one when no
+ * daemon listens. The socket front (serve.c: the server and dispatch.c) sits on top: it uses this
+ * API and registers itself with collector__set_front(), so the collector knows no protocol. */
 #ifndef BM_COLLECTOR_H
 #define BM_COLLECTOR_H
 

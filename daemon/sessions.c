@@ -121,10 +121,8 @@ struct session *sessions__find_by_id(const struct sessions *t, uint32_t id)
 	return NULL;
 }
 
-struct proc *sessions__find_proc(struct sessions *t, pid_t tgid)
+static struct proc *find_slow(struct sessions *t, pid_t tgid)
 {
-	if (t->hot && t->hot->tgid == tgid)
-		return t->hot;
 	for (int i = 0; i < t->nr; i++) {
 		struct proc *p = session__find_proc(t->v[i], tgid);
 
@@ -132,6 +130,19 @@ struct proc *sessions__find_proc(struct sessions *t, pid_t tgid)
 			return t->hot = p;
 	}
 	return NULL;
+}
+
+/* Inline for the event path: one compare when the event's process is the last one's. */
+static inline struct proc *find_proc(struct sessions *t, pid_t tgid)
+{
+	if (t->hot && t->hot->tgid == tgid)
+		return t->hot;
+	return find_slow(t, tgid);
+}
+
+struct proc *sessions__find_proc(struct sessions *t, pid_t tgid)
+{
+	return find_proc(t, tgid);
 }
 
 void sessions__remove_proc(struct sessions *t, struct proc *p)
@@ -144,7 +155,7 @@ void sessions__remove_proc(struct sessions *t, struct proc *p)
 void sessions__on_event(void *arg, const struct bm_event *e)
 {
 	struct sessions *t = arg;
-	struct proc *p = sessions__find_proc(t, (pid_t)e->tgid);
+	struct proc *p = find_proc(t, (pid_t)e->tgid);
 
 	if (!p) {
 		t->orphan_events++;
