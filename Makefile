@@ -125,7 +125,7 @@ $(B)/benchmemctl: $(CTL_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
-$(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/benchmem.h
+$(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h
 	$(call msg,CC-PIC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
@@ -221,7 +221,7 @@ install: $(BINS)
 	$(Q)install -m 0644 $(B)/libbenchmem.a $(DESTDIR)$(LIBDIR)/libbenchmem.a
 	$(Q)install -m 0644 $(B)/libbenchmem.so $(DESTDIR)$(LIBDIR)/libbenchmem.so.0
 	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
-	$(Q)install -m 0644 client/c/benchmem.h $(DESTDIR)$(INCLUDEDIR)/benchmem.h
+	$(Q)install -m 0644 client/c/libbenchmem.h $(DESTDIR)$(INCLUDEDIR)/libbenchmem.h
 	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
 	$(Q)install -m 0644 schemas/*.json $(DESTDIR)$(DATADIR)/benchmem/schemas/
 	$(Q)install -m 0644 packaging/benchmemd.yaml $(DESTDIR)$(SYSCONFDIR)/benchmem/benchmemd.yaml

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "benchmem.h"
+#include "libbenchmem.h"
 
 #define DEFAULT_SOCKET	  "/run/benchmem/benchmemd.sock"
 #define NAME_MAX_BYTES	  128  /* BM_NAME_MAX in daemon/proto.h */
