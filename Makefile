@@ -33,13 +33,14 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare memray/writer memray/reader
+LIB := units jsonutil atomic_file log compare runs gate memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
 	  proto server dispatch listen collector config placement profile spool stacks
 # client/: what only the command-line clients do.
-CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
-RUN    := benchmem-run launch conn gate runs table embedded
+CTL    := benchmemctl cli_err conn table ctl_inspect report compare_model compare_render \
+	  ctl_compare ctl_report ctl_region
+RUN    := benchmem-run cli_err launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
 daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
@@ -48,8 +49,8 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare memray/writer memray/reader)
-RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate memray/writer memray/reader)
+RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
@@ -66,7 +67,7 @@ UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
 UNIT_proto      := daemon/proto
 UNIT_config     := daemon/config lib/units
 UNIT_listen     := daemon/listen
-UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/table
+UNIT_results    := daemon/results lib/compare lib/jsonutil lib/atomic_file lib/units client/table
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "compare.h"
 #include "jsonutil.h"
 
 #ifndef ARRAY_SIZE
@@ -31,25 +32,37 @@ static json_int_t ji(uint64_t v)
 
 int results_headline(const struct bm_repeat *reps, size_t n, struct bm_repeat *out)
 {
-	size_t best = 0;
+	uint64_t *v = reps && n ? calloc(4 * n, sizeof(*v)) : NULL;
+	struct cmp_series s = { .n = n };
+	struct cmp_headline h;
+	bool all_rss = true;
+	int ret;
 
 	if (!reps || !n || !out)
 		return -EINVAL;
-	for (size_t i = 1; i < n; i++)
-		if (reps[i].peak_bytes < reps[best].peak_bytes)
-			best = i;
-	*out = reps[best];
-	out->has_rss = true;
-	out->aborted = false;
+	if (!v)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		out->aborted |= reps[i].aborted;
-		if (!reps[i].has_rss)
-			out->has_rss = false;
-		else if (reps[i].rss_bytes < out->rss_bytes)
-			out->rss_bytes = reps[i].rss_bytes;
+		v[i] = reps[i].peak_bytes;
+		v[n + i] = reps[i].total_bytes;
+		v[2 * n + i] = reps[i].allocations;
+		v[3 * n + i] = reps[i].rss_bytes;
+		all_rss = all_rss && reps[i].has_rss;
 	}
-	if (!out->has_rss)
-		out->rss_bytes = 0;
+	s.peak_bytes = v;
+	s.total_bytes = v + n;
+	s.allocations = v + 2 * n;
+	s.rss_bytes = all_rss ? v + 3 * n : NULL;
+	ret = cmp_headline_of(&s, &h);
+	free(v);
+	if (ret)
+		return ret;
+	*out = reps[h.pass]; /* wall_ns of the min-peak pass too */
+	out->has_rss = h.has_rss;
+	out->rss_bytes = h.rss_bytes;
+	out->aborted = false;
+	for (size_t i = 0; i < n; i++)
+		out->aborted |= reps[i].aborted;
 	return 0;
 }
 

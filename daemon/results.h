@@ -56,7 +56,8 @@ int results_write(const json_t *doc, const char *path);
 /* The headline of @n passes (pytest-benchmem's rule): peak = the minimum peak_bytes;
  * total_bytes, allocations and wall_ns are those OF THE MIN-PEAK PASS (the first one on a
  * tie), not their own minima; rss = the minimum rss_bytes, has_rss only when every pass has
- * it; aborted when any pass was. Returns 0 or -EINVAL (n == 0 or NULL). Pure. */
+ * it; aborted when any pass was. The rule is cmp_headline_of's. Returns 0, -EINVAL (n == 0
+ * or NULL) or -ENOMEM. Pure. */
 int results_headline(const struct bm_repeat *reps, size_t n, struct bm_repeat *out);
 
 /* Full pytest-benchmark stats (stats.py semantics) over @n wall times in ns, reported in
