@@ -33,7 +33,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare runs gate memray/writer memray/reader
+LIB := units jsonutil atomic_file log names compare runs gate memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
 	  proto server dispatch listen collector config placement profile spool stacks
@@ -47,7 +47,7 @@ daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
 client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
-		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer)
+		  $(call lib_objs,units jsonutil atomic_file log names compare memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare runs gate memray/writer memray/reader)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
@@ -55,8 +55,9 @@ RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OB
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNITS := units names live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
 UNIT_units      := lib/units
+UNIT_names      := lib/names
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
@@ -64,7 +65,7 @@ UNIT_procstatus := daemon/procstatus
 UNIT_symbols    := daemon/symbols
 UNIT_compare    := lib/compare lib/units
 UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
-UNIT_proto      := daemon/proto
+UNIT_proto      := daemon/proto lib/names
 UNIT_config     := daemon/config lib/units
 UNIT_listen     := daemon/listen
 UNIT_results    := daemon/results lib/compare lib/jsonutil lib/atomic_file lib/units client/table
@@ -126,7 +127,7 @@ $(B)/benchmemctl: $(CTL_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
-$(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h
+$(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h
 	$(call msg,CC-PIC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
@@ -237,7 +238,7 @@ deb: $(BINS)
 # ---- fuzzing (clang 14's libFuzzer, from libclang-rt-14-dev) ------------------------------
 # fuzz_<f> is built from tests/fuzz/fuzz_<f>.c and the sources (paths from the top) in FUZZ_<f>.
 FUZZERS      := proto config
-FUZZ_proto   := daemon/proto
+FUZZ_proto   := daemon/proto lib/names
 FUZZ_config  := daemon/config lib/units
 FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \

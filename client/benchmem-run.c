@@ -20,7 +20,7 @@
 #include "jsonutil.h"
 #include "launch.h"
 #include "log.h"
-#include "proto.h"
+#include "names.h"
 #include "results.h"
 #include "table.h"
 #include "units.h"
@@ -109,7 +109,7 @@ static int finish_args(int argc, char **argv, struct run_opts *o)
 	o->argv = &argv[optind];
 	if (!o->name)
 		o->name = basename(o->argv[0]);
-	if (!proto_is_valid_name(o->name)) {
+	if (!names_is_valid(o->name)) {
 		cli_err(PROG, 2,
 			"--name '%s': use 1-128 characters from A-Z a-z 0-9 . _ : / [ ] = , + -",
 			o->name);

@@ -469,27 +469,23 @@ json_t *collector__results(struct collector *c, struct session *s)
 
 static void write_result_file(struct collector *c, struct session *s)
 {
-	char path[PATH_MAX], safe[BM_NAME_MAX + 1];
+	char path[PATH_MAX], safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
 	const char *name = s->nr_closed ? s->closed[0].name : "session";
 	json_t *doc;
 	int err;
 
 	if (c->embedded || !s->nr_closed)
 		return;
-	proto_sanitize_filename(name, safe, sizeof(safe));
+	names_clean(name, safe, sizeof(safe));
+	snprintf(stem, sizeof(stem), "%u-%s", s->id, safe);
 	mkdir(c->cfg.result_dir, 0755);
 	/* session ids restart with the daemon: never replace a file an earlier run wrote */
-	for (int i = 0; i < 1000; i++) {
-		struct stat st;
-
-		if (i)
-			snprintf(path, sizeof(path), "%s/%u-%s-%d.json", c->cfg.result_dir, s->id,
-				 safe, i);
-		else
-			snprintf(path, sizeof(path), "%s/%u-%s.json", c->cfg.result_dir, s->id,
-				 safe);
-		if (lstat(path, &st) && errno == ENOENT)
-			break;
+	err = names_free_path(c->cfg.result_dir, stem, ".json", path, sizeof(path));
+	if (err) {
+		pr_err("session %u: no free file name for %s/%s.json: %s (results stay available "
+		       "over the socket)",
+		       s->id, c->cfg.result_dir, stem, strerror(-err));
+		return;
 	}
 	doc = collector__results(c, s);
 	if (!doc)

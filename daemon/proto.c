@@ -108,24 +108,6 @@ static int parse_repeat(const char *key, json_t *v, struct bm_request *r, const 
 	return 0;
 }
 
-bool proto_is_valid_name(const char *name)
-{
-	static const char extra[] = "._:/[]=,+ -";
-	size_t n = strlen(name);
-
-	if (n == 0 || n > BM_NAME_MAX || strstr(name, ".."))
-		return false;
-	for (const char *p = name; *p; p++) {
-		char c = *p;
-		bool alnum =
-			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && !strchr(extra, c))
-			return false;
-	}
-	return true;
-}
-
 static int parse_name(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
 {
 	const char *s;
@@ -136,7 +118,7 @@ static int parse_name(const char *key, json_t *v, struct bm_request *r, const st
 	/* An embedded NUL cannot get here: jansson rejects "\u0000" without JSON_ALLOW_NUL. */
 	if (json_string_length(v) > BM_NAME_MAX)
 		return fail(e, "bad_name", "region name is longer than %d bytes", BM_NAME_MAX);
-	if (!proto_is_valid_name(s))
+	if (!names_is_valid(s))
 		return fail(
 			e, "bad_name",
 			"region name must be 1..%d bytes of [A-Za-z0-9._:/[]=,+ -] without \"..\"",
@@ -476,27 +458,4 @@ out:
 	json_decref(doc);
 	json_decref(members);
 	return line;
-}
-
-const char *proto_sanitize_filename(const char *name, char *buf, size_t len)
-{
-	size_t i;
-
-	if (!buf || len < 2)
-		return buf;
-	for (i = 0; name && name[i] && i < len - 1; i++) {
-		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-
-		buf[i] = ok ? c : '_';
-	}
-	buf[i] = '\0';
-	if (i == 0) {
-		buf[0] = '_';
-		buf[1] = '\0';
-	} else if (!strcmp(buf, ".") || !strcmp(buf, "..")) {
-		buf[0] = '_';
-	}
-	return buf;
 }

@@ -271,8 +271,8 @@ static void test_region_name_rules(void)
 	name[BM_NAME_MAX + 1] = '\0';
 	snprintf(line, sizeof(line), "{\"op\":\"start\",\"name\":\"%s\"}", name);
 	CHECK(rejects(line, "bad_name"));
-	CHECK(proto_is_valid_name("a/b::c[x=1,y=2+3 z-w.]"));
-	CHECK(!proto_is_valid_name("a/../b"));
+	CHECK(names_is_valid("a/b::c[x=1,y=2+3 z-w.]"));
+	CHECK(!names_is_valid("a/../b"));
 }
 
 static void test_params_limits(void)
@@ -374,21 +374,6 @@ static void test_format_ok(void)
 	CHECK(line == NULL);
 }
 
-static void test_sanitize_filename(void)
-{
-	char buf[64];
-	char tiny[4];
-
-	CHECK_STR(proto_sanitize_filename("tests/test_a.py::test_x[10]", buf, sizeof(buf)),
-		  "tests_test_a.py__test_x_10_");
-	CHECK_STR(proto_sanitize_filename("..", buf, sizeof(buf)), "_.");
-	CHECK_STR(proto_sanitize_filename(".", buf, sizeof(buf)), "_");
-	CHECK_STR(proto_sanitize_filename("", buf, sizeof(buf)), "_");
-	CHECK_STR(proto_sanitize_filename("a b\xc3\xa9", buf, sizeof(buf)), "a_b__");
-	CHECK_STR(proto_sanitize_filename("abcdef", tiny, sizeof(tiny)), "abc");
-	CHECK_STR(proto_sanitize_filename("..x", tiny, 3), "_.");
-}
-
 int main(void)
 {
 	TEST(test_hello);
@@ -415,7 +400,6 @@ int main(void)
 	TEST(test_tiny_message_buffer_is_terminated);
 	TEST(test_format_error);
 	TEST(test_format_ok);
-	TEST(test_sanitize_filename);
 	bm_request_release(&req);
 	return tap_done();
 }
