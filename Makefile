@@ -33,7 +33,8 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log names compare runs gate memray/writer memray/reader
+LIB := units jsonutil atomic_file log names context compare runs gate memray/writer \
+	memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
 	  proto server dispatch listen collector config placement profile spool stacks
@@ -47,7 +48,7 @@ daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
 client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
-		  $(call lib_objs,units jsonutil atomic_file log names compare memray/writer)
+		  $(call lib_objs,units jsonutil atomic_file log names context compare memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare runs gate memray/writer memray/reader)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
@@ -65,10 +66,10 @@ UNIT_procstatus := daemon/procstatus
 UNIT_symbols    := daemon/symbols
 UNIT_compare    := lib/compare lib/units
 UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
-UNIT_proto      := daemon/proto lib/names
+UNIT_proto      := daemon/proto lib/names lib/context
 UNIT_config     := daemon/config lib/units
 UNIT_listen     := daemon/listen
-UNIT_results    := daemon/results lib/compare lib/jsonutil lib/atomic_file lib/units client/table
+UNIT_results    := daemon/results lib/compare lib/context lib/jsonutil lib/atomic_file lib/units client/table
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
@@ -165,7 +166,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
 EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
-	       $(call lib_objs,jsonutil atomic_file units memray/writer)
+	       $(call lib_objs,jsonutil atomic_file units compare context memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -238,7 +239,7 @@ deb: $(BINS)
 # ---- fuzzing (clang 14's libFuzzer, from libclang-rt-14-dev) ------------------------------
 # fuzz_<f> is built from tests/fuzz/fuzz_<f>.c and the sources (paths from the top) in FUZZ_<f>.
 FUZZERS      := proto config
-FUZZ_proto   := daemon/proto lib/names
+FUZZ_proto   := daemon/proto lib/names lib/context
 FUZZ_config  := daemon/config lib/units
 FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \

@@ -15,6 +15,7 @@
 
 #include "cli_err.h"
 #include "conn.h"
+#include "context.h"
 #include "embedded.h"
 #include "gate.h"
 #include "jsonutil.h"
@@ -37,6 +38,7 @@ struct run_opts {
 	const char *profile_dir;
 	enum profile_mode profile;
 	const char *baseline; /* a result file or a .benchmarks directory; NULL: none */
+	json_t *context;      /* commit_info/machine_info of our working directory, or NULL */
 	struct gate_opts gate;
 	bool gating; /* rules or ceilings given */
 	bool python_malloc;
@@ -245,6 +247,21 @@ static bool wants_profiles(const struct run_opts *o)
 	return o->profile == PROFILE_ALL || (o->gating && o->profile != PROFILE_NONE);
 }
 
+/* commit_info and machine_info of our working directory: git runs here, as the user who ran
+ * us, never in the daemon. NULL (results then say null) when it does not fit the protocol. */
+static json_t *user_context(void)
+{
+	json_t *ctx = context_collect(NULL);
+	char why[160];
+
+	if (ctx && context_check(ctx, why, sizeof(why))) {
+		cli_warn(PROG, "commit_info/machine_info left out: %s", why);
+		json_decref(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
 /* Daemon mode: the service traces, we launch and wait. */
 static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 {
@@ -257,9 +274,9 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 	e = launch_prepare(&l, o->argv);
 	if (e)
 		return cli_err(PROG, 2, "cannot fork: %s", strerror(-e));
-	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b}", "op", "launch", "pid", (int)l.pid, "name",
-			o->name, "exe", o->exe, "python_malloc", o->python_malloc, "profile",
-			wants_profiles(o));
+	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:O?}", "op", "launch", "pid", (int)l.pid,
+			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
+			"profile", wants_profiles(o), "context", o->context);
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
@@ -295,7 +312,8 @@ static int run_embedded(struct backend *b, struct run_opts *o, const char *comma
 	r = launch_prepare(&l, o->argv);
 	if (r)
 		return cli_err(PROG, 2, "cannot fork: %s", strerror(-r));
-	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, status, err, sizeof(err));
+	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->context, status, err,
+			  sizeof(err));
 	if (r == -ENOENT || r == -EACCES)
 		return cli_err(PROG, r == -ENOENT ? 127 : 126, "%s", err);
 	if (r)
@@ -432,6 +450,7 @@ int main(int argc, char **argv)
 			       "profile_dir");
 	if (o.socket && b.fd < 0)
 		return cli_err(PROG, 2, "no benchmemd at %s: %s", o.socket, strerror(-b.fd));
+	o.context = user_context();
 	code = b.fd >= 0 ? run_with_daemon(&b, &o, &status)
 			 : run_embedded(&b, &o, command, &status);
 	if (!code) {
@@ -448,6 +467,7 @@ int main(int argc, char **argv)
 	if (b.fd >= 0)
 		close(b.fd);
 	embedded__free(b.emb);
+	json_decref(o.context);
 	if (code)
 		return code;
 	if (!o.quiet)

@@ -40,7 +40,9 @@ struct bm_request {
 	bool has_group; /* false when absent or null */
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
-	bool profile; /* launch/attach: keep events with stacks for .bin profiles */
+	bool profile;	 /* launch/attach: keep events with stacks for .bin profiles */
+	json_t *context; /* launch/attach, owned: the client's commit_info/machine_info (checked
+			  * by context_check), or NULL */
 };
 
 /* Returns the op's wire name ("hello", ...) or NULL for a value outside enum bm_op. */
@@ -58,7 +60,7 @@ const char *proto_op_name(enum bm_op op);
 int proto_parse_request(const char *line, size_t len, struct bm_request *out, const char **code,
 			char *msg, size_t msglen);
 
-/* Frees what @r owns (params) and clears the pointer; NULL-safe, idempotent. */
+/* Frees what @r owns (params, context) and clears the pointer; NULL-safe, idempotent. */
 void bm_request_release(struct bm_request *r);
 
 /* Returns a malloc'd line {"ok":false,"error":{"code":@code,"message":@msg}} ending in "\n"

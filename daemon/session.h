@@ -76,6 +76,7 @@ struct session {
 	int owner_client;   /* client that launched/attached it; results kept while it lives */
 	struct stacks_images *images; /* owned: the root's ELF images, for native symbols */
 	int64_t start_unix_ns;
+	json_t *context; /* owned: the launching/attaching client's commit_info/machine_info */
 };
 
 /* NULL + errno. Strings are copied. */

@@ -156,6 +156,28 @@ static void test_profile_op_and_member(void)
 	CHECK_STR(proto_op_name(BM_OP_PROFILE), "profile");
 }
 
+static void test_context_member(void)
+{
+	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":7,\"context\":{\"commit_info\":"
+			"{\"id\":\"abc\",\"dirty\":false,\"branch\":null}}}"),
+		  0);
+	CHECK_STR(json_string_value(
+			  json_object_get(json_object_get(req.context, "commit_info"), "id")),
+		  "abc");
+	CHECK_I64(parse("{\"op\":\"launch\",\"pid\":7,\"exe\":\"/bin/true\",\"name\":\"x\","
+			"\"context\":{\"machine_info\":{\"node\":\"h\",\"cpu\":{}}}}"),
+		  0);
+	CHECK(req.context != NULL);
+	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":7,\"context\":{\"commit_info\":"
+			"{\"dirty\":\"yes\"}}}"),
+		  -EINVAL);
+	CHECK_STR(code, "bad_request");
+	CHECK_STR(msg, "\"context.commit_info.dirty\" has the wrong type");
+	CHECK(req.context == NULL);
+	CHECK_I64(parse("{\"op\":\"start\",\"name\":\"x\",\"context\":{}}"), -EINVAL);
+	CHECK_STR(code, "bad_request");
+}
+
 static void test_op_names_round_trip(void)
 {
 	CHECK_STR(proto_op_name(BM_OP_HELLO), "hello");
@@ -400,6 +422,7 @@ int main(void)
 	TEST(test_tiny_message_buffer_is_terminated);
 	TEST(test_format_error);
 	TEST(test_format_ok);
+	TEST(test_context_member);
 	bm_request_release(&req);
 	return tap_done();
 }
