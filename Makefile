@@ -56,9 +56,10 @@ RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OB
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units names live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNITS := units names gate live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
 UNIT_units      := lib/units
 UNIT_names      := lib/names
+UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps

@@ -22,7 +22,6 @@
 #include "launch.h"
 #include "log.h"
 #include "names.h"
-#include "results.h"
 #include "table.h"
 #include "units.h"
 
@@ -473,7 +472,7 @@ int main(int argc, char **argv)
 	if (!o.quiet)
 		table_print(stderr, doc, isatty(STDERR_FILENO) && !getenv("NO_COLOR"));
 	if (o.json_path) {
-		e = results_write(doc, o.json_path);
+		e = jsonutil_write_file(doc, o.json_path);
 		if (e) {
 			json_decref(doc);
 			return cli_err(PROG, 2, "cannot write %s: %s", o.json_path, strerror(-e));
