@@ -65,7 +65,7 @@ void embedded__free(struct embedded *e)
 }
 
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, int *status, char *err, size_t errlen)
+		  bool python_malloc, json_t *context, int *status, char *err, size_t errlen)
 {
 	struct session *s;
 	int r;
@@ -76,6 +76,8 @@ int embedded__run(struct embedded *e, struct launch *l, const char *name, const 
 		launch_abort(l);
 		return r;
 	}
+	/* in-process, the context the daemon would get in the launch request */
+	collector__local_session(e->c)->context = json_incref(context);
 	r = launch_release(l);
 	if (r) {
 		snprintf(err, errlen, "cannot run '%s': %s", command, strerror(-r));

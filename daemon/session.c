@@ -40,6 +40,7 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
+	json_decref(s->context);
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
 		free(s->procs[i]);
@@ -352,6 +353,7 @@ json_t *session__results(const struct session *s, const char *version, const cha
 									   : "pymalloc",
 				    .lost_events = lost_events,
 				    .start_unix_ns = s->start_unix_ns,
+				    .context = s->context,
 				    .version = version,
 				    .attach_mode = attach_mode };
 	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));

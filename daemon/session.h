@@ -77,6 +77,7 @@ struct session {
 	 * by every spool, and the directory of spill files */
 	struct spool_budget *budget;
 	const char *spill_dir;
+	json_t *context; /* owned: the launching/attaching client's commit_info/machine_info */
 };
 
 /* NULL + errno. Strings are copied. */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "names.h"
 #include "results.h"
 #include "rss.h"
 #include "sessions.h"
@@ -252,22 +253,20 @@ const struct region *sessions__stop_region(struct session *s, struct region *r, 
 
 void sessions__write_result(const char *dir, const struct session *s, const json_t *doc)
 {
-	char path[PATH_MAX], safe[BM_NAME_MAX + 1];
+	char path[PATH_MAX], safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
 	const char *name = s->nr_closed ? s->closed[0].name : "session";
 	int err;
 
-	proto_sanitize_filename(name, safe, sizeof(safe));
+	names_clean(name, safe, sizeof(safe));
+	snprintf(stem, sizeof(stem), "%u-%s", s->id, safe);
 	mkdir(dir, 0755);
 	/* session ids restart with the daemon: never replace a file an earlier run wrote */
-	for (int i = 0; i < 1000; i++) {
-		struct stat st;
-
-		if (i)
-			snprintf(path, sizeof(path), "%s/%u-%s-%d.json", dir, s->id, safe, i);
-		else
-			snprintf(path, sizeof(path), "%s/%u-%s.json", dir, s->id, safe);
-		if (lstat(path, &st) && errno == ENOENT)
-			break;
+	err = names_free_path(dir, stem, ".json", path, sizeof(path));
+	if (err) {
+		pr_err("session %u: no free file name for %s/%s.json: %s (results stay available "
+		       "over the socket)",
+		       s->id, dir, stem, strerror(-err));
+		return;
 	}
 	err = results_write(doc, path);
 	if (err)
