@@ -33,7 +33,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare memray/writer memray/reader
+LIB := units jsonutil atomic_file log compare allocators memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
 	  proto server dispatch listen collector config placement profile spool stacks
@@ -46,9 +46,9 @@ daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
 client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
-		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer)
+		  $(call lib_objs,units jsonutil atomic_file log compare allocators memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare memray/writer memray/reader)
+	    $(call lib_objs,jsonutil atomic_file units compare allocators memray/writer memray/reader)
 RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
@@ -60,16 +60,16 @@ UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
-UNIT_symbols    := daemon/symbols
+UNIT_symbols    := daemon/symbols lib/allocators
 UNIT_compare    := lib/compare lib/units
-UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/allocators lib/units
 UNIT_proto      := daemon/proto
 UNIT_config     := daemon/config lib/units
 UNIT_listen     := daemon/listen
 UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/table
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
-UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
+UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -163,7 +163,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
 EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
-	       $(call lib_objs,jsonutil atomic_file units memray/writer)
+	       $(call lib_objs,jsonutil atomic_file units allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -44,41 +44,17 @@ const char *memray_python_allocator_name(unsigned int id)
 	return id < sizeof(names) / sizeof(names[0]) ? names[id] : NULL;
 }
 
-const char *memray_allocator_name(unsigned int id)
-{
-	static const char *const names[] = {
-		NULL,
-		"pymalloc_free",
-		"pymalloc_malloc",
-		"pymalloc_calloc",
-		"pymalloc_realloc",
-		"free",
-		"malloc",
-		"realloc",
-		"calloc",
-		"posix_memalign",
-		"aligned_alloc",
-		"memalign",
-		"valloc",
-		"pvalloc",
-		"mmap",
-		"munmap",
-	};
-
-	return id < sizeof(names) / sizeof(names[0]) ? names[id] : NULL;
-}
-
 enum kind { K_SIMPLE_ALLOC, K_SIMPLE_FREE, K_RANGED_ALLOC, K_RANGED_FREE };
 
 static enum kind allocator_kind(unsigned int id)
 {
 	switch (id) {
-	case 1: /* PYMALLOC_FREE */
-	case 5: /* FREE */
+	case MEMRAY_AL_PYMALLOC_FREE:
+	case MEMRAY_AL_FREE:
 		return K_SIMPLE_FREE;
-	case 14:
+	case MEMRAY_AL_MMAP:
 		return K_RANGED_ALLOC;
-	case 15:
+	case MEMRAY_AL_MUNMAP:
 		return K_RANGED_FREE;
 	default:
 		return K_SIMPLE_ALLOC;

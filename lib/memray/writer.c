@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "benchmem.h"
+#include "allocators.h"
 #include "memray/writer.h"
 
 #define OUT_BYTES   (64u << 10) /* output buffer */
@@ -25,21 +25,6 @@ enum {
 	REC_THREAD_RECORD = 0x0a,
 	REC_CONTEXT_SWITCH = 0x0c,
 	REC_ALLOCATION = 0x80,
-};
-
-/* memray's hooks::Allocator ids */
-enum {
-	MR_FREE = 5,
-	MR_MALLOC = 6,
-	MR_REALLOC = 7,
-	MR_CALLOC = 8,
-	MR_POSIX_MEMALIGN = 9,
-	MR_ALIGNED_ALLOC = 10,
-	MR_MEMALIGN = 11,
-	MR_VALLOC = 12,
-	MR_PVALLOC = 13,
-	MR_MMAP = 14,
-	MR_MUNMAP = 15,
 };
 
 /* One node of the native stack tree: (ip, parent) → id; id 0 marks an empty slot. */
@@ -463,44 +448,17 @@ static int allocation(struct memray_writer *w, uint8_t id, uint64_t addr, bool h
 	return put(w, r.b, r.n);
 }
 
-static int memray_id(uint16_t bm_func)
-{
-	switch (bm_func) {
-	case BM_FN_MALLOC:
-		return MR_MALLOC;
-	case BM_FN_CALLOC:
-		return MR_CALLOC;
-	case BM_FN_REALLOC:
-	case BM_FN_REALLOCARRAY:
-		return MR_REALLOC;
-	case BM_FN_POSIX_MEMALIGN:
-		return MR_POSIX_MEMALIGN;
-	case BM_FN_ALIGNED_ALLOC:
-		return MR_ALIGNED_ALLOC;
-	case BM_FN_MEMALIGN:
-		return MR_MEMALIGN;
-	case BM_FN_VALLOC:
-		return MR_VALLOC;
-	case BM_FN_PVALLOC:
-		return MR_PVALLOC;
-	case BM_FN_MMAP:
-		return MR_MMAP;
-	default:
-		return -EINVAL;
-	}
-}
-
 int memray_writer__alloc(struct memray_writer *w, uint64_t tid, uint16_t bm_func, uint64_t addr,
 			 uint64_t size, const uint64_t *frames, size_t nr_frames)
 {
-	int id = memray_id(bm_func);
+	unsigned int id = allocator_memray_id(bm_func);
 	uint32_t leaf = 0;
 	int err = usable(w);
 
 	if (err)
 		return err;
-	if (id < 0)
-		return id;
+	if (!id)
+		return -EINVAL;
 	if (!addr)
 		return 0;
 	if (w->native && frames && nr_frames) {
@@ -527,7 +485,7 @@ int memray_writer__free_block(struct memray_writer *w, uint64_t tid, uint64_t ad
 	err = context_switch(w, tid);
 	if (err)
 		return err;
-	return allocation(w, MR_FREE, addr, false, 0, false, 0);
+	return allocation(w, MEMRAY_AL_FREE, addr, false, 0, false, 0);
 }
 
 int memray_writer__munmap(struct memray_writer *w, uint64_t tid, uint64_t addr, uint64_t size)
@@ -539,7 +497,7 @@ int memray_writer__munmap(struct memray_writer *w, uint64_t tid, uint64_t addr, 
 	err = context_switch(w, tid);
 	if (err)
 		return err;
-	return allocation(w, MR_MUNMAP, addr, true, size, true, 0);
+	return allocation(w, MEMRAY_AL_MUNMAP, addr, true, size, true, 0);
 }
 
 int memray_writer__thread_name(struct memray_writer *w, uint64_t tid, const char *name)

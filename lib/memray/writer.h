@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "allocators.h"
+
 #define MEMRAY_HEADER_VERSION  13
 #define MEMRAY_PY_ALLOC_MALLOC 3 /* header python_allocator for native C programs */
 
@@ -47,7 +49,7 @@ struct memray_writer *memray_writer__new(int fd, const struct memray_meta *m);
  * Returns 0 or -errno. */
 int memray_writer__maps(struct memray_writer *w, const struct memray_image *imgs, size_t n);
 
-/* One allocation of @size bytes at @addr by thread @tid. @bm_func is an enum bm_alloc_func
+/* One allocation of @size bytes at @addr by thread @tid. @bm_func is a row id of lib/allocators.h
  * allocator (not FREE/MUNMAP: -EINVAL). @frames are return addresses, innermost first
  * (frames[0] = return address inside malloc's caller); zero entries are skipped; ignored
  * without native_traces. New stack-tree nodes and a CONTEXT_SWITCH (when @tid changes) are
