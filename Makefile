@@ -33,7 +33,8 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare allocators memray/writer memray/reader
+LIB := units jsonutil atomic_file log compare allocators memray/writer memray/reader \
+       memray/decode memray/stats
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
 	  proto server dispatch listen collector config placement profile spool stacks
@@ -48,7 +49,8 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log compare allocators memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare allocators memray/writer memray/reader)
+	    $(call lib_objs,jsonutil atomic_file units compare allocators memray/writer memray/reader \
+			  memray/decode memray/stats)
 RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
@@ -62,7 +64,8 @@ UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
 UNIT_symbols    := daemon/symbols lib/allocators
 UNIT_compare    := lib/compare lib/units
-UNIT_memray     := lib/memray/writer lib/memray/reader lib/allocators lib/units
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
+		   lib/allocators lib/units
 UNIT_proto      := daemon/proto
 UNIT_config     := daemon/config lib/units
 UNIT_listen     := daemon/listen

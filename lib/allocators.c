@@ -71,26 +71,3 @@ unsigned int allocator_memray_id(unsigned int func)
 		return 0;
 	return r->memray_id;
 }
-
-const char *memray_allocator_name(unsigned int id)
-{
-	static const char *const names[MEMRAY_AL_MAX + 1] = {
-		[MEMRAY_AL_PYMALLOC_FREE] = "pymalloc_free",
-		[MEMRAY_AL_PYMALLOC_MALLOC] = "pymalloc_malloc",
-		[MEMRAY_AL_PYMALLOC_CALLOC] = "pymalloc_calloc",
-		[MEMRAY_AL_PYMALLOC_REALLOC] = "pymalloc_realloc",
-		[MEMRAY_AL_FREE] = "free",
-		[MEMRAY_AL_MALLOC] = "malloc",
-		[MEMRAY_AL_REALLOC] = "realloc",
-		[MEMRAY_AL_CALLOC] = "calloc",
-		[MEMRAY_AL_POSIX_MEMALIGN] = "posix_memalign",
-		[MEMRAY_AL_ALIGNED_ALLOC] = "aligned_alloc",
-		[MEMRAY_AL_MEMALIGN] = "memalign",
-		[MEMRAY_AL_VALLOC] = "valloc",
-		[MEMRAY_AL_PVALLOC] = "pvalloc",
-		[MEMRAY_AL_MMAP] = "mmap",
-		[MEMRAY_AL_MUNMAP] = "munmap",
-	};
-
-	return id <= MEMRAY_AL_MAX ? names[id] : NULL;
-}

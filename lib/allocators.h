@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "benchmem.h"
+#include "memray/format.h"
 
 /* What a call does to the heap (descriptive; the BPF side reads only the argument spec). */
 enum bm_alloc_kind {
@@ -20,26 +21,6 @@ enum bm_alloc_kind {
 	BM_AK_FREE,	 /* frees `addr` */
 	BM_AK_MMAP,	 /* maps a range of `size` bytes (anonymous only) */
 	BM_AK_MUNMAP,	 /* unmaps [`addr`, `addr` + `size`) */
-};
-
-/* memray's hooks::Allocator ids (memray-format.md §4, "Allocator ids"). */
-enum memray_allocator {
-	MEMRAY_AL_PYMALLOC_FREE = 1,
-	MEMRAY_AL_PYMALLOC_MALLOC,
-	MEMRAY_AL_PYMALLOC_CALLOC,
-	MEMRAY_AL_PYMALLOC_REALLOC,
-	MEMRAY_AL_FREE,
-	MEMRAY_AL_MALLOC,
-	MEMRAY_AL_REALLOC,
-	MEMRAY_AL_CALLOC,
-	MEMRAY_AL_POSIX_MEMALIGN,
-	MEMRAY_AL_ALIGNED_ALLOC,
-	MEMRAY_AL_MEMALIGN,
-	MEMRAY_AL_VALLOC,
-	MEMRAY_AL_PVALLOC,
-	MEMRAY_AL_MMAP,
-	MEMRAY_AL_MUNMAP,
-	MEMRAY_AL_MAX = MEMRAY_AL_MUNMAP,
 };
 
 /*
@@ -141,8 +122,5 @@ void allocators_fill_specs(struct bm_argspec *specs);
 /* memray's allocator id 1..15 for an event of @func, or 0 (FREE/MUNMAP rows and unknown ids
  * have none: those are written as their own records). */
 unsigned int allocator_memray_id(unsigned int func);
-
-/* memray's name of allocator id 1..15 ("malloc", "munmap"); NULL otherwise. */
-const char *memray_allocator_name(unsigned int id);
 
 #endif /* BM_ALLOCATORS_H */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "allocators.h"
+#include "memray/format.h"
 
 /* Record kinds, for counting (memray-format.md §4). */
 enum memray_rec {
@@ -35,7 +35,7 @@ const char *memray_rec_name(enum memray_rec r);
 /* memray's name of header python_allocator 1..6 ("pymalloc", "malloc", ...); NULL otherwise. */
 const char *memray_python_allocator_name(unsigned int id);
 
-/* memray_allocator_name(): in allocators.h, with memray's allocator ids. */
+/* memray_allocator_name(): in format.h, with memray's allocator ids. */
 
 struct memray_header {
 	int32_t version;

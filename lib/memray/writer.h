@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* lib/memray/writer.h — the memray-compatible .bin writer (memray 1.20, header version 13, file
  * format 0 = ALL_ALLOCATIONS); pure: it only write()s to the fd it is given. No other file
- * knows the format (the byte layout is in docs memray-format.md). */
+ * knows the format but reader.c (the constants are in format.h, the byte layout in
+ * memray-format.md). */
 #ifndef BM_MEMRAY_H
 #define BM_MEMRAY_H
 
@@ -10,9 +11,6 @@
 #include <stdint.h>
 
 #include "allocators.h"
-
-#define MEMRAY_HEADER_VERSION  13
-#define MEMRAY_PY_ALLOC_MALLOC 3 /* header python_allocator for native C programs */
 
 struct memray_writer;
 
