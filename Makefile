@@ -56,13 +56,15 @@ RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks \
+	 allocators
 UNIT_units      := lib/units
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
 UNIT_symbols    := daemon/symbols lib/allocators
+UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
 UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
 		   lib/allocators lib/units
@@ -76,7 +78,9 @@ UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocator
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
-WORKLOADS := $(patsubst tests/workloads/%.c,$(B)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(B)/workloads/%,$(WORKLOAD_SRCS)) \
+	     $(patsubst tests/workloads/%.cc,$(B)/workloads/%,$(WORKLOAD_CXX_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
@@ -154,6 +158,13 @@ $(B)/workloads/%: tests/workloads/%.c tests/workloads/workload.h $(B)/libbenchme
 	$(call msg,CC-WL,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a \
 		$(if $(findstring static,$*),-static,)
+
+# C++ workloads: -fno-allocation-dce keeps every new/delete pair the source writes.
+WL_CXXFLAGS := -std=gnu++17 -O2 -g -Wall -Wextra -Werror -fno-builtin -fno-allocation-dce \
+	       -fno-omit-frame-pointer -pthread -MMD -MP
+$(B)/workloads/%: tests/workloads/%.cc tests/workloads/workload.h $(B)/libbenchmem.a
+	$(call msg,CXX-WL,$@)
+	$(Q)mkdir -p $(@D) && $(CXX) $(WL_CXXFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a
 
 $(B)/bench/%: tests/bench/%.c
 	$(call msg,CC-BENCH,$@)
