@@ -82,7 +82,16 @@ enum bm_alloc_kind {
 	  "_ZdlPv\0_ZdaPv\0_ZdlPvm\0_ZdaPvm\0_ZdlPvRKSt9nothrow_t\0_ZdaPvRKSt9nothrow_t\0"         \
 	  "_ZdlPvSt11align_val_t\0_ZdaPvSt11align_val_t\0_ZdlPvmSt11align_val_t\0"                 \
 	  "_ZdaPvmSt11align_val_t\0",                                                              \
-	  BM_AK_FREE, 0, 0, 1, 0, BM_AS_EMIT_FREE | BM_AF_FORWARDS, MEMRAY_AL_FREE)
+	  BM_AK_FREE, 0, 0, 1, 0, BM_AS_EMIT_FREE | BM_AF_FORWARDS, MEMRAY_AL_FREE)                \
+	/* Rust's global allocator shims: std's System allocator calls malloc & co. */             \
+	X(RUST_ALLOC, "__rust_alloc\0", BM_AK_ALLOC, 1, 0, 0, 0, BM_AS_RETURN | BM_AF_FORWARDS,    \
+	  MEMRAY_AL_MALLOC)                                                                        \
+	X(RUST_ALLOC_ZEROED, "__rust_alloc_zeroed\0", BM_AK_ALLOC, 1, 0, 0, 0,                     \
+	  BM_AS_RETURN | BM_AF_FORWARDS, MEMRAY_AL_CALLOC)                                         \
+	X(RUST_REALLOC, "__rust_realloc\0", BM_AK_REALLOC, 4, 0, 1, 0,                             \
+	  BM_AS_RETURN | BM_AF_FORWARDS, MEMRAY_AL_REALLOC)                                        \
+	X(RUST_DEALLOC, "__rust_dealloc\0", BM_AK_FREE, 0, 0, 1, 0,                                \
+	  BM_AS_EMIT_FREE | BM_AF_FORWARDS, MEMRAY_AL_FREE)
 
 enum bm_alloc_func {
 	BM_FN_NONE = 0,

@@ -78,14 +78,22 @@ static void test_return_probes_ranges_and_memray_ids(void)
 	CHECK_I64(allocator_memray_id(BM_FN_MAX), 0);
 }
 
-/* libstdc++'s operator new/delete call malloc/free: probing them too would count a delete
- * twice (free emits at its entry), so these rows are known by name but never attached. */
-static void test_cxx_rows_forward_to_the_c_allocator(void)
+/* libstdc++'s operator new/delete and Rust's System allocator call malloc/free: probing them too
+ * would count a delete twice (free emits at its entry), so these rows are known by name but never
+ * attached. */
+static void test_cxx_and_rust_rows_forward_to_the_c_allocator(void)
 {
 	CHECK(allocator_row(BM_FN_CXX_NEW)->flags & BM_AF_FORWARDS);
 	CHECK(allocator_row(BM_FN_CXX_NEW_ALIGNED)->flags & BM_AF_FORWARDS);
 	CHECK(allocator_row(BM_FN_CXX_DELETE)->flags & BM_AF_FORWARDS);
 	CHECK(!(allocator_row(BM_FN_MALLOC)->flags & BM_AF_FORWARDS));
+	/* Rust: __rust_realloc(ptr, old_size, align, new_size) */
+	CHECK_I64(allocator_by_name("__rust_realloc"), BM_FN_RUST_REALLOC);
+	CHECK(allocator_row(BM_FN_RUST_REALLOC)->spec.size == 4 &&
+	      allocator_row(BM_FN_RUST_REALLOC)->spec.addr == 1);
+	CHECK_I64(allocator_memray_id(BM_FN_RUST_ALLOC_ZEROED), MEMRAY_AL_CALLOC);
+	CHECK_I64(allocator_memray_id(BM_FN_RUST_DEALLOC), 0);
+	CHECK(allocator_row(BM_FN_RUST_DEALLOC)->flags & BM_AF_FORWARDS);
 	CHECK(allocator_row(BM_FN_FREE)->flags & BM_AF_MOVABLE);
 	CHECK(!(allocator_row(BM_FN_MUNMAP)->flags & BM_AF_MOVABLE));
 }
@@ -96,6 +104,6 @@ int main(void)
 	TEST(test_names_and_aliases_find_their_row);
 	TEST(test_specs_the_bpf_side_reads);
 	TEST(test_return_probes_ranges_and_memray_ids);
-	TEST(test_cxx_rows_forward_to_the_c_allocator);
+	TEST(test_cxx_and_rust_rows_forward_to_the_c_allocator);
 	return tap_done();
 }
