@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocators.h"
 #include "collector.h"
 #include "dispatch.h"
 #include "log.h"
 #include "loop.h"
 #include "placement.h"
-#include "allocators.h"
 #include "probe.h"
 #include "profile.h"
 #include "procmaps.h"

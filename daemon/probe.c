@@ -169,7 +169,8 @@ static uint64_t cookie_of(const struct alloc_sym *s)
 	const struct allocator *r = allocator_row(s->func);
 	uint64_t c = s->func;
 
-	/* mmap/munmap need the segment bounds to skip the allocator's own calls */
+	/* rows with BM_AS_INSIDE (mmap, munmap) need the segment bounds to skip the
+	 * allocator's own calls */
 	if (r && (r->spec.flags & BM_AS_INSIDE) && s->seg_len &&
 	    s->seg_off <= BM_COOKIE_FIELD_MAX && s->seg_len <= BM_COOKIE_FIELD_MAX)
 		c |= s->seg_off << 8 | s->seg_len << 36;
