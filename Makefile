@@ -33,8 +33,8 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log names context compare runs gate memray/writer \
-	memray/reader
+LIB := units jsonutil atomic_file log names context compare runs gate allocators memray/writer \
+	memray/reader memray/decode memray/stats
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
@@ -49,16 +49,18 @@ daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
 client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
-		  $(call lib_objs,units jsonutil atomic_file log names context compare memray/writer)
+		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
+			    memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare runs gate memray/writer memray/reader)
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators memray/writer \
+			  memray/reader memray/decode memray/stats)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units names gate live region procmaps procstatus symbols compare memray proto config listen \
-	 results placement spool stacks sources
+UNITS := units names gate allocators live region procmaps procstatus symbols compare memray proto \
+	 config listen results placement spool stacks sources
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -66,25 +68,29 @@ UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
-UNIT_symbols    := daemon/symbols
+UNIT_symbols    := daemon/symbols lib/allocators
+UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
-UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
+		   lib/allocators lib/units
 UNIT_proto      := daemon/proto lib/names lib/context
 UNIT_config     := daemon/config daemon/config_yaml lib/units
 UNIT_listen     := daemon/listen
 UNIT_results    := daemon/results lib/compare lib/context lib/jsonutil lib/atomic_file lib/units client/table
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
-UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
+UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 # a second event source through the interface into the session table (no BPF)
 UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
 		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
-		   lib/memray/writer
+		   lib/memray/writer lib/allocators
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
-WORKLOADS := $(patsubst tests/workloads/%.c,$(B)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(B)/workloads/%,$(WORKLOAD_SRCS)) \
+	     $(patsubst tests/workloads/%.cc,$(B)/workloads/%,$(WORKLOAD_CXX_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
@@ -163,6 +169,13 @@ $(B)/workloads/%: tests/workloads/%.c tests/workloads/workload.h $(B)/libbenchme
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a \
 		$(if $(findstring static,$*),-static,)
 
+# C++ workloads: -fno-allocation-dce keeps every new/delete pair the source writes.
+WL_CXXFLAGS := -std=gnu++17 -O2 -g -Wall -Wextra -Werror -fno-builtin -fno-allocation-dce \
+	       -fno-omit-frame-pointer -pthread -MMD -MP
+$(B)/workloads/%: tests/workloads/%.cc tests/workloads/workload.h $(B)/libbenchmem.a
+	$(call msg,CXX-WL,$@)
+	$(Q)mkdir -p $(@D) && $(CXX) $(WL_CXXFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a
+
 $(B)/bench/%: tests/bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -o $@ $<
@@ -174,7 +187,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
 EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
-	       $(call lib_objs,jsonutil atomic_file units log compare context memray/writer)
+	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)

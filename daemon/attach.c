@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "allocators.h"
 #include "attach.h"
 #include "log.h"
 #include "placement.h"
@@ -150,7 +151,7 @@ static void place_entry_probes(const char *path, struct alloc_sym *syms, int n)
 	if (fd < 0)
 		return;
 	for (int i = 0; i < n; i++) {
-		if (syms[i].func != BM_FN_FREE)
+		if (!(allocator_row(syms[i].func)->flags & BM_AF_MOVABLE))
 			continue;
 		got = pread(fd, code, sizeof(code), (off_t)syms[i].offset);
 		if (got <= 0 ||

@@ -121,7 +121,7 @@ void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_
 	struct live_block old;
 
 	s->events++;
-	if (func == BM_FN_MMAP) {
+	if (allocator_is_ranged(func)) {
 		/* a mapping that fails to record only under-counts a later munmap */
 		live_table__map(p->live, addr, size, s->epoch);
 	} else if (live_table__insert(p->live, addr, size, s->epoch, &old) == 0 && old.size) {
