@@ -33,7 +33,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare memray/writer memray/reader
+LIB := units jsonutil atomic_file log compare ticks memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
 	  proto server dispatch listen collector config placement profile spool stacks
@@ -48,13 +48,13 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare memray/writer memray/reader)
+	    $(call lib_objs,jsonutil atomic_file units compare ticks memray/writer memray/reader)
 RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks ticks
 UNIT_units      := lib/units
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
@@ -70,6 +70,7 @@ UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
+UNIT_ticks      := lib/ticks
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
