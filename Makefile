@@ -38,7 +38,8 @@ LIB := units jsonutil atomic_file log compare ticks memray/writer memray/reader
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
 	  proto server dispatch listen collector config placement profile spool stacks
 # client/: what only the command-line clients do.
-CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
+CTL    := benchmemctl conn table ctl_inspect report report_data report_svg report_gate runs \
+	  ctl_compare ctl_report ctl_region
 RUN    := benchmem-run launch conn gate runs table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
