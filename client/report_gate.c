@@ -74,6 +74,14 @@ static void no_data(struct report_verdict *out, const struct report_rules *rules
 			 rules->text[i], base->label, cur->label);
 }
 
+/* compare's row order under its default --group-by fullname: version order of the ids */
+static int hit_order(const void *a, const void *b)
+{
+	const struct report_hit *x = a, *y = b;
+
+	return strverscmp(x->cur->fullname, y->cur->fullname);
+}
+
 int report_gate_eval(const struct report_rules *rules, const struct run *base,
 		     const struct run *cur, struct report_verdict *out)
 {
@@ -84,7 +92,7 @@ int report_gate_eval(const struct report_rules *rules, const struct run *base,
 		out->nr_compared += b && b->has_mem && cur->entries[k].has_mem;
 	}
 	for (int i = 0; i < rules->nr; i++) {
-		size_t nr_eval = 0;
+		size_t nr_eval = 0, from = out->nr;
 
 		for (size_t k = 0; k < cur->nr_entries; k++) {
 			const struct run_entry *c = &cur->entries[k];
@@ -102,6 +110,8 @@ int report_gate_eval(const struct report_rules *rules, const struct run *base,
 			no_data(out, rules, i, base, cur);
 			return 0;
 		}
+		if (out->nr > from)
+			qsort(out->hits + from, out->nr - from, sizeof(*out->hits), hit_order);
 	}
 	return 0;
 }
