@@ -216,6 +216,13 @@ void rep_svg_bars(const struct rep_chart *c)
 	fputs("</div>\n", c->f);
 }
 
+/* Series drawn first are drawn wider, so a later series with the same values leaves the
+ * earlier one visible as an outline instead of hiding it. */
+static double width_of(size_t i, size_t n)
+{
+	return n > 1 ? 1.5 + 2.5 * (double)(n - 1 - i) / (double)(n - 1) : 2;
+}
+
 /* Runs spread evenly over the plot width; a single run in the middle. */
 static double run_x(const struct frame *fr, size_t r, size_t nr)
 {
@@ -241,8 +248,8 @@ void rep_svg_trend(const struct rep_chart *c)
 
 		fprintf(c->f,
 			"<g><polyline class=\"tline%s\" fill=\"none\" stroke=\"%s\" "
-			"stroke-dasharray=\"%s\" stroke-width=\"2\" points=\"",
-			alt(c), rep_color(i), rep_dash(i));
+			"stroke-dasharray=\"%s\" stroke-width=\"%.1f\" points=\"",
+			alt(c), rep_color(i), rep_dash(i), width_of(i, c->g->nr));
 		for (size_t r = 0; r < nr; r++)
 			if (rep_value(rg->by_run[r], c->v, &v))
 				fprintf(c->f, "%.1f,%.1f ", run_x(&fr, r, nr), y_of(&fr, &t, v));
@@ -251,9 +258,10 @@ void rep_svg_trend(const struct rep_chart *c)
 			if (!rep_value(rg->by_run[r], c->v, &v))
 				continue;
 			fprintf(c->f,
-				"<circle class=\"tpoint%s\" r=\"3.5\" fill=\"%s\" cx=\"%.1f\" "
+				"<circle class=\"tpoint%s\" r=\"%.1f\" fill=\"%s\" cx=\"%.1f\" "
 				"cy=\"%.1f\">",
-				alt(c), rep_color(i), run_x(&fr, r, nr), y_of(&fr, &t, v));
+				alt(c), width_of(i, c->g->nr) + 1.5, rep_color(i),
+				run_x(&fr, r, nr), y_of(&fr, &t, v));
 			value_title(c, rg->fullname, c->m->rs->v[r]->label, v);
 			fputs("</circle>", c->f);
 		}
@@ -396,9 +404,11 @@ static void scaling_body(const struct rep_chart *c, const struct scaling *sc,
 
 		if (!i || sc->pts[i - 1].series != p->series)
 			fprintf(c->f,
-				"%s<polyline class=\"series%s\" fill=\"none\" stroke-width=\"2\" "
+				"%s<polyline class=\"series%s\" fill=\"none\" "
+				"stroke-width=\"%.1f\" "
 				"stroke=\"%s\" stroke-dasharray=\"%s\" points=\"",
-				i ? "\"/>" : "", alt(c), rep_color(p->series), rep_dash(p->series));
+				i ? "\"/>" : "", alt(c), width_of(p->series, sc->nr_series),
+				rep_color(p->series), rep_dash(p->series));
 		fprintf(c->f, "%.1f,%.1f ", fr->x0 + fr->w * ticks_pos(xt, p->x),
 			y_of(fr, yt, p->y));
 	}
@@ -408,9 +418,9 @@ static void scaling_body(const struct rep_chart *c, const struct scaling *sc,
 		const struct spoint *p = &sc->pts[i];
 
 		fprintf(c->f,
-			"<circle class=\"point%s\" r=\"3.5\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\">",
-			alt(c), rep_color(p->series), fr->x0 + fr->w * ticks_pos(xt, p->x),
-			y_of(fr, yt, p->y));
+			"<circle class=\"point%s\" r=\"%.1f\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\">",
+			alt(c), width_of(p->series, sc->nr_series) + 1.5, rep_color(p->series),
+			fr->x0 + fr->w * ticks_pos(xt, p->x), y_of(fr, yt, p->y));
 		snprintf(buf, sizeof(buf), "%s=%g", sc->param, p->x);
 		value_title(c, sc->names[p->series], buf, p->y);
 		fputs("</circle>", c->f);
