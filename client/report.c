@@ -33,7 +33,7 @@ static const char css[] =
 	"td:first-child,th:first-child{text-align:left}.worse{color:#b3261e;font-weight:bold}"
 	".better{color:#1e7b34}code{background:#f2f2f2;padding:1px 4px;font-size:.9em}"
 	"svg text{font-size:11px;fill:#333}svg .title{font-size:12px;font-weight:bold}"
-	".axis{stroke:#888}.grid{stroke:#eee}.legend{font-size:.8em;max-width:440px}"
+	".axis{stroke:#888}.grid{stroke:#eee}.legend{font-size:.8em;max-width:540px}"
 	".legend span{display:inline-block;margin:0 10px 2px 0}.legend i{display:inline-block;"
 	"width:16px;height:0;border-top:3px solid;margin-right:4px;vertical-align:middle}"
 	"details summary{cursor:pointer;color:#555}.note{color:#555;font-size:.9em}";
@@ -135,6 +135,8 @@ static void profile_link(FILE *f, const char *who, const struct run_entry *e)
 static void summary_hits(FILE *f, const struct report_verdict *vd, const struct run *base,
 			 const struct run *cur)
 {
+	size_t bare = 0;
+
 	fprintf(f, "<p>%zu regression(s) over threshold:</p><ol class=\"regressions\">", vd->nr);
 	for (size_t i = 0; i < vd->nr; i++) {
 		fputs("<li class=\"regression\"><code class=\"hit\">", f);
@@ -142,13 +144,16 @@ static void summary_hits(FILE *f, const struct report_verdict *vd, const struct 
 		fputs("</code>", f);
 		profile_link(f, cur->label, vd->hits[i].cur);
 		profile_link(f, base->label, vd->hits[i].base);
-		if (!vd->hits[i].cur->profile && !vd->hits[i].base->profile)
-			fputs("<div class=\"note\">no profile kept (benchmem-run --profile keeps "
-			      "the .bin of regressions)</div>",
-			      f);
+		bare += !vd->hits[i].cur->profile && !vd->hits[i].base->profile;
 		fputs("</li>", f);
 	}
 	fputs("</ol>", f);
+	if (bare)
+		fprintf(f,
+			"<p class=\"note\">%zu regression(s) without a kept profile: "
+			"benchmem-run --fail-on ... --baseline ... keeps the .bin of each "
+			"regressed region, --profile all of every region.</p>",
+			bare);
 }
 
 static int summary(FILE *f, const struct runs *rs, const struct report_opts *o)
@@ -239,8 +244,10 @@ static void table(FILE *f, const struct rep_model *m, const struct rep_group *g,
 	}
 	fputs("<th>change (last vs previous)</th></tr>\n", f);
 	for (size_t i = 0; i < g->nr; i++) {
-		fputs("<tr><td>", f);
+		fputs("<tr><td title=\"", f);
 		rep_esc(f, g->regions[i].fullname);
+		fputs("\">", f);
+		rep_esc(f, rep_short_id(g->regions[i].fullname));
 		fputs("</td>", f);
 		for (size_t r = first; r < nr; r++)
 			fprintf(f, "<td>%s</td>",
@@ -271,9 +278,9 @@ static int view_block(FILE *f, const struct rep_model *m, const struct rep_group
 	ret = rep_svg_scaling(&c);
 	fputs("<figure>", f);
 	rep_svg_bars(&c);
-	fputs("</figure></div>\n", f);
+	fputs("</figure><figure>", f);
 	table(f, m, g, v);
-	fputs("</div>\n", f);
+	fputs("</figure></div></div>\n", f);
 	return ret;
 }
 

@@ -7,7 +7,7 @@
 
 #include "report_svg.h"
 
-#define CHART_W	  440 /* px: three small charts side by side in 1400 px */
+#define CHART_W	  540 /* px: two charts side by side in 1400 px, the bars and table below */
 #define PLOT_H	  170 /* px of plot height */
 #define PAD_L	  64  /* y tick labels */
 #define PAD_R	  14
@@ -177,7 +177,7 @@ static void value_title(const struct rep_chart *c, const char *who, const char *
 void rep_svg_bars(const struct rep_chart *c)
 {
 	size_t nr = c->m->rs->nr;
-	double bw = fmax(3, fmin(16, 96.0 / (double)nr)), slot = bw * (double)nr + 14, x;
+	double bw = fmax(3, fmin(11, 72.0 / (double)nr)), slot = bw * (double)nr + 14, x;
 	double w = fmax(CHART_W, PAD_L + slot * (double)c->g->nr + PAD_R);
 	struct frame fr = { PAD_L, PAD_T, w - PAD_L - PAD_R, PLOT_H };
 	char col[32];
