@@ -12,8 +12,6 @@
 #include "report_data.h"
 #include "report_svg.h"
 
-#define TABLE_RUNS 8 /* run columns in a table; the charts show every run */
-
 static const char css[] =
 	"body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}"
 	"header,main{max-width:1400px;margin:0 auto;padding:0 24px}"
@@ -232,7 +230,7 @@ static void change_cell(FILE *f, const struct runs *rs, const struct rep_region 
 
 static void table(FILE *f, const struct rep_model *m, const struct rep_group *g, struct rep_view v)
 {
-	size_t nr = m->rs->nr, first = nr > TABLE_RUNS ? nr - TABLE_RUNS : 0;
+	size_t nr = m->rs->nr, first = rep_first_recent(m->rs);
 	char lab[48], val[48];
 	double x;
 
@@ -259,8 +257,8 @@ static void table(FILE *f, const struct rep_model *m, const struct rep_group *g,
 	}
 	fputs("</table>\n", f);
 	if (first)
-		fprintf(f, "<p class=\"note\">the last %d runs; the charts show all %zu</p>\n",
-			TABLE_RUNS, nr);
+		fprintf(f, "<p class=\"note\">the newest %d runs; the trend shows all %zu</p>\n",
+			REP_RECENT_RUNS, nr);
 }
 
 static int view_block(FILE *f, const struct rep_model *m, const struct rep_group *g,

@@ -61,6 +61,11 @@ bool rep_value(const struct run_entry *e, struct rep_view v, double *out)
 	return s && !cmp_reduce(s, e->series.n, v.stat, out);
 }
 
+size_t rep_first_recent(const struct runs *rs)
+{
+	return rs->nr > REP_RECENT_RUNS ? rs->nr - REP_RECENT_RUNS : 0;
+}
+
 int rep_prev_run(const struct rep_region *rg, struct rep_view v, size_t last)
 {
 	double x;

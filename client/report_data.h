@@ -20,6 +20,10 @@ enum rep_metric {
 	REP_NR_METRICS,
 };
 
+/* Runs in the bars, the scaling chart and the table: the newest ones. The trend chart shows
+ * every run. (200 benchmarks x 20 runs made a 36 MB page with every run everywhere.) */
+#define REP_RECENT_RUNS 8
+
 #define REP_NR_STATS 4 /* min, max, mean, median (enum cmp_stat's first four) */
 
 /* One page view: a metric under a stat; the default view (peak, min) is the headline. */
@@ -70,6 +74,9 @@ const char *rep_format(enum rep_metric m, double v, char *buf, size_t len);
 
 /* The last "::" segment of @fullname (before any [params]): "test_x[10]". */
 const char *rep_short_id(const char *fullname);
+
+/* The index of the first of the REP_RECENT_RUNS newest runs of @rs. */
+size_t rep_first_recent(const struct runs *rs);
 
 /* The index of the latest run before @last in which @rg has a value under @v, or -1. */
 int rep_prev_run(const struct rep_region *rg, struct rep_view v, size_t last);

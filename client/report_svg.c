@@ -176,7 +176,7 @@ static void value_title(const struct rep_chart *c, const char *who, const char *
 
 void rep_svg_bars(const struct rep_chart *c)
 {
-	size_t nr = c->m->rs->nr;
+	size_t first = rep_first_recent(c->m->rs), nr = c->m->rs->nr - first;
 	double bw = fmax(3, fmin(11, 72.0 / (double)nr)), slot = bw * (double)nr + 14, x;
 	double w = fmax(CHART_W, PAD_L + slot * (double)c->g->nr + PAD_R);
 	struct frame fr = { PAD_L, PAD_T, w - PAD_L - PAD_R, PLOT_H };
@@ -184,33 +184,35 @@ void rep_svg_bars(const struct rep_chart *c)
 	struct ticks t;
 
 	y_ticks(c, &t);
-	open_svg(c, "peaks", w, "per benchmark, one bar per run");
+	open_svg(c, "peaks", w,
+		 first ? "per benchmark, one bar per run (the newest runs)"
+		       : "per benchmark, one bar per run");
 	y_axis(c, &fr, &t);
 	for (size_t i = 0; i < c->g->nr; i++) {
 		const struct rep_region *rg = &c->g->regions[i];
 
 		x = fr.x0 + 7 + slot * (double)i;
-		for (size_t r = 0; r < nr; r++) {
+		for (size_t j = 0; j < nr; j++) {
 			double v, y;
 
-			if (!rep_value(rg->by_run[r], c->v, &v))
+			if (!rep_value(rg->by_run[first + j], c->v, &v))
 				continue;
 			y = y_of(&fr, &t, v);
 			fprintf(c->f,
 				"<rect class=\"bar%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 				"height=\"%.1f\" fill=\"%s\">",
-				alt(c), x + (double)r * bw, y, fmax(1, bw - 1), fr.y0 + fr.h - y,
-				rep_run_color(r, nr, col, sizeof(col)));
-			value_title(c, rg->fullname, c->m->rs->v[r]->label, v);
+				alt(c), x + (double)j * bw, y, fmax(1, bw - 1), fr.y0 + fr.h - y,
+				rep_run_color(j, nr, col, sizeof(col)));
+			value_title(c, rg->fullname, c->m->rs->v[first + j]->label, v);
 			fputs("</rect>", c->f);
 		}
 		x_label(c->f, x + slot / 2 - 4, fr.y0 + fr.h + 14, rep_short_id(rg->fullname));
 	}
 	fputs("</svg><div class=\"legend\">", c->f);
-	for (size_t r = 0; r < nr; r++) {
+	for (size_t j = 0; j < nr; j++) {
 		fprintf(c->f, "<span><i style=\"border-color:%s\"></i>",
-			rep_run_color(r, nr, col, sizeof(col)));
-		rep_esc(c->f, c->m->rs->v[r]->label);
+			rep_run_color(j, nr, col, sizeof(col)));
+		rep_esc(c->f, c->m->rs->v[first + j]->label);
 		fputs("</span>", c->f);
 	}
 	fputs("</div>\n", c->f);
@@ -353,7 +355,7 @@ static int point_order(const void *a, const void *b)
 static int scaling_collect(struct scaling *sc, const struct rep_chart *c)
 {
 	for (size_t i = 0; i < c->g->nr; i++) {
-		for (size_t r = 0; r < c->m->rs->nr; r++) {
+		for (size_t r = rep_first_recent(c->m->rs); r < c->m->rs->nr; r++) {
 			const struct run_entry *e = c->g->regions[i].by_run[r];
 			double y;
 
@@ -454,7 +456,8 @@ int rep_svg_scaling(const struct rep_chart *c)
 		x_ticks(&sc, &xt);
 		y_ticks(c, &yt);
 		fputs("<figure>", c->f);
-		snprintf(title, sizeof(title), "scaling over %s, one line per run", sc.param);
+		snprintf(title, sizeof(title), "scaling over %s, one line per run%s", sc.param,
+			 rep_first_recent(c->m->rs) ? " (the newest runs)" : "");
 		open_svg(c, "scaling", CHART_W, title);
 		y_axis(c, &fr, &yt);
 		scaling_body(c, &sc, &fr, &xt, &yt);
