@@ -314,3 +314,23 @@ def test_bad_rule_is_refused_like_compare(tmp_path):
     assert r.returncode == 2 == c.returncode
     assert r.stderr.replace("report", "compare") == c.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_long_history_trend_keeps_every_run(tmp_path):
+    """12 runs: the trend has 12 points per benchmark; bars, scaling and table the newest 8."""
+    runs = []
+    for k in range(12):
+        p = tmp_path / f"l{k:02d}.json"
+        p.write_text(json.dumps({"benchmarks": [
+            entry(f"t.py::test_n[{n}]", [n * 1000 + k * 100], [n], "g", {"n": n})
+            for n in (1, 100)]}))
+        runs.append(p)
+    page = render(tmp_path, *runs).read_text()
+    view = page.split('<div class="view v-peak-min">')[1].split('<div class="view')[0]
+    trend = view.split('<svg class="trend"')[1].split("</svg>")[0]
+    assert [s.count('class="tpoint"') for s in trend.split("<g>")[1:]] == [12, 12]
+    assert view.count('<rect class="bar"') == 2 * 8
+    assert view.count('class="point"') == 2 * 8
+    assert re.findall(r"<th>peak (l\d+)</th>", view) == [f"l{k:02d}" for k in range(4, 12)]
+    assert "t.py::test_n[100] \u2014 l00: peak 97.66 KiB</title>" in trend      # 100000 B
+    assert "t.py::test_n[100] \u2014 l11: peak 98.73 KiB</title>" in trend      # 101100 B
