@@ -2,11 +2,8 @@
 /* client/report.c — the report's HTML page: controls, regression summary, per group one
  * block of charts and a table per view, profile links. Charts come from report_svg.c. */
 #include <errno.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "report.h"
 #include "report_data.h"
@@ -47,21 +44,23 @@ static size_t views_of(const struct rep_model *m, struct rep_view *out)
 	return n;
 }
 
-static void view_css(FILE *f, const struct rep_view *vs, size_t nv)
+/* Shows the view of the checked metric and stat, and marks the checked labels. */
+static void view_css(FILE *f, const struct rep_model *m, const struct rep_view *vs, size_t nv)
 {
-	for (size_t i = 0; i < nv; i++) {
-		const char *m = rep_metric_name(vs[i].metric), *s = cmp_stat_name(vs[i].stat);
+	static const char on[] = "{background:#333;color:#fff;border-color:#333}";
 
-		fprintf(f, "#m-%s:checked~#s-%s:checked~main .v-%s-%s{display:block}", m, s, m, s);
-		if (vs[i].stat == CMP_STAT_MIN)
-			fprintf(f, "#m-%s:checked~header label[for=m-%s]", m, m);
-		else if (vs[i].metric == REP_PEAK)
-			fprintf(f, "#s-%s:checked~header label[for=s-%s]", s, s);
-		else
-			continue;
-		fputs("{background:#333;color:#fff;border-color:#333}", f);
+	for (size_t i = 0; i < nv; i++) {
+		const char *k = rep_metric_name(vs[i].metric), *s = cmp_stat_name(vs[i].stat);
+
+		fprintf(f, "#m-%s:checked~#s-%s:checked~main .v-%s-%s{display:block}", k, s, k, s);
 	}
-	fputs("#s-min:checked~header label[for=s-min]{background:#333;color:#fff}", f);
+	for (int k = 0; k < REP_NR_METRICS; k++)
+		if (m->has_metric[k])
+			fprintf(f, "#m-%s:checked~header label[for=m-%s]%s", rep_metric_name(k),
+				rep_metric_name(k), on);
+	for (int s = 0; s < REP_NR_STATS; s++)
+		fprintf(f, "#s-%s:checked~header label[for=s-%s]%s", cmp_stat_name(s),
+			cmp_stat_name(s), on);
 }
 
 static void controls(FILE *f, const struct rep_model *m)
@@ -88,7 +87,7 @@ static void head(FILE *f, const struct rep_model *m, const struct rep_view *vs, 
 		"<meta name=\"viewport\" content=\"width=device-width\">"
 		"<title>benchmemd report</title><style>%s",
 		css);
-	view_css(f, vs, nv);
+	view_css(f, m, vs, nv);
 	fputs("</style></head><body>\n", f);
 	/* the switches: siblings before header and main, so CSS can follow them */
 	for (int k = 0; k < REP_NR_METRICS; k++)
