@@ -33,15 +33,15 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log names context compare runs gate allocators memray/writer \
-	memray/reader memray/decode memray/stats
+LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks \
+	memray/writer memray/reader memray/decode memray/stats
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect report compare_model compare_render \
-	  ctl_compare ctl_report ctl_region
+CTL    := benchmemctl cli_err conn table ctl_inspect report report_data report_svg report_gate \
+	  compare_model compare_render ctl_compare ctl_report ctl_region
 RUN    := benchmem-run cli_err launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
@@ -52,15 +52,15 @@ COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
 			    memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators memray/writer \
-			  memray/reader memray/decode memray/stats)
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks \
+			  memray/writer memray/reader memray/decode memray/stats)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units names gate allocators live region procmaps procstatus symbols compare memray proto \
-	 config listen results placement spool stacks sources
+UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
+	 proto config listen results placement spool stacks sources
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -80,6 +80,7 @@ UNIT_results    := daemon/results lib/compare lib/context lib/jsonutil lib/atomi
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
+UNIT_ticks      := lib/ticks
 # a second event source through the interface into the session table (no BPF)
 UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
 		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
