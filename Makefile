@@ -60,7 +60,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
-	 proto config listen results placement spool stacks sources
+	 memray_read proto config listen results placement spool stacks sources
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -73,6 +73,7 @@ UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
 UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
 		   lib/allocators lib/units
+UNIT_memray_read := $(UNIT_memray)
 UNIT_proto      := daemon/proto lib/names lib/context
 UNIT_config     := daemon/config daemon/config_yaml lib/units
 UNIT_listen     := daemon/listen
