@@ -517,8 +517,10 @@ static void close_all(struct collector *c, struct session *s, bool root_failed)
 void collector__detach(struct collector *c, struct session *s)
 {
 	close_all(c, s, false);
-	for (int i = 0; i < s->nr_procs; i++)
+	for (int i = 0; i < s->nr_procs; i++) {
 		release_proc(c, s->procs[i]);
+		targets__release(c->targets, s->procs[i]->tgid);
+	}
 	while (s->nr_procs)
 		session__remove_proc(s, s->procs[0]);
 	s->ended = true;

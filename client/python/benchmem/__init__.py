@@ -13,7 +13,9 @@
 The collector is found at ``$BENCHMEM_SOCKET`` (``benchmem-run`` exports it), else at
 ``/run/benchmem/benchmemd.sock``. When no collector listens, the module-level ``start``,
 ``stop`` and ``region`` do nothing and ``stop`` returns ``None``, so a benchmark can keep the
-calls permanently; a failed connect is retried at most once per second. An error reply raises
+calls permanently; a failed connect is retried at most once per second. A collector that does
+not trace the calling process (``no_session``) is treated the same way, with one
+``RuntimeWarning`` (as the C library returns ``-ESRCH``). Any other error reply raises
 ``benchmem.Error`` carrying the server's ``code`` and ``message``.
 
 The module-level functions share one connection per process (reopened after ``fork``, because
@@ -27,6 +29,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 
 __all__ = ["Error", "Client", "start", "stop", "region", "available", "socket_path"]
 
@@ -34,6 +37,7 @@ DEFAULT_SOCKET = "/run/benchmem/benchmemd.sock"
 LINE_MAX = 4096
 TIMEOUT_S = 5.0
 RETRY_INTERVAL_S = 1.0
+RECV_BYTES = 65536
 
 
 class Error(Exception):
@@ -64,6 +68,9 @@ class Client:
             self._sock.close()
             raise
         self._buf = b""
+        # Made here, before any region starts: a reply read inside a region (start's) must not
+        # allocate a receive buffer there, or every region would count 64 KiB of ours.
+        self._rx = bytearray(RECV_BYTES)
 
     def close(self):
         if self._sock is not None:
@@ -100,10 +107,10 @@ class Client:
 
     def _read_line(self):
         while b"\n" not in self._buf:
-            chunk = self._sock.recv(65536)
-            if not chunk:
+            n = self._sock.recv_into(self._rx)
+            if not n:
                 raise ConnectionResetError("the collector closed the connection")
-            self._buf += chunk
+            self._buf += self._rx[:n]
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
 
@@ -125,8 +132,14 @@ class Client:
     def results(self, session=None, pid=None):
         return self.request("results", session=session, pid=pid)["result"]
 
-    def attach(self, pid):
-        return self.request("attach", pid=pid)["session"]
+    def attach(self, pid, profile=None, python_malloc=None):
+        return self.request("attach", pid=pid, profile=profile,
+                            python_malloc=python_malloc)["session"]
+
+    def profile(self, name, repeat=None, session=None, pid=None):
+        """Writes the memray .bin of a closed region; returns its path on the collector's side."""
+        return self.request("profile", name=name, repeat=repeat, session=session,
+                            pid=pid)["path"]
 
     def detach(self, session=None, pid=None):
         return self.request("detach", session=session, pid=pid)
@@ -140,6 +153,7 @@ class _Shared:
         self.client = None
         self.pid = None
         self.retry_at = 0.0
+        self.warned = False
 
     def get(self):
         """Returns the connected Client or None; call with the lock held."""
@@ -171,7 +185,16 @@ class _Shared:
             except Error as e:
                 if e.code == "disconnected":
                     self.client = None
-                raise
+                if e.code != "no_session":
+                    raise
+            # A collector listens but does not trace this process: the same as no collector
+            # for a script that keeps its calls permanently (the C library returns -ESRCH).
+            if not self.warned:
+                self.warned = True
+                warnings.warn(f"benchmem: the collector at {c.path} does not trace this "
+                              "process; regions are off (run it under benchmem-run)",
+                              RuntimeWarning, stacklevel=3)
+            return None
 
 
 _shared = _Shared()
