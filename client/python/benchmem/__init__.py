@@ -83,27 +83,63 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
-    def request(self, op, **members):
-        """Sends ``{"op": op, **members}`` (members that are None are left out) and returns the
-        reply's members without ``ok``. Raises Error on an error reply or a broken connection."""
+    @staticmethod
+    def encode(op, **members):
+        """The request line ``{"op": op, **members}`` (None members left out), as bytes."""
         req = {"op": op}
         req.update({k: v for k, v in members.items() if v is not None})
         line = json.dumps(req, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         if len(line) > LINE_MAX:
             raise Error("too_long", f"request is {len(line)} bytes, more than {LINE_MAX}")
-        if self._sock is None:
-            raise Error("disconnected", "the client is closed")
+        return line
+
+    def request(self, op, **members):
+        """Sends ``{"op": op, **members}`` (members that are None are left out) and returns the
+        reply's members without ``ok``. Raises Error on an error reply or a broken connection."""
+        return self.request_line(self.encode(op, **members))
+
+    def request_line(self, line):
+        """request() of a line made by encode()."""
+        self._send(line)
         try:
-            self._sock.sendall(line)
             reply = self._read_line()
         except OSError as e:
             self.close()
             raise Error("disconnected", str(e)) from None
-        if reply.get("ok") is True:
-            reply.pop("ok")
-            return reply
-        err = reply.get("error") or {}
-        raise Error(err.get("code", "internal"), err.get("message", "malformed error reply"))
+        return _unwrap(reply)
+
+    def request_lean(self, line):
+        """request_line() that allocates nothing when the reply is a success that arrives in
+        one read (used for ``start``, whose reply is read inside the region it opens); the
+        reply's members are not returned. Raises Error like request()."""
+        self._send(line)
+        if not self._buf:
+            try:
+                n = self._sock.recv_into(self._rx)
+            except OSError as e:
+                self.close()
+                raise Error("disconnected", str(e)) from None
+            if n and self._rx.startswith(b'{"ok":true') and self._rx.find(b"\n", 0, n) == n - 1:
+                return None
+            self._buf = bytes(self._rx[:n]) if n else b""
+            if not n:
+                self.close()
+                raise Error("disconnected", "the collector closed the connection")
+        try:
+            _unwrap(self._read_line())
+        except OSError as e:
+            self.close()
+            raise Error("disconnected", str(e)) from None
+        return None
+
+    def _send(self, line):
+        if self._sock is None:
+            raise Error("disconnected", "the client is closed")
+        try:
+            self._sock.sendall(line)
+        except OSError as e:
+            self.close()
+            raise Error("disconnected", str(e)) from None
 
     def _read_line(self):
         while b"\n" not in self._buf:
@@ -143,6 +179,14 @@ class Client:
 
     def detach(self, session=None, pid=None):
         return self.request("detach", session=session, pid=pid)
+
+
+def _unwrap(reply):
+    if reply.get("ok") is True:
+        reply.pop("ok")
+        return reply
+    err = reply.get("error") or {}
+    raise Error(err.get("code", "internal"), err.get("message", "malformed error reply"))
 
 
 class _Shared:

@@ -37,12 +37,20 @@ class Batch:
 
     def __init__(self, tracer, client, session):
         self.tracer, self.client, self.session = tracer, client, session
+        self._stop_line = None
 
     def start(self, name, repeat, params):
-        return self.client.start(name, repeat=repeat, params=params)
+        """Opens the region. Both request lines are made before it opens and start's reply is
+        read without allocating, so the region holds only what the measured code does."""
+        line = self.client.encode("start", name=name, repeat=repeat, params=params)
+        self._stop_line = self.client.encode("stop", name=name, repeat=repeat)
+        self.client.request_lean(line)
 
     def stop(self, name, repeat):
-        return self.client.stop(name, repeat=repeat)
+        line, self._stop_line = self._stop_line, None
+        if line is None:
+            line = self.client.encode("stop", name=name, repeat=repeat)
+        return self.client.request_line(line)
 
     def profile(self, name, repeat=None):
         return self.client.profile(name, repeat=repeat)
