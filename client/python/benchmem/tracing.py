@@ -88,6 +88,9 @@ class Tracer:
     def _private(cls, path, profile):
         exe = os.environ.get("BENCHMEM_DAEMON") or shutil.which("benchmemd") or \
             ("/usr/sbin/benchmemd" if os.access("/usr/sbin/benchmemd", os.X_OK) else None)
+        if exe is not None and not os.access(exe, os.X_OK):
+            raise Unavailable(f"no benchmemd listens at {path} and {exe} (BENCHMEM_DAEMON) "
+                              "is not an executable to start a private one")
         if os.geteuid() != 0 or exe is None:
             why = "this process is not root" if os.geteuid() != 0 else "no benchmemd binary"
             raise Unavailable(
