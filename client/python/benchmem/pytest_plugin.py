@@ -15,6 +15,8 @@ through the ``pytest11`` entry point; ``benchmem-run`` also adds ``-p benchmem.p
   it is one region named by its node id (one pass, no warmup). A collector that does not trace
   the process turns the plugin off with one warning.
 * The ``benchmark_memory`` fixture (and its ``.pedantic``) always measures.
+* With pytest-benchmem installed too (same flag, marker and fixture names) this plugin stays
+  off unless pytest-benchmem is blocked with ``-p no:benchmem``.
 * Passes (benchmem.passes): warmup, adaptive 2..10 with patience 2, fixed repeats, calls,
   isolate, max-time. Marker beats flag beats default.
 * Ceilings ``max_peak``/``max_allocated``/``max_allocations`` gate the worst pass (strictly
@@ -26,6 +28,7 @@ through the ``pytest11`` entry point; ``benchmem-run`` also adds ``-p benchmem.p
 """
 
 import hashlib
+import importlib.metadata
 import os
 import re
 import shutil
@@ -55,7 +58,21 @@ blob = engine.blob
 __all__ = ["parse_size", "parse_count", "format_size", "region_name", "blob"]
 
 
-def pytest_addoption(parser):
+def _stand_down(pluginmanager):
+    """pytest-benchmem is installed and not blocked (-p no:benchmem): its flags, marker and
+    fixture have the same names, so this plugin adds nothing and stays off."""
+    if pluginmanager.is_blocked("benchmem"):
+        return False
+    try:
+        importlib.metadata.distribution("pytest-benchmem")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def pytest_addoption(parser, pluginmanager):
+    if _stand_down(pluginmanager):
+        return
     g = parser.getgroup("benchmem", "benchmemd memory passes (pytest-benchmem's flags)")
     g.addoption("--benchmark-memory", action="store_true", default=False,
                 help="memory passes for every benchmark() before its timing, no test changes")
@@ -85,6 +102,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    if _stand_down(config.pluginmanager):
+        return
     config.addinivalue_line(
         "markers",
         "benchmem(repeats=None, warmup=1, isolate=False, calls=1, profile_native=False, "
@@ -259,6 +278,11 @@ class _State:
         warnings.warn(pytest.PytestWarning(
             f"benchmem: the collector at {self.tracer.path} does not trace this "
             "process; memory regions are off (run pytest under benchmem-run)"))
+
+    @pytest.fixture
+    def benchmark_memory(self, benchmark, request):
+        """Memory passes of a callable (first), then pytest-benchmark's timing of it."""
+        return MemoryBenchmark(benchmark, self, request.node)
 
     # -- hooks --
     @pytest.hookimpl(tryfirst=True)
@@ -557,8 +581,4 @@ class MemoryBenchmark:
         return result
 
 
-@pytest.fixture
-def benchmark_memory(benchmark, request):
-    """Memory passes of a callable (first), then pytest-benchmark's timing of it."""
-    return MemoryBenchmark(benchmark, request.config.stash[_STATE], request.node)
 
