@@ -241,6 +241,7 @@ install: $(BINS)
 	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
 	$(Q)install -m 0644 client/c/benchmem.h $(DESTDIR)$(INCLUDEDIR)/benchmem.h
 	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
+	$(Q)packaging/python-dist-info.sh client/python/pyproject.toml $(DESTDIR)$(PYTHONDIR)
 	$(Q)install -m 0644 schemas/*.json $(DESTDIR)$(DATADIR)/benchmem/schemas/
 	$(Q)install -m 0644 packaging/benchmemd.yaml $(DESTDIR)$(SYSCONFDIR)/benchmem/benchmemd.yaml
 	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.service,$(DESTDIR)$(UNITDIR)/benchmemd.service)

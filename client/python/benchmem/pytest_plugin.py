@@ -459,6 +459,9 @@ class _State:
                 not hasattr(bs, "name_format"):
             return
         bs.quiet = True  # pytest-benchmark skips its table; ours has its columns and ours
+        self.groups = bs.groups
+        if not _quiet_supported():
+            bs.groups = []  # pytest-benchmark 3 ignores quiet: its display skips empty groups
         self.combined = True
 
     def pytest_terminal_summary(self, terminalreporter, config):
@@ -468,7 +471,7 @@ class _State:
         o = self.opts
         if getattr(self, "combined", False):
             lines = table.combined_lines(
-                bs.groups, bs.columns, bs.sort, bs.name_format,
+                self.groups, bs.columns, bs.sort, bs.name_format,
                 lambda **kw: config.hook.pytest_benchmark_scale_unit(config=config, **kw),
                 o["metrics"], o["stats"], self.baseline if o["compare"] else None,
                 self.baseline_label)
@@ -501,6 +504,12 @@ class _State:
             series = self.series_by_id.get(bench.get("fullname"))
             if "benchmem" not in extra and series:
                 extra["benchmem"] = engine.blob(series)
+
+
+def _quiet_supported():
+    import pytest_benchmark
+
+    return int(str(getattr(pytest_benchmark, "__version__", "0")).split(".")[0]) >= 4
 
 
 def _mark_used(fixture):
