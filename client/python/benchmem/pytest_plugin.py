@@ -40,6 +40,7 @@ import pytest
 import benchmem
 from benchmem import passes as engine
 from benchmem import table
+from benchmem.fixture import MemoryBenchmark, Sample, pedantic_action
 from benchmem.sizes import format_size, parse_count, parse_size, parse_threshold
 from benchmem.tracing import Tracer, Unavailable
 
@@ -418,7 +419,7 @@ class _State:
         state = self
 
         def patched_call(self, function_to_benchmark, *args, **kwargs):
-            gate = state.measure(self, state.item, _Sample(function_to_benchmark, args, kwargs))
+            gate = state.measure(self, state.item, Sample(function_to_benchmark, args, kwargs))
             result = call(self, function_to_benchmark, *args, **kwargs)
             state.fail_gate(gate)
             return result
@@ -517,77 +518,3 @@ def _mark_used(fixture):
     (no "fixture was not used" warning) and that its stats are void."""
     fixture._mode = fixture._mode or "benchmark(...) (memory ceiling failed)"
     fixture.has_error = True
-
-
-class _Sample:
-    """pedantic's measured half: the target over what the last setup produced (picklable)."""
-
-    def __init__(self, target, args, kwargs):
-        self.target, self.args, self.kwargs = target, args, kwargs
-
-    def __call__(self):
-        return self.target(*self.args, **self.kwargs)
-
-
-class _Rebuild:
-    """pedantic's unmeasured half: run setup, hand what it returns to the sample."""
-
-    def __init__(self, setup, sample):
-        self.setup, self.sample = setup, sample
-
-    def __call__(self):
-        produced = self.setup()
-        if produced is not None:
-            self.sample.args, self.sample.kwargs = produced
-
-
-def pedantic_action(target, args, kwargs, setup):
-    """(setup or None, action) of a pedantic call, as pytest-benchmem splits it."""
-    sample = _Sample(target, tuple(args), dict(kwargs or {}))
-    return (None if setup is None else _Rebuild(setup, sample)), sample
-
-
-class MemoryBenchmark:
-    """The benchmark_memory fixture: memory passes, then pytest-benchmark's timing."""
-
-    def __init__(self, benchmark, state, item):
-        self._benchmark, self._state, self._item = benchmark, state, item
-
-    @property
-    def extra_info(self):
-        return self._benchmark.extra_info
-
-    @property
-    def result(self):
-        b = self._benchmark.extra_info.get("benchmem")
-        return engine.headline(b) if b else None
-
-    @property
-    def peak_bytes(self):
-        r = self.result
-        return None if r is None else r["peak"]
-
-    def _measure(self, action, setup=None):
-        self._state.need_tracer()
-        return self._state.measure(self._benchmark, self._item, action, setup)
-
-    def __call__(self, function_to_benchmark, *args, **kwargs):
-        gate = self._measure(_Sample(function_to_benchmark, args, kwargs))
-        result = self._state.saved[1](self._benchmark, function_to_benchmark, *args,
-                                      **kwargs) if self._state.saved else \
-            self._benchmark(function_to_benchmark, *args, **kwargs)
-        self._state.fail_gate(gate)
-        return result
-
-    def pedantic(self, target, args=(), kwargs=None, setup=None, rounds=1, warmup_rounds=0,
-                 iterations=1):
-        prepare, run = pedantic_action(target, args, kwargs, setup)
-        gate = self._measure(run, prepare)
-        timed = self._state.saved[2] if self._state.saved else type(self._benchmark).pedantic
-        result = timed(self._benchmark, target, args=args, kwargs=kwargs, setup=setup,
-                       rounds=rounds, warmup_rounds=warmup_rounds, iterations=iterations)
-        self._state.fail_gate(gate)
-        return result
-
-
-
