@@ -238,18 +238,21 @@ def test_timed_rounds_run_untraced(daemon, tmp_path):
     env = env_for(daemon)
     plain_env = dict(env)
     plain_env.pop("BENCHMEM_SOCKET")
-    worst = None
-    for _attempt in range(2):  # one retry for noise on a shared 2-core machine
-        plain, _ = timing_mins(tmp_path, plain_env, ("-p", "no:benchmem", "-p",
-                                                     "no:benchmem.pytest_plugin"))
-        traced, out = timing_mins(tmp_path, env, OURS, "--benchmark-memory")
-        assert set(plain) == set(traced) == {"test_sorted", "test_sum", "test_fromkeys"}
+    plain, traced = {}, {}
+    # Alternating runs, the best min of each side so far: noise from the other jobs on a
+    # shared 2-core machine only ever slows a run down. Two retries, then it must hold.
+    for _attempt in range(3):
+        p, _ = timing_mins(tmp_path, plain_env, ("-p", "no:benchmem", "-p",
+                                                 "no:benchmem.pytest_plugin"))
+        t, out = timing_mins(tmp_path, env, OURS, "--benchmark-memory")
+        assert set(p) == set(t) == {"test_sorted", "test_sum", "test_fromkeys"}
+        plain = {k: min(v, plain.get(k, v)) for k, v in p.items()}
+        traced = {k: min(v, traced.get(k, v)) for k, v in t.items()}
         ratios = {k: traced[k] / plain[k] for k in plain}
-        worst = max(abs(r - 1) for r in ratios.values())
         print(f"min time ratios (memory passes on / plain): {ratios}")
         print(next(ln for ln in out.splitlines() if "attach+detach" in ln))
-        if worst <= 0.10:
+        if max(abs(r - 1) for r in ratios.values()) <= 0.10:
             break
-    assert worst <= 0.10, ratios
+    assert max(abs(r - 1) for r in ratios.values()) <= 0.10, ratios
     blob = json.loads((tmp_path / "t.json").read_text())["benchmarks"][0]["extra_info"]
     assert len(blob["benchmem"]["peak_bytes"]) == 2
