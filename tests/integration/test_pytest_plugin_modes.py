@@ -129,6 +129,24 @@ def test_profiles_for_every_id_or_only_the_regressing(daemon, tmp_path):
     assert re.search(r"test_a: memory regression: peak \+100\.0% \(1\.91 MiB -> 3\.81 MiB\) "
                      r"over peak:10%", run.stdout), run.stdout
     assert [p.name for p in prof2.iterdir()] == ["test_suite.py__test_a.bin"]
+    # the compare folds the baseline's peak and the change into the combined table
+    assert re.search(r"│\s+peak·min \(KiB\)\s+peak·mean\s+peak·max\s+base \(KiB\)\s+Δ peak",
+                     run.stdout), run.stdout
+    assert re.search(r"test_b .*│.*\s0\.0%$", run.stdout, re.M), run.stdout
+
+
+def test_max_time_bounds_adaptive_passes(daemon, tmp_path):
+    body = """
+        def test_a(benchmark):
+            benchmark(work)
+    """
+    # deterministic code: 3 passes (the second and third tie the first); a spent budget stops
+    # at the minimum of 2
+    run = ours(tmp_path, daemon.env(), body, "--benchmark-memory")
+    assert len(run.blobs["test_suite.py::test_a"]["peak_bytes"]) == 3, run.stdout
+    run = ours(tmp_path, daemon.env(), body, "--benchmark-memory",
+               "--benchmark-memory-max-time=0")
+    assert len(run.blobs["test_suite.py::test_a"]["peak_bytes"]) == 2, run.stdout
 
 
 def test_private_daemon_when_none_listens(tmp_path):
