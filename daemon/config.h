@@ -39,10 +39,24 @@ struct bm_config {
 	uint64_t max_regions;			/* regions per session, open and closed */
 	uint64_t max_open_regions;		/* regions open at once in one session */
 	uint64_t max_line;			/* bytes of one request line, newline included */
-	int log_level;				/* BM_LOG_* of log.h (syslog numbers) */
-	int attach_mode;			/* enum bm_attach_mode */
-	bool stacks;				/* record a stack id per allocation */
-	bool python_malloc_default;		/* PYTHONMALLOC=malloc unless the client says */
+	/* fairness: what one uid may hold (the effective cap is the smaller of the per-uid
+	 * and the global value), and what the whole daemon holds */
+	uint64_t max_clients_per_uid;	     /* connected clients of one uid */
+	uint64_t max_sessions_per_uid;	     /* traced sessions of one uid */
+	uint64_t max_open_regions_per_uid;   /* regions open at once over a uid's sessions */
+	uint64_t max_stored_regions;	     /* regions held (open and closed), all sessions */
+	uint64_t max_stored_regions_per_uid; /* the same over one uid's sessions */
+	uint64_t max_params_bytes;	     /* bytes of region names, groups and params held */
+	uint64_t max_params_bytes_per_uid;   /* the same over one uid's sessions */
+	uint64_t client_timeout;     /* seconds a half-written line or a silent client lives */
+	uint64_t client_reply_pause; /* unsent reply bytes that stop reading a client */
+	uint64_t client_reply_max;   /* unsent reply bytes that drop a client */
+	uint64_t fd_reserve;	     /* descriptors kept free: no new session below it */
+	uint64_t stack_map_entries;  /* stacks per profiled session (its own BPF map) */
+	int log_level;		     /* BM_LOG_* of log.h (syslog numbers) */
+	int attach_mode;	     /* enum bm_attach_mode */
+	bool stacks;		     /* record a stack id per allocation */
+	bool python_malloc_default;  /* PYTHONMALLOC=malloc unless the client says */
 };
 
 /* What config_key_info() tells about one key of the table. */

@@ -62,6 +62,7 @@ static int serve(struct collector *c, int fd, bool own, const char *path, char *
 	static const struct server_ops sops = { on_request, on_close };
 	const struct bm_config *cfg = collector__config(c);
 	struct front *f = calloc(1, sizeof(*f));
+	struct server_limits lim;
 	int e;
 
 	if (!f) {
@@ -71,8 +72,13 @@ static int serve(struct collector *c, int fd, bool own, const char *path, char *
 	f->c = c;
 	f->own_fd = own ? fd : -1;
 	snprintf(f->path, sizeof(f->path), "%s", path ? path : "");
-	f->srv =
-		server__new(collector__loop(c), fd, (int)cfg->max_clients, cfg->max_line, &sops, f);
+	lim = (struct server_limits){ .max_clients = (int)cfg->max_clients,
+				      .max_clients_per_uid = (int)cfg->max_clients_per_uid,
+				      .max_line = cfg->max_line,
+				      .timeout_s = (unsigned int)cfg->client_timeout,
+				      .reply_pause = cfg->client_reply_pause,
+				      .reply_max = cfg->client_reply_max };
+	f->srv = server__new(collector__loop(c), fd, &lim, &sops, f);
 	if (!f->srv) {
 		e = -errno;
 		goto fail;
