@@ -36,7 +36,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks \
 	memray/writer memray/reader memray/decode memray/stats
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
-DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
+DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session group \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks
 # client/: what only the command-line clients do.
@@ -83,7 +83,7 @@ UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 UNIT_ticks      := lib/ticks
 # a second event source through the interface into the session table (no BPF)
-UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
+UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/group daemon/live \
 		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
 		   lib/memray/writer lib/allocators

@@ -2,12 +2,15 @@
 /* daemon/collector.c — the top-level context: wires the event sources, the traced processes,
  * the session table and the profile jobs into one loop. What each part does
  * lives in its module; here is only who calls whom and when. */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -142,13 +145,14 @@ int collector__add_source(struct collector *c, struct event_source *src)
 /* ---- regions and sessions ------------------------------------------------------------- */
 
 struct region *collector__start(struct collector *c, struct session *s, const char *name,
-				int64_t repeat, json_t *params, const char *group, int owner)
+				int64_t repeat, json_t *params, const char *group, int owner,
+				char *why, size_t whylen)
 {
 	struct region *r;
 
 	collector__drain(c);
 	r = sessions__start_region(c->sessions, s, name, repeat, params, group, collector__now_ns(),
-				   collector__session_lost(c, s));
+				   collector__session_lost(c, s), why, whylen);
 	if (r)
 		r->owner = owner;
 	return r;
@@ -219,10 +223,37 @@ void collector__client_gone(struct collector *c, int client_id)
 	}
 }
 
+/* True (with EMFILE and the reason in @err) when fewer than fd_reserve descriptors would stay
+ * free: one user's attaches (each costs probe links) must not leave none for other clients. */
+static bool fds_short(struct collector *c, char *err, size_t errlen)
+{
+	struct rlimit rl;
+	uint64_t used = 0;
+	DIR *d;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return false;
+	while (readdir(d))
+		used++;
+	closedir(d);
+	if (used + c->cfg.fd_reserve <= rl.rlim_cur)
+		return false;
+	snprintf(err, errlen,
+		 "cannot create a session: fd_reserve: %" PRIu64 " of %" PRIu64
+		 " descriptors in use, %" PRIu64 " are kept for clients",
+		 used, (uint64_t)rl.rlim_cur, c->cfg.fd_reserve);
+	errno = EMFILE;
+	return true;
+}
+
 struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
 				  bool follow_launch, bool profile, const char *name,
 				  const char *command, char *err, size_t errlen)
 {
+	char why[256];
 	struct session *s;
 	int e;
 
@@ -231,9 +262,12 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 		errno = EEXIST;
 		return NULL;
 	}
-	s = sessions__add(c->sessions, pid, uid, command);
+	if (fds_short(c, err, errlen))
+		return NULL;
+	s = sessions__add(c->sessions, pid, uid, command, why, sizeof(why));
 	if (!s) {
-		snprintf(err, errlen, "cannot create a session: %s", strerror(errno));
+		snprintf(err, errlen, "cannot create a session: %s",
+			 errno == EMFILE ? why : strerror(errno));
 		return NULL;
 	}
 	s->owner_client = owner;
@@ -249,7 +283,7 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 		return NULL;
 	}
 	if (follow_launch) {
-		struct region *r = collector__start(c, s, name, 0, NULL, NULL, 0);
+		struct region *r = collector__start(c, s, name, 0, NULL, NULL, 0, why, sizeof(why));
 
 		if (r)
 			r->whole_run = true;

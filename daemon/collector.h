@@ -90,9 +90,11 @@ void collector__drain(struct collector *c);
 uint64_t collector__lost(struct collector *c); /* the whole collector's lost events */
 uint64_t collector__session_lost(struct collector *c, const struct session *s);
 uint64_t collector__now_ns(void);
-/* Region start/stop with rss bookkeeping. */
+/* Region start/stop with rss bookkeeping. A start refused by a cap returns NULL + EMFILE
+ * with the cap's config key and counts in @why. */
 struct region *collector__start(struct collector *c, struct session *s, const char *name,
-				int64_t repeat, json_t *params, const char *group, int owner);
+				int64_t repeat, json_t *params, const char *group, int owner,
+				char *why, size_t whylen);
 const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
 				     bool aborted);
 /* The daemon's form: a writer process writes the .bin while the loop goes on. Returns 0 when

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "benchmem.h"
+#include "group.h"
 #include "log.h"
 #include "results.h"
 #include "session.h"
@@ -41,6 +42,7 @@ void session__free(struct session *s)
 	if (!s)
 		return;
 	json_decref(s->context);
+	json_decref(s->repeats);
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
 		free(s->procs[i]);
@@ -198,17 +200,28 @@ void session__on_exec(struct session *s, struct proc *p)
 	p->live = fresh;
 }
 
+uint64_t region_held_bytes(const char *name, const json_t *params, const char *group)
+{
+	return strlen(name) + (group ? strlen(group) : 0) +
+	       (params ? json_dumpb(params, NULL, 0, JSON_COMPACT) : 0);
+}
+
+/* One more than the last closed repeat of @name: a hash lookup, so n starts cost O(n). */
 static int64_t next_repeat(const struct session *s, const char *name)
 {
-	int64_t next = 0;
+	return s->repeats ? json_integer_value(json_object_get(s->repeats, name)) : 0;
+}
 
-	for (size_t i = 0; i < s->nr_closed; i++) {
-		if (s->closed[i].whole_run)
-			continue;
-		if (!strcmp(s->closed[i].name, name) && s->closed[i].repeat >= next)
-			next = (int64_t)s->closed[i].repeat + 1;
-	}
-	return next;
+/* Remembers that repeat @r->repeat of @r->name is closed (whole-run regions have their own
+ * namespace). Without memory the next automatic repeat may reuse a number: harmless. */
+static void note_repeat(struct session *s, const struct region *r)
+{
+	if (r->whole_run || (r->repeat < next_repeat(s, r->name)))
+		return;
+	if (!s->repeats)
+		s->repeats = json_object();
+	if (s->repeats)
+		json_object_set_new(s->repeats, r->name, json_integer((json_int_t)r->repeat + 1));
 }
 
 struct region *session__start(struct session *s, const char *name, int64_t repeat, json_t *params,
@@ -307,6 +320,7 @@ const struct region *session__close(struct session *s, struct region *r, uint64_
 	r->aborted = aborted;
 	c = &s->closed[s->nr_closed++];
 	*c = *r; /* the closed copy takes over params */
+	note_repeat(s, c);
 	for (int i = 0; i < s->nr_open; i++) {
 		if (s->open[i] == r) {
 			memmove(&s->open[i], &s->open[i + 1],
@@ -341,18 +355,17 @@ static void to_repeat(const struct region *r, struct bm_repeat *o)
 				 .aborted = r->aborted };
 }
 
-/* One series is one (name, params): "r" with n=1000 and "r" with n=100000 are two entries. */
-static bool same_params(const json_t *a, const json_t *b)
-{
-	return (!a && !b) || (a && b && json_equal(a, b));
-}
-
+/* One series is one (name, params): "r" with n=1000 and "r" with n=100000 are two entries;
+ * group.c finds them in O(n). reps[] holds each series contiguously, in close order. */
 json_t *session__results(const struct session *s, const char *version, const char *attach_mode,
 			 uint64_t lost_events)
 {
-	struct bm_series *series = calloc(s->nr_closed + 1, sizeof(*series));
-	struct bm_repeat *reps = calloc(s->nr_closed + 1, sizeof(*reps));
-	size_t nr_series = 0, used = 0;
+	size_t n = s->nr_closed;
+	struct bm_series *series = calloc(n + 1, sizeof(*series));
+	struct bm_repeat *reps = calloc(n + 1, sizeof(*reps));
+	uint32_t *series_of = calloc(n + 1, sizeof(*series_of));
+	bool *skip = calloc(n + 1, sizeof(*skip));
+	size_t *fill = calloc(n + 1, sizeof(*fill));
 	struct bm_run_meta meta = { .command = s->command,
 				    .python_allocator = !s->saw_python	   ? NULL
 							: s->python_malloc ? "malloc"
@@ -362,44 +375,55 @@ json_t *session__results(const struct session *s, const char *version, const cha
 				    .context = s->context,
 				    .version = version,
 				    .attach_mode = attach_mode };
-	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
 	bool explicit_regions = false;
 	json_t *doc = NULL;
+	long nr_series;
+	size_t used = 0;
 
-	if (!series || !reps || !taken)
+	if (!series || !reps || !series_of || !skip || !fill)
 		goto out;
 	/* the whole-run region is the result only of a command that marked no region */
-	for (size_t i = 0; i < s->nr_closed; i++)
+	for (size_t i = 0; i < n; i++)
 		explicit_regions |= !s->closed[i].whole_run;
-	for (size_t i = 0; i < s->nr_closed; i++)
-		taken[i] = explicit_regions && s->closed[i].whole_run;
-	/* group by name in first-seen order; reps[] holds each series contiguously */
-	for (size_t i = 0; i < s->nr_closed; i++) {
+	for (size_t i = 0; i < n; i++)
+		skip[i] = explicit_regions && s->closed[i].whole_run;
+	nr_series = group_regions(s->closed, n, skip, series_of);
+	if (nr_series < 0) {
+		errno = (int)-nr_series;
+		goto out;
+	}
+	/* count each series' passes, then lay the series out one after another */
+	for (size_t i = 0; i < n; i++) {
 		struct bm_series *se;
 
-		if (taken[i])
+		if (series_of[i] == GROUP_NONE)
 			continue;
-		se = &series[nr_series++];
-		se->name = s->closed[i].name;
-		se->group = s->closed[i].has_group ? s->closed[i].group : NULL;
-		se->params = s->closed[i].params;
-		se->reps = &reps[used];
-		se->profile = s->closed[i].profile;
-		for (size_t j = i; j < s->nr_closed; j++) {
-			if (taken[j] || s->closed[j].whole_run != s->closed[i].whole_run ||
-			    strcmp(s->closed[j].name, se->name) ||
-			    !same_params(s->closed[j].params, se->params))
-				continue;
-			taken[j] = true;
-			if (s->closed[j].profile)
-				se->profile = s->closed[j].profile;
-			to_repeat(&s->closed[j], &reps[used++]);
-			se->nr_reps++;
+		se = &series[series_of[i]];
+		if (!se->nr_reps++) {
+			se->name = s->closed[i].name;
+			se->group = s->closed[i].has_group ? s->closed[i].group : NULL;
+			se->params = s->closed[i].params;
 		}
 	}
-	doc = results_build(series, nr_series, &meta);
+	for (long k = 0; k < nr_series; k++) {
+		series[k].reps = &reps[used];
+		fill[k] = used;
+		used += series[k].nr_reps;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = series_of[i];
+
+		if (k == GROUP_NONE)
+			continue;
+		if (s->closed[i].profile)
+			series[k].profile = s->closed[i].profile;
+		to_repeat(&s->closed[i], &reps[fill[k]++]);
+	}
+	doc = results_build(series, (size_t)nr_series, &meta);
 out:
-	free(taken);
+	free(fill);
+	free(skip);
+	free(series_of);
 	free(series);
 	free(reps);
 	return doc;

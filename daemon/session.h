@@ -77,8 +77,14 @@ struct session {
 	 * by every spool, and the directory of spill files */
 	struct spool_budget *budget;
 	const char *spill_dir;
-	json_t *context; /* owned: the launching/attaching client's commit_info/machine_info */
+	json_t *context;     /* owned: the launching/attaching client's commit_info/machine_info */
+	uint64_t held_bytes; /* names, groups and params of its regions (region_held_bytes) */
+	json_t *repeats;     /* owned: name -> one more than its last closed repeat */
 };
+
+/* What a region's strings cost the daemon, as max_params_bytes counts them: its name, its
+ * group and its params as compact JSON. */
+uint64_t region_held_bytes(const char *name, const json_t *params, const char *group);
 
 /* NULL + errno. Strings are copied. */
 struct session *session__new(uint32_t id, uid_t uid, pid_t root, const char *command);
