@@ -52,8 +52,12 @@ static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
 	e->stack_id = -1;
-	if ((flags & BM_TRACE_STACKS) && kind == BM_EV_ALLOC)
-		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if ((flags & BM_TRACE_STACKS) && kind == BM_EV_ALLOC) {
+		__u32 slot = flags >> BM_TRACE_SLOT_SHIFT;
+		void *map = bpf_map_lookup_elem(&stack_maps, &slot);
+
+		e->stack_id = map ? bpf_get_stackid(ctx, map, BPF_F_USER_STACK) : -2 /* ENOENT */;
+	}
 	e->kind = kind;
 	e->func = func;
 	/* A wake-up per event costs the traced thread an IPI and the daemon a context switch:

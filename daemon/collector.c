@@ -99,6 +99,7 @@ struct session *collector__find_session_by_id(struct collector *c, uint32_t id)
 static void drop_session(struct collector *c, struct session *s)
 {
 	tracer__release(c->tracer, s, false);
+	probe__stacks_close(c->probe, s->stack_slot); /* its stacks go with it */
 	if (c->local == s)
 		c->local = NULL;
 	sessions__remove(c->sessions, s);
@@ -273,6 +274,15 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 	s->owner_client = owner;
 	s->launched = follow_launch;
 	s->profile = profile;
+	if (profile) {
+		s->stack_slot = probe__stacks_open(c->probe);
+		if (s->stack_slot < 0) {
+			pr_warn("session %u: no stack map (%s): its allocations count as "
+				"lost_stacks",
+				s->id, strerror(-s->stack_slot));
+			s->stack_slot = -1;
+		}
+	}
 	e = tracer__trace(c->tracer, s, pid, follow_launch);
 	if (e) {
 		snprintf(err, errlen, "cannot trace pid %d: %s", pid,
@@ -435,7 +445,8 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	static const struct tracer_ops tops = { on_root_exiting, on_root_exit, on_proc_gone,
 						on_child_exit };
 	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM,
-				 .ringbuf_bytes = o->cfg.ring_buffer };
+				 .ringbuf_bytes = o->cfg.ring_buffer,
+				 .stack_entries = (uint32_t)o->cfg.stack_map_entries };
 	struct collector *c = calloc(1, sizeof(*c));
 	struct event_source *rb;
 	int e = 0;

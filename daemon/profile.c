@@ -28,6 +28,7 @@ struct stack_cache {
 struct replay {
 	struct memray_writer *w;
 	struct probe *p;
+	int slot; /* the session's stack map */
 	struct stack_cache *cache;
 };
 
@@ -41,7 +42,7 @@ static const uint64_t *frames_of(struct replay *x, int32_t id, size_t *n)
 		return NULL;
 	if (!x->cache->looked[id]) {
 		x->cache->looked[id] = 1;
-		got = probe__stack(x->p, id, ips, BM_STACK_DEPTH);
+		got = probe__stack(x->p, x->slot, id, ips, BM_STACK_DEPTH);
 		if (got > 0) {
 			x->cache->frames[id] = malloc(sizeof(uint64_t) * (size_t)got);
 			if (x->cache->frames[id]) {
@@ -92,7 +93,7 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 						     : s->python_malloc ? MEMRAY_MALLOC
 									: MEMRAY_PYMALLOC,
 				 .native_traces = true };
-	struct replay x = { .p = p };
+	struct replay x = { .p = p, .slot = s->stack_slot };
 	struct memray_image *imgs = NULL;
 	int err;
 

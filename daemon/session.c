@@ -24,6 +24,7 @@ struct session *session__new(uint32_t id, uid_t uid, pid_t root, const char *com
 	s->root = root;
 	snprintf(s->command, sizeof(s->command), "%s", command ? command : "");
 	s->epoch = 1;
+	s->stack_slot = -1;
 	return s;
 }
 
@@ -157,9 +158,21 @@ void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64
 	live_table__unmap(p->live, addr, len, unmap_piece, s);
 }
 
+/* An allocation of a profiled session without its stack: the map was full (-EEXIST on a
+ * hash collision, -ENOMEM), or the session has none. Counted, so a profile says so. */
+static void count_lost_stack(struct session *s, const struct bm_event *e)
+{
+	if (e->kind != BM_EV_ALLOC || e->stack_id >= 0)
+		return;
+	s->lost_stacks++;
+	for (int i = 0; i < s->nr_open; i++)
+		s->open[i]->lost_stacks++;
+}
+
 void session__on_event(struct session *s, struct proc *p, const struct bm_event *e)
 {
 	if (s->profile) {
+		count_lost_stack(s, e);
 		struct spool_rec r = { .addr = e->addr,
 				       .size = e->size,
 				       .tid = e->tid,
@@ -352,6 +365,7 @@ static void to_repeat(const struct region *r, struct bm_repeat *o)
 				 .rss_bytes = r->rss_bytes,
 				 .has_rss = r->has_rss,
 				 .wall_ns = r->wall_ns,
+				 .lost_stacks = r->lost_stacks,
 				 .aborted = r->aborted };
 }
 

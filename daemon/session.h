@@ -45,8 +45,9 @@ struct region {
 	int owner;	/* id of the client that opened it; 0: none */
 	uint64_t lost_at_start;
 	uint64_t lost_events;
-	struct spool *spool; /* owned: the region's events, when the session keeps profiles */
-	char *profile;	     /* owned: path of the .bin written for it, or NULL */
+	uint64_t lost_stacks; /* allocations while open whose stack was not kept (map full) */
+	struct spool *spool;  /* owned: the region's events, when the session keeps profiles */
+	char *profile;	      /* owned: path of the .bin written for it, or NULL */
 };
 
 struct session {
@@ -77,9 +78,11 @@ struct session {
 	 * by every spool, and the directory of spill files */
 	struct spool_budget *budget;
 	const char *spill_dir;
-	json_t *context;     /* owned: the launching/attaching client's commit_info/machine_info */
-	uint64_t held_bytes; /* names, groups and params of its regions (region_held_bytes) */
-	json_t *repeats;     /* owned: name -> one more than its last closed repeat */
+	json_t *context;      /* owned: the launching/attaching client's commit_info/machine_info */
+	uint64_t held_bytes;  /* names, groups and params of its regions (region_held_bytes) */
+	json_t *repeats;      /* owned: name -> one more than its last closed repeat */
+	int stack_slot;	      /* its stack map (probe__stacks_open) when profiled; -1: none */
+	uint64_t lost_stacks; /* allocations of profiled regions whose stack was not kept */
 };
 
 /* What a region's strings cost the daemon, as max_params_bytes counts them: its name, its

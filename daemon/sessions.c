@@ -232,6 +232,7 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 		/* the daemon's own memory for the live tables: bounded per live block */
 		json_object_set_new(entry, "live_blocks", json_integer((json_int_t)blocks));
 		json_object_set_new(entry, "live_table_bytes", json_integer((json_int_t)table));
+		json_object_set_new(entry, "lost_stacks", json_integer((json_int_t)s->lost_stacks));
 		json_array_append_new(list, entry);
 	}
 	return list;
