@@ -111,7 +111,7 @@ void config_defaults(struct bm_config *c)
 		.max_stored_regions = 262144,
 		.max_stored_regions_per_uid = 65536,
 		.max_params_bytes = 64 * MiB,
-		.max_params_bytes_per_uid = 16 * MiB,
+		.max_params_bytes_per_uid = 8 * MiB,
 		.client_timeout = 30,
 		.client_reply_pause = 1 * MiB,
 		.client_reply_max = 256 * MiB,

@@ -139,6 +139,16 @@ int server__reply(struct server *s, struct client *c, char *line, bool close_aft
 	}
 	if (!unsent(k))
 		k->out_since = now_s();
+	if (!unsent(k) && len > SHRINK_BYTES) {
+		/* a large reply (a results document) is sent from its own buffer, not a copy */
+		free(k->out);
+		k->out = line;
+		k->out_off = 0;
+		k->out_len = k->out_cap = len;
+		k->close_after |= close_after;
+		flush_out(s, k);
+		return 0;
+	}
 	if (k->out_off && k->out_len + len > k->out_cap) {
 		/* the sent head is dead weight: move the rest down before growing */
 		memmove(k->out, k->out + k->out_off, unsent(k));
