@@ -33,16 +33,18 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks \
+LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks cli_err \
+	openmetrics \
 	memray/writer memray/reader memray/decode memray/stats
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
-	  proto server dispatch listen collector config config_yaml placement profile spool stacks
+	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
+	  history metrics
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect report report_data report_svg report_gate \
-	  compare_model compare_render ctl_compare ctl_report ctl_region
-RUN    := benchmem-run cli_err launch conn table embedded
+CTL    := benchmemctl conn table ctl_inspect report report_data report_svg report_gate \
+	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions
+RUN    := benchmem-run launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
 daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
@@ -50,11 +52,12 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
-			    memray/writer)
+			    cli_err openmetrics runs memray/writer)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks \
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks cli_err \
+			  openmetrics \
 			  memray/writer memray/reader memray/decode memray/stats)
-RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
+RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 

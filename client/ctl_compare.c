@@ -199,13 +199,13 @@ static int parse_opts(struct opts *o, int argc, char **argv, bool gate)
 	optind = 0; /* full GNU getopt reset: argv is a fresh vector */
 	opterr = 0;
 	/* GNU getopt permutes: the positional RUNs end up at argv[optind..] */
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(gate ? gate_usage : compare_usage, stdout);
 			return -2;
 		}
 		if (c == '?' || c == ':') {
-			cli_err(o->prog, 0, "bad option '%s' (see --help)", argv[optind - 1]);
+			cli_bad_option(o->prog, c, argv);
 			return -1;
 		}
 		if (gate && c != OPT_FAIL_ON && c < OPT_MAX_PEAK) {

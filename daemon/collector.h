@@ -14,10 +14,10 @@
 #include "config.h"
 #include "session.h"
 #include "source.h"
-
-#define BM_VERSION "benchmemd 0.1.0"
+#include "version.h"
 
 struct collector;
+struct history;
 struct loop;
 
 struct collector_opts {
@@ -102,6 +102,8 @@ int collector__profile_start(struct collector *c, struct session *s, const char 
 			     int64_t repeat, int client_id, const char **path, char *err,
 			     size_t errlen);
 json_t *collector__status(struct collector *c, uid_t uid, int nr_clients);
+/* The finished sessions and their regions' series (history.h): the "sessions" op, /metrics. */
+const struct history *collector__history(const struct collector *c);
 bool collector__embedded(const struct collector *c);
 void collector__client_gone(struct collector *c, int client_id);
 

@@ -7,6 +7,7 @@
 
 #include "collector.h"
 #include "dispatch.h"
+#include "history.h"
 #include "log.h"
 #include "procstatus.h"
 #include "proto.h"
@@ -236,6 +237,18 @@ static void op_profile(struct ctx *x)
 		  "%s", err);
 }
 
+/* The finished sessions the caller may see: their own (root: every one). */
+static void op_sessions(struct ctx *x)
+{
+	json_t *list = history__list(collector__history(x->c), x->cl->uid);
+
+	if (!list) {
+		reply_err(x, "internal", "cannot list the sessions: %s", strerror(errno));
+		return;
+	}
+	reply_ok(x, json_pack("{s:o}", "sessions", list));
+}
+
 void dispatch_profile_done(struct server *srv, int client_id, const char *name, const char *path,
 			   const char *err)
 {
@@ -290,6 +303,9 @@ void dispatch_request(struct collector *c, struct server *srv, struct client *cl
 		break;
 	case BM_OP_PROFILE:
 		op_profile(&x);
+		break;
+	case BM_OP_SESSIONS:
+		op_sessions(&x);
 		break;
 	}
 	bm_request_release(&req);

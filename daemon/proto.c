@@ -274,6 +274,7 @@ static const struct op_desc ops[] = {
 	{ "results", BM_OP_RESULTS, 0, M_TARGET },
 	{ "detach", BM_OP_DETACH, 0, M_TARGET },
 	{ "profile", BM_OP_PROFILE, M_NAME, M_NAME | M_REPEAT | M_TARGET },
+	{ "sessions", BM_OP_SESSIONS, 0, 0 },
 };
 
 const char *proto_op_name(enum bm_op op)

@@ -22,6 +22,7 @@ enum bm_op {
 	BM_OP_RESULTS,
 	BM_OP_DETACH,
 	BM_OP_PROFILE,
+	BM_OP_SESSIONS,
 };
 
 /* One validated request. Only the members the op allows can be set; the has_* flags say which

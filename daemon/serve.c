@@ -11,12 +11,14 @@
 #include "collector.h"
 #include "dispatch.h"
 #include "listen.h"
+#include "metrics.h"
 #include "server.h"
 
 struct front {
 	struct collector *c;
 	struct server *srv;
-	int own_fd; /* >= 0: a socket of our own, closed and unlinked with us */
+	struct metrics *metrics; /* /metrics when metrics_listen is set; NULL otherwise */
+	int own_fd;		 /* >= 0: a socket of our own, closed and unlinked with us */
 	char path[PATH_MAX];
 };
 
@@ -48,6 +50,7 @@ static void front_free(void *arg)
 
 	if (!f)
 		return;
+	metrics__free(f->metrics);
 	server__free(f->srv);
 	if (f->own_fd >= 0)
 		listen_close(f->own_fd, f->path);
@@ -76,6 +79,14 @@ static int serve(struct collector *c, int fd, bool own, const char *path, char *
 	if (!f->srv) {
 		e = -errno;
 		goto fail;
+	}
+	if (cfg->metrics_listen[0] && !collector__embedded(c)) {
+		f->metrics = metrics__new(collector__loop(c), cfg->metrics_listen, c, f->srv, err,
+					  errlen);
+		if (!f->metrics) {
+			front_free(f);
+			return -errno;
+		}
 	}
 	e = collector__set_front(c, &front_ops, f);
 	if (e)
