@@ -29,7 +29,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "report", "report RUN.json... -o report.html", ctl_report, true },
 	{ "export", "export --format openmetrics RUN.json|DIR... [-o FILE] [--host NAME]",
 	  ctl_export, true },
-	{ "raw", "raw 'JSON-REQUEST'", ctl_raw, false },
+	{ "raw", "raw 'JSON-REQUEST'...", ctl_raw, true },
 	{ "profile", "profile NAME [--repeat N] [--pid PID] [--json]", ctl_profile, false },
 	{ "inspect", "inspect FILE.bin [--json]", ctl_inspect, true },
 };

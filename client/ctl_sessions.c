@@ -80,46 +80,66 @@ int ctl_sessions(int argc, char **argv)
 	if (!reply)
 		return code;
 	if (as_json) {
-		json_dumpf(json_object_get(reply, "sessions"), stdout, JSON_INDENT(2));
+		json_dumpf(json_object_get(reply, "finished"), stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	} else {
-		print_table(json_object_get(reply, "sessions"));
+		print_table(json_object_get(reply, "finished"));
 	}
 	json_decref(reply);
 	return 0;
 }
 
+/* One request line of the command line: a JSON object, else NULL after printing why. */
+static json_t *raw_request(const char *arg)
+{
+	json_error_t jerr;
+	json_t *req = json_loads(arg, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (json_is_object(req))
+		return req;
+	cli_err("benchmemctl raw", 2, "'%s': not a JSON object: %s", arg,
+		req ? "another JSON value" : jerr.text);
+	json_decref(req);
+	return NULL;
+}
+
 int ctl_raw(int argc, char **argv)
 {
 	const char *path = conn_socket_path();
-	json_t *req, *reply;
-	json_error_t jerr;
 	char err[512];
-	int fd, ret;
+	int fd, ret = 0;
 
-	if (argc != 2)
-		return cli_err("benchmemctl raw", 2,
-			       "want one JSON request, e.g. '{\"op\":\"hello\"}'");
-	req = json_loads(argv[1], JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(req)) {
-		json_decref(req);
-		return cli_err("benchmemctl raw", 2, "not a JSON object: %s",
-			       req ? "another JSON value" : jerr.text);
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		printf("usage: benchmemctl raw 'JSON-REQUEST'...\n"
+		       "Sends each request on one connection, prints each reply line as received;\n"
+		       "exits 1 when a reply says ok:false. Example: benchmemctl raw "
+		       "'{\"op\":\"hello\"}'\n");
+		return argc < 2 ? 2 : 0;
 	}
 	fd = conn_open(path, RAW_TIMEOUT_MS);
-	if (fd < 0) {
+	if (fd < 0)
+		return cli_err("benchmemctl raw", 3, "no collector at %s: %s", path,
+			       strerror(-fd));
+	for (int i = 1; i < argc && ret < 2; i++) {
+		json_t *req = raw_request(argv[i]), *reply;
+
+		if (!req) {
+			ret = 2;
+			break;
+		}
+		reply = conn_request(fd, req, err, sizeof(err));
 		json_decref(req);
-		return cli_err("benchmemctl raw", 3, "no collector at %s: %s", path, strerror(-fd));
+		if (!reply) {
+			ret = cli_err("benchmemctl raw", 3, "%s", err);
+			break;
+		}
+		/* the reply as the daemon sent it (one line); 1 when one says ok:false */
+		json_dumpf(reply, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		if (!json_is_true(json_object_get(reply, "ok")))
+			ret = 1;
+		json_decref(reply);
 	}
-	reply = conn_request(fd, req, err, sizeof(err));
-	json_decref(req);
 	close(fd);
-	if (!reply)
-		return cli_err("benchmemctl raw", 3, "%s", err);
-	/* the reply as the daemon sent it (one line), and 1 when it says ok:false */
-	json_dumpf(reply, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
-	ret = json_is_true(json_object_get(reply, "ok")) ? 0 : 1;
-	json_decref(reply);
 	return ret;
 }

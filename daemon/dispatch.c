@@ -246,7 +246,7 @@ static void op_sessions(struct ctx *x)
 		reply_err(x, "internal", "cannot list the sessions: %s", strerror(errno));
 		return;
 	}
-	reply_ok(x, json_pack("{s:o}", "sessions", list));
+	reply_ok(x, json_pack("{s:o}", "finished", list));
 }
 
 void dispatch_profile_done(struct server *srv, int client_id, const char *name, const char *path,
