@@ -118,8 +118,7 @@ int ctl_raw(int argc, char **argv)
 	}
 	fd = conn_open(path, RAW_TIMEOUT_MS);
 	if (fd < 0)
-		return cli_err("benchmemctl raw", 3, "no collector at %s: %s", path,
-			       strerror(-fd));
+		return cli_err("benchmemctl raw", 3, "no collector at %s: %s", path, strerror(-fd));
 	for (int i = 1; i < argc && ret < 2; i++) {
 		json_t *req = raw_request(argv[i]), *reply;
 

@@ -26,6 +26,7 @@ struct scrape {
 	size_t in_len;
 	char *out; /* the whole reply once the request is read; NULL before */
 	size_t out_len, out_off;
+	bool draining; /* reply sent and our side shut: reading until the peer closes */
 };
 
 struct metrics {
@@ -162,8 +163,9 @@ static int build_reply(struct metrics *m, struct scrape *k)
 	return e;
 }
 
-/* Sends what the socket takes; true when the reply is complete or the peer is gone. */
-static bool send_some(struct scrape *k)
+/* Sends what the socket takes: 1 when the reply is complete, 0 when the socket is full, -1
+ * when the peer is gone. */
+static int send_some(struct scrape *k)
 {
 	while (k->out_off < k->out_len) {
 		ssize_t w = send(k->fd, k->out + k->out_off, k->out_len - k->out_off,
@@ -172,10 +174,28 @@ static bool send_some(struct scrape *k)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return errno != EAGAIN && errno != EWOULDBLOCK;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		k->out_off += (size_t)w;
 	}
-	return true;
+	return 1;
+}
+
+/* After the reply: reads and drops what the peer still sends until it closes. Closing with
+ * unread bytes would reset the connection and could destroy the reply in flight (a 431 to a
+ * request we stopped reading). True when the peer is done. */
+static bool drain(struct scrape *k)
+{
+	char sink[4096];
+
+	for (;;) {
+		ssize_t r = recv(k->fd, sink, sizeof(sink), MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r > 0)
+			continue;
+		return r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+	}
 }
 
 /* Reads what came; true once the request's header is complete (or the request is too big:
@@ -210,6 +230,11 @@ static void on_scrape(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	if (!k)
 		return;
+	if (k->draining) {
+		if (drain(k))
+			scrape_close(m, slot);
+		return;
+	}
 	if (!k->out && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		if (!read_some(k, &gone)) {
 			if (gone)
@@ -232,12 +257,21 @@ static void on_scrape(struct loop *l, int fd, uint32_t events, void *arg)
 			return;
 		}
 	}
-	if (k->out && send_some(k)) {
+	switch (k->out ? send_some(k) : 0) {
+	case 1: /* the timer closes a peer that never closes its side */
+		shutdown(k->fd, SHUT_WR);
+		k->draining = true;
+		loop__mod(m->loop, k->fd, EPOLLIN);
+		if (drain(k))
+			scrape_close(m, slot);
+		break;
+	case -1:
 		scrape_close(m, slot);
-		return;
+		break;
+	default:
+		if (k->out)
+			loop__mod(m->loop, k->fd, EPOLLOUT);
 	}
-	if (k->out)
-		loop__mod(m->loop, k->fd, EPOLLOUT);
 }
 
 static void on_accept(struct loop *l, int fd, uint32_t events, void *arg)
