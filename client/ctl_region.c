@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* client/ctl_region.c — benchmemctl's socket subcommands: start, stop, attach, detach,
- * status, results. */
+ * results, profile. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -229,38 +229,6 @@ int ctl_detach(int argc, char **argv)
 		return code;
 	reply = ctl_call("detach", request("detach", &a), &code);
 	return reply ? print_reply(reply, a.json) : code;
-}
-
-int ctl_status(int argc, char **argv)
-{
-	struct ctl_args a;
-	json_t *reply, *s;
-	size_t i;
-	int code = parse("status", argc, argv, &a, false);
-
-	if (code)
-		return code;
-	reply = ctl_call("status", request("status", &a), &code);
-	if (!reply)
-		return code;
-	if (!a.json) {
-		printf("%-8s %-8s %-6s %-9s %-6s %s\n", "session", "root", "uid", "processes",
-		       "closed", "open regions");
-		json_array_foreach(json_object_get(reply, "sessions"), i, s)
-		{
-			char *open = json_dumps(json_object_get(s, "open_regions"), JSON_COMPACT);
-
-			printf("%-8lld %-8lld %-6lld %-9lld %-6lld %s\n",
-			       (long long)json_integer_value(json_object_get(s, "session")),
-			       (long long)json_integer_value(json_object_get(s, "root_pid")),
-			       (long long)json_integer_value(json_object_get(s, "uid")),
-			       (long long)json_integer_value(json_object_get(s, "processes")),
-			       (long long)json_integer_value(json_object_get(s, "closed_regions")),
-			       open ? open : "[]");
-			free(open);
-		}
-	}
-	return print_reply(reply, a.json);
 }
 
 int ctl_results(int argc, char **argv)

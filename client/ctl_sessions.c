@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* client/ctl_sessions.c — `benchmemctl sessions` (the daemon's finished sessions: owner, when,
- * command, result file) and `benchmemctl raw` (one protocol request as given, its reply as
- * received: the protocol by example without socat). */
+/* client/ctl_sessions.c — the daemon's sessions: `benchmemctl status` (the running ones),
+ * `benchmemctl sessions` (the finished ones: owner, when, command, result file), and
+ * `benchmemctl raw` (protocol requests as given, replies as received: no socat needed). */
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,31 +62,98 @@ static void print_table(const json_t *list)
 	}
 }
 
-int ctl_sessions(int argc, char **argv)
+/* The user's regions of a status entry, joined ("a, b"; "-" when none): the command region
+ * (benchmem-run's implicit one around the whole command) has its own column. */
+static void user_regions(const json_t *s, char *buf, size_t len)
 {
+	const char *whole = json_string_value(json_object_get(s, "command_region"));
+	const json_t *r;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(s, "open_regions"), i, r)
+	{
+		const char *name = json_string_value(r);
+
+		if (!name || (whole && !strcmp(name, whole)) || n >= len)
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", name);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
+
+static void print_status(const json_t *reply)
+{
+	const json_t *s;
+	char user[64], open[1024];
+	size_t i;
+
+	printf("%-8s %-8s %-10s %9s %7s  %-24s %s\n", "session", "pid", "owner", "processes",
+	       "closed", "command region", "open regions");
+	json_array_foreach(json_object_get(reply, "sessions"), i, s)
+	{
+		user_regions(s, open, sizeof(open));
+		printf("%-8lld %-8lld %-10s %9lld %7lld  %-24s %s\n",
+		       (long long)json_integer_value(json_object_get(s, "session")),
+		       (long long)json_integer_value(json_object_get(s, "root_pid")),
+		       user_name(json_integer_value(json_object_get(s, "uid")), user, sizeof(user)),
+		       (long long)json_integer_value(json_object_get(s, "processes")),
+		       (long long)json_integer_value(json_object_get(s, "closed_regions")),
+		       str(s, "command_region"), open);
+	}
+	printf("%zu session(s), %lld client(s), %lld lost event(s)\n",
+	       json_array_size(json_object_get(reply, "sessions")),
+	       (long long)json_integer_value(json_object_get(reply, "clients")),
+	       (long long)json_integer_value(json_object_get(reply, "lost_events")));
+}
+
+/* status and sessions: [--json], no argument; the table, or the reply's @member as JSON. */
+static int list(int argc, char **argv, const char *op, const char *member,
+		void (*print)(const json_t *reply))
+{
+	char prog[48];
 	bool as_json = false;
 	json_t *reply;
 	int code = 0;
 
+	snprintf(prog, sizeof(prog), "benchmemctl %s", op);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json"))
-			return cli_err("benchmemctl sessions", 2,
+			return cli_err(prog, 2,
 				       argv[i][0] == '-' ? "unknown option '%s' (see --help)"
 							 : "unexpected argument '%s'",
 				       argv[i]);
 		as_json = true;
 	}
-	reply = ctl_call("sessions", json_pack("{s:s}", "op", "sessions"), &code);
+	reply = ctl_call(op, json_pack("{s:s}", "op", op), &code);
 	if (!reply)
 		return code;
 	if (as_json) {
-		json_dumpf(json_object_get(reply, "finished"), stdout, JSON_INDENT(2));
+		json_object_del(reply, "ok");
+		json_dumpf(member ? json_object_get(reply, member) : reply, stdout,
+			   JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', stdout);
 	} else {
-		print_table(json_object_get(reply, "finished"));
+		print(reply);
 	}
 	json_decref(reply);
 	return 0;
+}
+
+static void print_finished(const json_t *reply)
+{
+	print_table(json_object_get(reply, "finished"));
+}
+
+int ctl_sessions(int argc, char **argv)
+{
+	return list(argc, argv, "sessions", "finished", print_finished);
+}
+
+int ctl_status(int argc, char **argv)
+{
+	return list(argc, argv, "status", NULL, print_status);
 }
 
 /* One request line of the command line: a JSON object, else NULL after printing why. */

@@ -198,6 +198,7 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 	for (int i = 0; i < t->nr; i++) {
 		struct session *s = t->v[i];
 		json_t *open = json_array(), *entry;
+		const char *whole = NULL;
 		uint64_t blocks = 0, table = 0;
 
 		if (uid && s->uid != uid)
@@ -206,8 +207,11 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 			blocks += live_table__count(s->procs[j]->live);
 			table += live_table__mem_bytes(s->procs[j]->live);
 		}
-		for (int j = 0; j < s->nr_open; j++)
+		for (int j = 0; j < s->nr_open; j++) {
 			json_array_append_new(open, json_string(s->open[j]->name));
+			if (s->open[j]->whole_run)
+				whole = s->open[j]->name;
+		}
 		entry = json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:I}", "session", (int)s->id,
 				  "root_pid", (int)s->root, "uid", (int)s->uid, "processes",
 				  s->nr_procs, "open_regions", open, "closed_regions",
@@ -216,6 +220,8 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 		/* the daemon's own memory for the live tables: bounded per live block */
 		json_object_set_new(entry, "live_blocks", json_integer((json_int_t)blocks));
 		json_object_set_new(entry, "live_table_bytes", json_integer((json_int_t)table));
+		if (whole) /* the implicit whole-command region: a client marks it as such */
+			json_object_set_new(entry, "command_region", json_string(whole));
 		json_array_append_new(list, entry);
 	}
 	return list;
