@@ -228,6 +228,8 @@ SBINDIR     ?= $(PREFIX)/sbin
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 # Debian's python3 reads /usr/lib/python3/dist-packages and /usr/local/lib/python3.X/dist-packages.
 PYTHONDIR   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell \
 	       $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages)
@@ -243,7 +245,8 @@ install: $(BINS)
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PYTHONDIR)/benchmem \
 		$(DESTDIR)$(DATADIR)/benchmem/schemas $(DESTDIR)$(SYSCONFDIR)/benchmem \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	$(Q)install -m 0755 $(B)/benchmemd $(DESTDIR)$(SBINDIR)/benchmemd
 	$(Q)install -m 0755 $(B)/benchmem-run $(B)/benchmemctl $(DESTDIR)$(BINDIR)/
 	$(Q)install -m 0644 $(B)/libbenchmem.a $(DESTDIR)$(LIBDIR)/libbenchmem.a
@@ -257,6 +260,13 @@ install: $(BINS)
 	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.socket,$(DESTDIR)$(UNITDIR)/benchmemd.socket)
 	$(Q)install -m 0644 packaging/benchmem.sysusers $(DESTDIR)$(SYSUSERSDIR)/benchmem.conf
 	$(Q)install -m 0644 packaging/benchmem.tmpfiles $(DESTDIR)$(TMPFILESDIR)/benchmem.conf
+	$(Q)for p in docs/man/*.[18]; do \
+		gzip -9n <$$p >$(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}.gz && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}.gz || exit 1; \
+	done
+	$(Q)for c in benchmemctl benchmem-run benchmemd; do \
+		install -m 0644 packaging/bash-completion/benchmemctl $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; \
+	done
 
 deb: $(BINS)
 	$(Q)MAKE="$(MAKE)" packaging/build-deb.sh

@@ -20,14 +20,14 @@
 #define EXPORT_SERIES_LIMIT 1000000
 
 static const char export_usage[] =
-	"usage: benchmemctl export --format openmetrics RUN... [-o FILE] [--host NAME]\n"
-	"                          [--max-series N]\n"
+	"usage: benchmemctl export --format openmetrics RUN... [-o|--output FILE]\n"
+	"                          [--host NAME] [--max-series N]\n"
 	"Writes the per-region gauges benchmemd serves on /metrics (benchmem_region_peak_bytes,\n"
 	"_allocated_bytes, _allocations, _rss_bytes) for the result files or storage directories\n"
 	"RUN, oldest first: a later run's value replaces an earlier one with the same labels.\n"
 	"-o FILE is replaced atomically (what node_exporter's textfile collector needs); without\n"
-	"it the text goes to stdout (curl --data-binary @- to a Pushgateway). --host labels runs\n"
-	"that name no machine (default: empty).\n";
+	"it the text goes to stdout, for curl to post to a Pushgateway. --host labels runs that\n"
+	"name no machine (default: empty); --max-series keeps the newest N regions (10000).\n";
 
 struct export_opts {
 	const char *out, *host;
