@@ -62,7 +62,7 @@ RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,gate) $(COLLECTOR_OBJS)
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
+UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols compare memray \
 	 proto config listen results placement spool stacks sources
 UNIT_units      := lib/units
 UNIT_names      := lib/names
@@ -84,6 +84,7 @@ UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 UNIT_ticks      := lib/ticks
+UNIT_openmetrics := lib/openmetrics lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 # a second event source through the interface into the session table (no BPF)
 UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
 		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
