@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, spawn_daemon, stop_daemon
+from conftest import BUILD, ROOT, spawn_daemon, stop_daemon, validate_reply, validate_request
 from test_credentials import as_user, cd, users  # noqa: F401 (fixtures)
 
 RUN, CTL, DAEMON = str(BUILD / "benchmem-run"), str(BUILD / "benchmemctl"), \
@@ -200,6 +200,13 @@ def test_sessions_lists_finished_jobs_and_their_result_files(ctl_daemon):
     assert doc["benchmarks"][0]["extra_info"]["benchmem"]["peak_bytes"] == [123456]
     assert got[0]["command"].endswith("region_c") and got[2]["command"] == "/usr/bin/dash"
     assert all(s["started"] <= s["ended"] and s["seconds"] >= 0 for s in got)
+    # the wire form agrees with the schemas
+    validate_request({"op": "sessions"})
+    raw = call(CTL, "raw", '{"op":"sessions"}', '{"op":"status"}', env=d.env())
+    replies = [json.loads(x) for x in raw.stdout.splitlines()]
+    validate_reply(replies[0], "sessions")
+    validate_reply(replies[1], "status")
+    assert replies[0]["finished"] == got
     table = call(CTL, "sessions", env=d.env()).stdout.splitlines()
     assert table[0].split()[:4] == ["session", "owner", "started", "(UTC)"]
     assert table[1].split()[0:2] == ["1", "root"] and table[1].endswith(str(res / "1-myjob.json"))
@@ -230,6 +237,7 @@ def test_status_shows_the_command_region_apart(ctl_daemon):
         # benchmem-run's connection and ours
         assert lines[2] == "1 session(s), 2 client(s), 0 lost event(s)", lines
         st = json.loads(call(CTL, "status", "--json", env=d.env()).stdout)
+        validate_reply(dict(st, ok=True), "status")
         assert st["sessions"][0]["command_region"] == "thejob"
         assert st["sessions"][0]["open_regions"] == ["thejob", "user/one", "user/two"]
     finally:
