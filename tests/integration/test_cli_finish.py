@@ -120,6 +120,11 @@ def test_man_page_renders_and_names_every_option(page, helps):
     if page == "benchmemctl.1":
         for c in ctl_commands():
             assert re.search(rf"^ {{7}}{c}\b", text, re.M), c
+    if page == "benchmemd.8":  # every key of the configuration table
+        keys = subprocess.run([str(BUILD / "tests" / "unit" / "test_config"), "--keys"],
+                              capture_output=True, text=True, check=True).stdout
+        for key in (line.split("\t")[0] for line in keys.splitlines()):
+            assert key in text.replace("\u2010", "-"), key
 
 
 def complete(*words):
