@@ -85,6 +85,15 @@ def test_missing_option_value_is_one_line(argv, prog, opt):
                                            "(see --help)\n")
 
 
+def test_tests_never_reach_the_system_socket(tmp_path):
+    """tests/conftest.py points every client at no collector unless a test names one."""
+    assert os.environ["BENCHMEM_SOCKET"] == "/nonexistent/benchmem-tests/no-collector.sock"
+    p = subprocess.run([CTL, "status"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 3
+    assert p.stderr.startswith("benchmemctl status: error: no collector at "
+                               "/nonexistent/benchmem-tests/no-collector.sock")
+
+
 def test_benchmemd_help_describes_every_option():
     p = call(DAEMON, "--help")
     assert p.returncode == 0 and p.stderr == ""
