@@ -117,11 +117,13 @@ int om_set_add_run(struct om_set *s, const struct run *run, const char *default_
 	const json_t *list = json_object_get(run->doc, "benchmarks");
 	const char *commit = str_at(run->doc, "commit_info", "id");
 	const char *host = str_at(run->doc, "machine_info", "node");
-	size_t first = 0, added = 0;
+	size_t first = run->nr_entries, kept = 0, added = 0;
 
-	/* more entries than the cap: only the last @max can survive, skip the rest at once */
-	if (run->nr_entries > s->max)
-		first = run->nr_entries - s->max;
+	/* more regions than the cap: only the last @max can survive, drop the rest at once */
+	while (first > 0 && kept < s->max)
+		kept += run->entries[--first].has_mem;
+	for (size_t i = 0; i < first; i++)
+		s->dropped += run->entries[i].has_mem;
 	for (size_t i = first; i < run->nr_entries; i++) {
 		const struct run_entry *e = &run->entries[i];
 		const json_t *p = json_object_get(json_array_get(list, i), "param");

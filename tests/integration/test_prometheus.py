@@ -316,3 +316,19 @@ def test_export_writes_the_file_atomically_and_refuses_bad_usage(tmp_path):
     bad = subprocess.run([CTL, "export", "--format", "json", "x.json"], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "the one format is openmetrics" in bad.stderr
+
+
+def test_metrics_keeps_the_newest_regions_up_to_the_cap(tmp_path):
+    port = free_port()
+    d = spawn_daemon(tmp_path, tmp_path / "benchmemd.sock", f"metrics_listen=127.0.0.1:{port}",
+                     "metrics_max_series=3")
+    try:
+        run_region_c(d)
+        got = samples(scrape(port)[1])
+    finally:
+        stop_daemon(d)
+    peaks = sorted(k.split('"')[1] for k in got if k.startswith("benchmem_region_peak_bytes"))
+    # region_c's seven regions in result order: basic repeat inner outer calloc prefree child
+    assert peaks == ["c/calloc", "c/child", "c/prefree"]
+    assert got["benchmemd_metrics_regions"] == 3
+    assert got["benchmemd_metrics_dropped_regions_total"] == 4

@@ -143,11 +143,30 @@ static void test_latest_value_per_series_and_the_cap(void)
 	run__free(other);
 }
 
+static void test_one_document_larger_than_the_cap(void)
+{
+	static const char *const rows[] = { "a||1|0", "b||2|0", "c||3|0", "d||4|0" };
+	struct run *run = doc_run("k", "h", rows, 4);
+	struct om_set s;
+
+	/* a time-only entry holds no series and takes no place */
+	run->entries[3].has_mem = false;
+	om_set_init(&s, 2);
+	CHECK_I64(om_set_add_run(&s, run, NULL), 2);
+	CHECK_U64(s.nr, 2);
+	CHECK_STR(s.v[0].benchmark, "b");
+	CHECK_STR(s.v[1].benchmark, "c");
+	CHECK_U64(s.dropped, 1);
+	om_set_clear(&s);
+	run__free(run);
+}
+
 int main(void)
 {
 	TEST(test_label_values_are_escaped);
 	TEST(test_exact_lines_and_rss_only_where_measured);
 	TEST(test_a_name_keeps_a_suffix_that_is_not_its_param);
 	TEST(test_latest_value_per_series_and_the_cap);
+	TEST(test_one_document_larger_than_the_cap);
 	return tap_done();
 }
