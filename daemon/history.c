@@ -89,6 +89,7 @@ static void add_series(struct history *h, const struct session *s, const json_t 
 	struct run *run;
 
 	snprintf(label, sizeof(label), "session %u", s->id);
+	/* run__from_doc takes a reference: the document outlives the run, nothing is changed */
 	run = run__from_doc((json_t *)doc, label, err, sizeof(err));
 	if (!run) {
 		pr_warn("session %u: no metrics: %s", s->id, err);

@@ -60,7 +60,9 @@ int64_t sessions__unix_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* An attached process's command line (arguments joined by spaces) into @buf; "" when gone. */
+/* An attached process's command line (arguments joined by spaces) into @buf; "" when gone.
+ * Its bytes are the process's own: a control byte becomes '?', so that a table printing it
+ * (benchmemctl sessions, as root) cannot be steered by escape sequences. */
 static const char *proc_cmdline(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
@@ -76,7 +78,9 @@ static const char *proc_cmdline(pid_t pid, char *buf, size_t len)
 	while (n && !buf[n - 1])
 		n--;
 	for (size_t i = 0; i < n; i++)
-		buf[i] = buf[i] ? buf[i] : ' ';
+		buf[i] = !buf[i]					  ? ' '
+			 : (unsigned char)buf[i] < 0x20 || buf[i] == 0x7f ? '?'
+									  : buf[i];
 	buf[n] = '\0';
 	return buf;
 }

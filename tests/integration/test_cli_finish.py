@@ -227,6 +227,29 @@ def test_sessions_lists_finished_jobs_and_their_result_files(ctl_daemon):
     assert "signal 9" in table[3]
 
 
+def test_an_attached_session_is_named_after_its_command_line(ctl_daemon):
+    d = ctl_daemon
+    proc = subprocess.Popen(["/usr/bin/python3", "-c", "import time; time.sleep(30)",
+                             "\x1b[2Jevil"])
+    try:
+        time_left = 50
+        while time_left and "python3" not in Path(f"/proc/{proc.pid}/cmdline").read_text():
+            subprocess.run(["sleep", "0.1"])
+            time_left -= 1
+        p = call(CTL, "attach", str(proc.pid), env=d.env())
+        assert p.returncode == 0, p.stderr + d.log_tail()
+        p = call(CTL, "detach", "--pid", str(proc.pid), env=d.env())
+        assert p.returncode == 0, p.stderr
+    finally:
+        proc.kill()
+        proc.wait()
+    got = json.loads(call(CTL, "sessions", "--json", env=d.env()).stdout)
+    assert [(s["name"], s["end"], s["result"]) for s in got] == [("python3", "detached", None)]
+    # the process's own bytes, with the escape made harmless for a terminal
+    assert got[0]["command"] == "/usr/bin/python3 -c import time; time.sleep(30) ?[2Jevil"
+    assert "\x1b" not in call(CTL, "sessions", env=d.env()).stdout
+
+
 def test_status_shows_the_command_region_apart(ctl_daemon):
     d = ctl_daemon
     script = d.tmp / "open.sh"
