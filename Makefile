@@ -36,9 +36,11 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 LIB := units jsonutil atomic_file log compare memray/writer memray/reader
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
-	  proto server dispatch listen collector config placement profile spool stacks
+	  proto server dispatch listen collector config placement profile spool stacks \
+	  blockstacks symbolize hotspots snapshot watch
 # client/: what only the command-line clients do.
-CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
+CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region \
+	  ctl_top top_view
 RUN    := benchmem-run launch conn gate runs table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
@@ -122,7 +124,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm -lncursesw -ltinfo
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/benchmem.h

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockstacks.h"
 #include "collector.h"
 #include "dispatch.h"
 #include "log.h"
@@ -32,6 +33,7 @@
 #include "stacks.h"
 #include "symbols.h"
 #include "targets.h"
+#include "watch.h"
 
 /* Writing a profile reads the whole spool and writes megabytes: a forked writer does it,
  * so the loop (and every other client) never waits for the disk. */
@@ -54,6 +56,7 @@ struct collector {
 	struct ringbuf *rb;
 	struct targets *targets;
 	struct server *server;
+	struct watch *watch;
 	int sigfd;
 	int timerfd;
 	int ready_fd;
@@ -828,8 +831,10 @@ static void on_event(void *arg, const struct bm_event *e)
 		c->orphan_events++;
 		return;
 	}
-	if (p->s->profile)
+	if (p->s->profile) {
 		spool_event(p->s, e);
+		blockstacks_note(&p->stacks, e);
+	}
 	switch (e->kind) {
 	case BM_EV_ALLOC:
 		session__on_alloc(p->s, p, e->func, e->addr, e->size);
@@ -1016,7 +1021,45 @@ static void on_close(void *arg, struct client *cl)
 {
 	struct collector *c = arg;
 
+	watch__client_gone(c->watch, cl->id);
 	collector__client_gone(c, cl->id);
+}
+
+/* ---- what the watch op reads ----------------------------------------------------------- */
+
+static struct session **watch_sessions(void *arg, int *n)
+{
+	struct collector *c = arg;
+
+	*n = c->nr_sessions;
+	return c->sessions;
+}
+
+static uint64_t watch_lost(void *arg, const struct session *s)
+{
+	return collector__session_lost(arg, s);
+}
+
+static uint64_t watch_lost_total(void *arg)
+{
+	return collector__lost(arg);
+}
+
+static void watch_drain(void *arg)
+{
+	collector__drain(arg);
+}
+
+static int watch_stack(void *arg, int32_t id, uint64_t *ips, size_t max)
+{
+	struct collector *c = arg;
+
+	return probe__stack(c->probe, id, ips, max);
+}
+
+struct watch *collector__watch(struct collector *c)
+{
+	return c->watch;
 }
 
 struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen)
@@ -1024,6 +1067,8 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
 						 on_task_gone };
 	static const struct server_ops sops = { on_request, on_close };
+	struct watch_source wsrc = { watch_sessions, watch_lost,  watch_lost_total,
+				     watch_drain,    watch_stack, NULL };
 	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM,
 				 .ringbuf_bytes = o->cfg.ring_buffer };
 	struct collector *c = calloc(1, sizeof(*c));
@@ -1043,6 +1088,7 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	c->sigfd = -1;
 	c->timerfd = -1;
 	c->ready_fd = o->ready_fd;
+	wsrc.arg = c;
 	c->loop = loop__new();
 	if (!c->loop) {
 		e = -errno;
@@ -1077,6 +1123,12 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 		snprintf(err, errlen, "cannot serve the socket: %s", strerror(errno));
 		goto fail;
 	}
+	c->watch = watch__new(c->loop, c->server, &wsrc);
+	if (!c->watch) {
+		e = -errno;
+		snprintf(err, errlen, "cannot set up the watch timer: %s", strerror(errno));
+		goto fail;
+	}
 	return c;
 fail:
 	collector__free(c);
@@ -1089,6 +1141,7 @@ void collector__free(struct collector *c)
 	if (!c)
 		return;
 	server__free(c->server);
+	watch__free(c->watch);
 	targets__free(c->targets);
 	while (c->nr_sessions)
 		drop_session(c, c->sessions[0]);

@@ -73,6 +73,8 @@ int collector__profile_start(struct collector *c, struct session *s, const char 
 			     int64_t repeat, int client_id, const char **path, char *err,
 			     size_t errlen);
 json_t *collector__status(struct collector *c, uid_t uid, int nr_clients);
+/* The subscriptions of the watch op (watch.h). */
+struct watch *collector__watch(struct collector *c);
 bool collector__embedded(const struct collector *c);
 void collector__client_gone(struct collector *c, int client_id);
 

@@ -11,6 +11,7 @@
 #include "procstatus.h"
 #include "proto.h"
 #include "server.h"
+#include "watch.h"
 
 struct ctx {
 	struct collector *c;
@@ -235,6 +236,28 @@ static void op_profile(struct ctx *x)
 		  "%s", err);
 }
 
+/* Streams snapshots of the sessions the caller may see (watch.c); "session" puts one in
+ * focus, which must be the caller's (root: any). */
+static void op_watch(struct ctx *x)
+{
+	const struct bm_request *r = x->req;
+	struct watch_params p = { .interval_ms =
+					  r->interval_ms ? r->interval_ms : BM_WATCH_DEFAULT_MS,
+				  .hot = { .thread = r->thread, .sort = (enum hot_sort)r->sort } };
+	int e;
+
+	if (r->has_session) {
+		struct session *s = target_session(x);
+
+		if (!s)
+			return;
+		p.focus = s->id;
+	}
+	e = watch__subscribe(collector__watch(x->c), x->cl, &p);
+	if (e)
+		reply_err(x, "internal", "cannot watch: %s", strerror(-e));
+}
+
 void dispatch_profile_done(struct server *srv, int client_id, const char *name, const char *path,
 			   const char *err)
 {
@@ -289,6 +312,9 @@ void dispatch_request(struct collector *c, struct server *srv, struct client *cl
 		break;
 	case BM_OP_PROFILE:
 		op_profile(&x);
+		break;
+	case BM_OP_WATCH:
+		op_watch(&x);
 		break;
 	}
 	bm_request_release(&req);

@@ -41,6 +41,7 @@ void session__free(struct session *s)
 		return;
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
+		live_table__free(s->procs[i]->stacks);
 		free(s->procs[i]);
 	}
 	free(s->procs);
@@ -93,6 +94,7 @@ void session__remove_proc(struct session *s, struct proc *p)
 			continue;
 		s->procs[i] = s->procs[--s->nr_procs];
 		live_table__free(p->live);
+		live_table__free(p->stacks);
 		free(p);
 		return;
 	}
@@ -109,6 +111,7 @@ struct proc *session__find_proc(const struct session *s, pid_t tgid)
 
 static void free_in_regions(struct session *s, uint32_t epoch, uint64_t size)
 {
+	region_acct_free(&s->acct, epoch, size);
 	for (int i = 0; i < s->nr_open; i++)
 		region_acct_free(&s->open[i]->acct, epoch, size);
 }
@@ -126,6 +129,7 @@ void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_
 		/* the free of the old block at this address was lost */
 		free_in_regions(s, old.epoch, old.size);
 	}
+	region_acct_alloc(&s->acct, size);
 	for (int i = 0; i < s->nr_open; i++)
 		region_acct_alloc(&s->open[i]->acct, size);
 }
@@ -162,6 +166,8 @@ void session__on_exec(struct session *s, struct proc *p)
 		return; /* keep the stale table: lookups of old addresses simply miss later */
 	live_table__free(p->live);
 	p->live = fresh;
+	live_table__free(p->stacks);
+	p->stacks = NULL;
 }
 
 static int64_t next_repeat(const struct session *s, const char *name)
