@@ -56,7 +56,8 @@ RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks \
+	 snapshot
 UNIT_units      := lib/units
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
@@ -72,6 +73,10 @@ UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
+UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks daemon/symbolize \
+		   daemon/session daemon/live daemon/region daemon/results daemon/spool \
+		   daemon/stacks daemon/procmaps lib/jsonutil lib/atomic_file lib/units \
+		   lib/memray/writer client/table
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
