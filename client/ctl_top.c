@@ -305,6 +305,24 @@ static int on_key(int ch, struct top_args *a, const json_t *snap)
 	}
 }
 
+/* Selects the first session when none is (or the selected one has gone); true when the
+ * selection changed. */
+static bool keep_selection(struct top_ui *ui, const json_t *snap)
+{
+	uint32_t ids[256];
+	int n = top_session_ids(snap, ids, 256);
+
+	for (int i = 0; i < n; i++) {
+		if (ids[i] == ui->session)
+			return false;
+	}
+	if (!n)
+		return false;
+	ui->session = ids[0];
+	ui->thread = 0;
+	return true;
+}
+
 /* The interactive loop; returns the exit code. The terminal is restored on every path. */
 static int run_screen(struct top_conn *c, struct top_args *a)
 {
@@ -350,15 +368,8 @@ static int run_screen(struct top_conn *c, struct top_args *a)
 			code = 1;
 			break;
 		}
-		if (!a->ui.session && reply) {
-			/* nothing selected yet: the first session, once there is one */
-			uint32_t ids[1];
-
-			if (top_session_ids(json_object_get(reply, "snapshot"), ids, 1)) {
-				a->ui.session = ids[0];
-				resubscribe = true;
-			}
-		}
+		if (reply && redraw)
+			resubscribe |= keep_selection(&a->ui, json_object_get(reply, "snapshot"));
 		if (resubscribe && send_line(c->fd, watch_request(a)))
 			gone = true;
 		if (gone) {

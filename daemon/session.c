@@ -157,13 +157,22 @@ void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64
 	live_table__unmap(p->live, addr, len, unmap_piece, s);
 }
 
+/* A block the exec took away: gone from the session's "live now" (regions keep it, as ever). */
+static int forget_block(void *arg, const struct live_block *b)
+{
+	struct session *s = arg;
+
+	region_acct_free(&s->acct, b->epoch, b->size);
+	return 0;
+}
+
 void session__on_exec(struct session *s, struct proc *p)
 {
 	struct live_table *fresh = live_table__new();
 
-	(void)s;
 	if (!fresh)
 		return; /* keep the stale table: lookups of old addresses simply miss later */
+	live_table__foreach(p->live, forget_block, s);
 	live_table__free(p->live);
 	p->live = fresh;
 	live_table__free(p->stacks);

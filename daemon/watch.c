@@ -16,7 +16,8 @@
 #include "symbolize.h"
 #include "watch.h"
 
-#define WATCH_TICK_MS 50 /* how often due subscriptions are looked at */
+#define WATCH_TICK_MS	     50 /* how often due subscriptions are looked at */
+#define WATCH_FOCUS_PER_TICK 2	/* snapshots with functions built per tick, at most */
 
 struct sub {
 	int client;
@@ -32,6 +33,7 @@ struct watch {
 	struct symcache *sc;
 	int timerfd;
 	bool armed;
+	unsigned int turn; /* where the next tick starts among the subscriptions */
 	struct sub **subs;
 	int nr, cap;
 };
@@ -84,27 +86,34 @@ static void on_tick(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct watch *w = arg;
 	uint64_t ticks, now = now_ns();
-	int drop[64], nr_drop = 0;
+	int drop[64], nr_drop = 0, focused = 0,
+		      start = w->nr ? (int)(w->turn++ % (unsigned)w->nr) : 0;
 	bool drained = false;
 
 	(void)l;
 	(void)events;
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		pr_warn("watch timer: %s", strerror(errno));
-	for (int i = 0; i < w->nr; i++) {
-		struct sub *u = w->subs[i];
+	for (int k = 0; k < w->nr; k++) {
+		struct sub *u = w->subs[(start + k) % w->nr];
 		struct client *cl = server__find(w->srv, u->client);
 
 		if (!cl || now < u->due_ns)
 			continue;
-		u->due_ns = now + (uint64_t)u->view.interval_ms * 1000000ULL;
 		/* the last snapshot is still unsent: skip this one rather than queue it */
 		if (server__unsent(w->srv, cl)) {
+			u->due_ns = now + (uint64_t)u->view.interval_ms * 1000000ULL;
 			u->view.skipped++;
 			if (++u->behind >= WATCH_DROP_SKIPS && nr_drop < 64)
 				drop[nr_drop++] = u->client;
 			continue;
 		}
+		/* functions cost the most: a few per tick, the others on the next ticks (the
+		 * starting point turns, so each gets its turn) */
+		if (u->view.focus && focused == WATCH_FOCUS_PER_TICK)
+			continue;
+		focused += u->view.focus != 0;
+		u->due_ns = now + (uint64_t)u->view.interval_ms * 1000000ULL;
 		u->behind = 0;
 		if (!drained) {
 			w->src.drain(w->src.arg);

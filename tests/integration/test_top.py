@@ -158,6 +158,13 @@ def test_top_screen_shows_exact_bytes_sorts_switches_and_quits(daemon, tmp_path)
         assert order.index("hold_many") < order.index("hold_big"), screen
         assert re.search(rf"^\s*{MANY}\s+{MANY}\s+{MANY_COUNT}\s+hold_many\s", screen, re.M)
         assert re.search(rf"^\s*{BIG}\s+{BIG}\s+1\s+hold_big\s", screen, re.M)
+        # right: the functions of the workload's one thread (the same), left: all again
+        tmux.keys("Right")
+        screen = tmux.wait_for(lambda s: re.search(r"Functions by count, thread \d+", s),
+                               "one thread's functions")
+        assert re.search(rf"^\s*{MANY}\s+{MANY}\s+{MANY_COUNT}\s+hold_many\s", screen, re.M)
+        tmux.keys("Left")
+        tmux.wait_for(lambda s: "Functions by count, all threads" in s, "all threads again")
 
         # down: the second session is selected and its region shown
         name_second = "beta" if name_first == "alpha" else "alpha"

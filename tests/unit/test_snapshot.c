@@ -252,8 +252,27 @@ static void test_alloc_rate_is_bytes_per_second_since_last(void)
 	session__free(s);
 }
 
+static void test_exec_takes_the_old_blocks_out_of_live_now(void)
+{
+	struct session *s = profiled(1, 0);
+	struct snap_source src = { .sessions = &s, .nr_sessions = 1, .lost = no_lost };
+	struct snap_view v = { .uid = 0 };
+	json_t *snap, *e;
+
+	session__on_exec(s, s->procs[0]);
+	snap = snapshot_build(&src, &v, 1);
+	e = json_array_get(json_object_get(snap, "sessions"), 0);
+	CHECK_U64(num(e, "live_bytes"), 0);
+	CHECK_U64(num(e, "peak_bytes"), 5000);
+	/* a region keeps what it allocated (design.md), exec or not */
+	CHECK_U64(num(json_array_get(json_object_get(e, "regions"), 0), "live_bytes"), 1300);
+	json_decref(snap);
+	session__free(s);
+}
+
 int main(void)
 {
+	TEST(test_exec_takes_the_old_blocks_out_of_live_now);
 	TEST(test_numbers_and_trust_rule);
 	TEST(test_functions_own_total_count_sort_thread);
 	TEST(test_caps_say_when_they_cut);
