@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* client/top_view.c — one snapshot → the lines of the `top` screen. Bytes are exact integers
  * (a script or a test reads them off the screen); rates are human-readable. */
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,13 +100,26 @@ int top_thread_ids(const json_t *snap, uint32_t *tids, int max)
 	return n;
 }
 
+/* The owner's user name, else the uid as a number. */
+static const char *owner(long long uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char scratch[1024];
+
+	if (!getpwuid_r((uid_t)uid, &pw, scratch, sizeof(scratch), &res) && res)
+		snprintf(buf, len, "%s", res->pw_name);
+	else
+		snprintf(buf, len, "%lld", uid);
+	return buf;
+}
+
 static void sessions_table(struct out *o, const json_t *snap, const struct top_ui *ui)
 {
 	uint32_t ids[256];
 	int n = top_session_ids(snap, ids, 256);
-	char rate[32];
+	char rate[32], who[33];
 
-	emit(o, false, "%-8s %-6s %-8s %12s %12s %11s %7s %8s  %s", "SESSION", "UID", "PID",
+	emit(o, false, "%-8s %-10s %-8s %12s %12s %11s %7s %8s  %s", "SESSION", "OWNER", "PID",
 	     "LIVE_B", "PEAK_B", "RATE", "REGIONS", "LOST", "COMMAND");
 	for (int k = 0; k < n; k++) {
 		const json_t *s = session_of(snap, ids[k]);
@@ -113,10 +127,10 @@ static void sessions_table(struct out *o, const json_t *snap, const struct top_u
 
 		units_format_bytes((uint64_t)num(s, "alloc_rate"), rate, sizeof(rate) - 2);
 		strcat(rate, "/s");
-		emit(o, sel, "%c%-7lld %-6lld %-8lld %12lld %12lld %11s %7lld %8lld  %s%s",
-		     sel ? '>' : ' ', num(s, "session"), num(s, "uid"), num(s, "root_pid"),
-		     num(s, "live_bytes"), num(s, "peak_bytes"), rate, num(s, "open_regions"),
-		     num(s, "lost_events"), str(s, "command"),
+		emit(o, sel, "%c%-7lld %-10.10s %-8lld %12lld %12lld %11s %7lld %8lld  %s%s",
+		     sel ? '>' : ' ', num(s, "session"), owner(num(s, "uid"), who, sizeof(who)),
+		     num(s, "root_pid"), num(s, "live_bytes"), num(s, "peak_bytes"), rate,
+		     num(s, "open_regions"), num(s, "lost_events"), str(s, "command"),
 		     json_is_true(json_object_get(s, "ended")) ? " (ended)" : "");
 	}
 	if (!n)

@@ -102,9 +102,9 @@ class Tmux:
 
 
 def session_row(screen, sid):
-    """(selected, live, peak) of session @sid's row in the sessions table."""
-    m = re.search(rf"^([> ]){sid}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", screen, re.M)
-    return m and (m.group(1) == ">", int(m.group(4)), int(m.group(5)))
+    """(selected, owner, live, peak) of session @sid's row in the sessions table."""
+    m = re.search(rf"^([> ]){sid}\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s", screen, re.M)
+    return m and (m.group(1) == ">", m.group(2), int(m.group(4)), int(m.group(5)))
 
 
 def region_row(screen, name):
@@ -142,8 +142,8 @@ def test_top_screen_shows_exact_bytes_sorts_switches_and_quits(daemon, tmp_path)
         name_first = "alpha" if ids["alpha"] == first else "beta"
         screen = tmux.wait_for(lambda s: "hold_big" in s and region_row(s, name_first),
                                "the first session's functions")
-        assert session_row(screen, first) == (True, LIVE, PEAK), screen
-        assert session_row(screen, second) == (False, LIVE, PEAK), screen
+        assert session_row(screen, first) == (True, "root", LIVE, PEAK), screen
+        assert session_row(screen, second) == (False, "root", LIVE, PEAK), screen
         assert region_row(screen, name_first) == (0, LIVE, PEAK, TOTAL, ALLOCS), screen
         assert f"Session {first}:" in screen
 
@@ -171,8 +171,8 @@ def test_top_screen_shows_exact_bytes_sorts_switches_and_quits(daemon, tmp_path)
         tmux.keys("Down")
         screen = tmux.wait_for(lambda s: f"Session {second}:" in s and region_row(s, name_second),
                                "the second session")
-        assert session_row(screen, second) == (True, LIVE, PEAK), screen
-        assert session_row(screen, first) == (False, LIVE, PEAK), screen
+        assert session_row(screen, second) == (True, "root", LIVE, PEAK), screen
+        assert session_row(screen, first) == (False, "root", LIVE, PEAK), screen
         assert region_row(screen, name_second) == (0, LIVE, PEAK, TOTAL, ALLOCS), screen
         assert region_row(screen, name_first) is None
 
