@@ -22,7 +22,8 @@
 struct sub {
 	int client;
 	uint64_t due_ns;
-	uint32_t behind; /* skipped snapshots in a row */
+	uint64_t last_ns; /* when the last snapshot was sent; 0: never */
+	uint32_t behind;  /* skipped snapshots in a row */
 	struct snap_view view;
 };
 
@@ -120,6 +121,7 @@ static void on_tick(struct loop *l, int fd, uint32_t events, void *arg)
 			drained = true;
 		}
 		send_snapshot(w, u, cl, now);
+		u->last_ns = now;
 	}
 	/* dropping a client calls back into watch__client_gone(): not while iterating */
 	for (int i = 0; i < nr_drop; i++) {
@@ -214,7 +216,7 @@ static struct sub *add_sub(struct watch *w, struct client *cl)
 int watch__subscribe(struct watch *w, struct client *cl, const struct watch_params *p)
 {
 	struct sub *u = find_sub(w, cl->id);
-	uint64_t now = now_ns();
+	uint64_t now = now_ns(), soonest;
 
 	if (!u)
 		u = add_sub(w, cl);
@@ -223,16 +225,11 @@ int watch__subscribe(struct watch *w, struct client *cl, const struct watch_para
 	u->view.interval_ms = p->interval_ms;
 	u->view.focus = p->focus;
 	u->view.hot = p->hot;
-	u->due_ns = now + (uint64_t)p->interval_ms * 1000000ULL;
+	/* the next tick sends it: asking again and again is no way around the rate bound or
+	 * the per-tick budget of snapshots with functions */
+	soonest = u->last_ns ? u->last_ns + BM_WATCH_MIN_MS * 1000000ULL : now;
+	u->due_ns = soonest > now ? soonest : now;
 	arm(w, true);
-	/* a client that asks again without reading gets no second line queued */
-	if (server__unsent(w->srv, cl)) {
-		u->due_ns = now;
-		return 0;
-	}
-	u->behind = 0;
-	w->src.drain(w->src.arg);
-	send_snapshot(w, u, cl, now);
 	return 0;
 }
 

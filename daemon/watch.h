@@ -40,8 +40,8 @@ struct watch_params {
 	struct hot_opts hot;
 };
 
-/* Subscribes @cl (or changes its subscription) and sends its first snapshot now. 0 or
- * -errno (-ENOMEM). */
+/* Subscribes @cl (or changes its subscription); its next snapshot goes out at the next tick
+ * (WATCH_TICK_MS), or BM_WATCH_MIN_MS after its previous one. 0 or -errno (-ENOMEM). */
 int watch__subscribe(struct watch *w, struct client *cl, const struct watch_params *p);
 
 /* Client @client_id has gone: forget its subscription. */

@@ -301,6 +301,25 @@ def test_watch_rejects_fast_rates_and_unknown_sorts(daemon):
         assert seqs == [1, 2, 3]
         assert 0.4 < time.monotonic() - t0 < 2.0
 
+    # asking again and again does not beat the rate bound: a request flood, then one more,
+    # gives one snapshot now and the next no sooner than 250 ms after it
+    with socket.socket(socket.AF_UNIX) as c:
+        c.connect(str(daemon.sock))
+        f = c.makefile("rw")
+        f.write('{"op":"watch","interval_ms":60000}\n' * 50)
+        f.flush()
+        first = json.loads(f.readline())
+        t1 = time.monotonic()
+        f.write('{"op":"watch","interval_ms":60000}\n')
+        f.flush()
+        second = json.loads(f.readline())
+        gap = time.monotonic() - t1
+        assert (first["snapshot"]["seq"], second["snapshot"]["seq"]) == (1, 2)
+        assert 0.2 < gap < 1.0, gap
+        c.settimeout(0.6)
+        with pytest.raises(socket.timeout):
+            c.recv(1)  # nothing more: the flood was folded into those two
+
 
 # ---- (3) a reader that stops, under load ---------------------------------------------------
 
