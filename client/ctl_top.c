@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bm_limits.h"
+#include "cli_err.h"
 #include "conn.h"
 #include "ctl.h"
 #include "top_view.h"
@@ -43,7 +45,7 @@ static void on_stop_signal(int sig)
 
 static int usage_error(const char *msg, const char *arg)
 {
-	fprintf(stderr, CMD ": error: %s%s\n", msg, arg ? arg : "");
+	cli_err(CMD, 0, "%s%s", msg, arg ? arg : "");
 	fprintf(stderr, "usage: " CMD " [--once] [--json] [--interval MS] [--session ID] "
 			"[--sort total|own|count]\n");
 	return 2;
@@ -76,7 +78,7 @@ static int parse(int argc, char **argv, struct top_args *a)
 		} else if (!strcmp(o, "--json")) {
 			a->json = true;
 		} else if (!strcmp(o, "--interval") && next) {
-			if (parse_int(next, 250, 60000, &v))
+			if (parse_int(next, BM_WATCH_MIN_MS, BM_WATCH_MAX_MS, &v))
 				return usage_error("--interval takes 250..60000 ms, not ", next);
 			a->interval_ms = (int)v;
 			i++;
@@ -153,7 +155,7 @@ static json_t *snapshot_of(json_t *reply)
 	char err[512];
 
 	if (conn_error(reply, err, sizeof(err))) {
-		fprintf(stderr, CMD ": error: %s\n", err);
+		cli_err(CMD, 0, "%s", err);
 		return NULL;
 	}
 	return json_object_get(reply, "snapshot");
@@ -165,10 +167,8 @@ static int run_once(int fd, const struct top_args *a)
 	json_t *reply = conn_request(fd, watch_request(a), err, sizeof(err)), *snap;
 	int code = 0;
 
-	if (!reply) {
-		fprintf(stderr, CMD ": error: %s\n", err);
-		return 3;
-	}
+	if (!reply)
+		return cli_err(CMD, 3, "%s", err);
 	snap = snapshot_of(reply);
 	if (!snap)
 		code = 1;
@@ -382,7 +382,7 @@ static int run_screen(struct top_conn *c, struct top_args *a)
 	}
 	endwin();
 	if (msg)
-		fprintf(stderr, CMD ": error: %s\n", msg);
+		cli_err(CMD, 0, "%s", msg);
 	json_decref(reply);
 	return code;
 }
@@ -399,11 +399,10 @@ int ctl_top(int argc, char **argv)
 		return code;
 	c.fd = conn_open(path, TOP_TIMEOUT_MS);
 	if (c.fd < 0) {
-		fprintf(stderr,
-			CMD ": error: no collector at %s: %s (start benchmemd, or run under "
-			    "benchmem-run)\n",
-			path, strerror(-c.fd));
-		return 3;
+		return cli_err(
+			CMD, 3,
+			"no collector at %s: %s (start benchmemd, or run under benchmem-run)", path,
+			strerror(-c.fd));
 	}
 	if (a.once) {
 		code = run_once(c.fd, &a);
@@ -412,16 +411,14 @@ int ctl_top(int argc, char **argv)
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		close(c.fd);
-		fprintf(stderr, CMD ": error: needs a terminal (use --once for scripts)\n");
-		return 2;
+		return cli_err(CMD, 2, "needs a terminal (use --once for scripts)");
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	if (send_line(c.fd, watch_request(&a))) {
 		close(c.fd);
-		fprintf(stderr, CMD ": error: cannot send to the collector\n");
-		return 3;
+		return cli_err(CMD, 3, "cannot send to the collector");
 	}
 	code = run_screen(&c, &a);
 	free(c.buf);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/blockstacks.c — a live table whose "size" holds stack id + 1 and whose "epoch" holds
  * the tid: both fit (stack ids < BM_MAX_STACKS, tids < 2^22 = the kernel's PID_MAX_LIMIT). */
+#include "allocators.h"
 #include "blockstacks.h"
 
 _Static_assert(BM_MAX_STACKS < LIVE_SIZE_MAX, "a stack id fits the size field");

@@ -16,6 +16,7 @@
 struct ctx {
 	struct collector *c;
 	struct server *srv;
+	struct watch *watch;
 	struct client *cl;
 	const struct bm_request *req;
 };
@@ -118,6 +119,7 @@ static void op_trace(struct ctx *x, bool launch)
 		return;
 	}
 	s->python_malloc = r->python_malloc;
+	s->context = json_incref(r->context); /* stored verbatim, written into its results */
 	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
 }
 
@@ -253,7 +255,7 @@ static void op_watch(struct ctx *x)
 			return;
 		p.focus = s->id;
 	}
-	e = watch__subscribe(collector__watch(x->c), x->cl, &p);
+	e = watch__subscribe(x->watch, x->cl, &p);
 	if (e)
 		reply_err(x, "internal", "cannot watch: %s", strerror(-e));
 }
@@ -272,11 +274,11 @@ void dispatch_profile_done(struct server *srv, int client_id, const char *name, 
 		server__reply(srv, cl, line, false);
 }
 
-void dispatch_request(struct collector *c, struct server *srv, struct client *cl, const char *line,
-		      size_t len)
+void dispatch_request(struct collector *c, struct server *srv, struct watch *w, struct client *cl,
+		      const char *line, size_t len)
 {
 	struct bm_request req;
-	struct ctx x = { c, srv, cl, &req };
+	struct ctx x = { c, srv, w, cl, &req };
 	const char *code = NULL;
 	char msg[512];
 

@@ -9,17 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BM_PROTOCOL_VERSION 1
-#define BM_LINE_MAX	    4096    /* bytes of one request line, newline included */
-#define BM_NAME_MAX	    128	    /* bytes of a region name (and of a group, a param key) */
-#define BM_GROUP_MAX	    128	    /* bytes of a group */
-#define BM_PARAMS_MAX	    32	    /* members of "params" */
-#define BM_PARAM_STR_MAX    1024    /* bytes of one string value in "params" */
-#define BM_EXE_MAX	    4095    /* bytes of "exe" (PATH_MAX - 1) */
-#define BM_REPEAT_MAX	    1000000 /* largest "repeat" */
-#define BM_WATCH_MIN_MS	    250	    /* watch: the shortest "interval_ms" (bounded rate) */
-#define BM_WATCH_MAX_MS	    60000   /* watch: the longest */
-#define BM_WATCH_DEFAULT_MS 1000
+#include "bm_limits.h"
+#include "names.h"
 
 enum bm_op {
 	BM_OP_HELLO = 1,
@@ -45,7 +36,7 @@ struct bm_request {
 	uint32_t session; /* >0 */
 	bool has_pid;
 	int32_t pid;		    /* >0 */
-	char name[BM_NAME_MAX + 1]; /* "" when absent; else passes proto_is_valid_name() */
+	char name[BM_NAME_MAX + 1]; /* "" when absent; else passes names_is_valid() */
 	bool has_repeat;
 	uint32_t repeat; /* 0..BM_REPEAT_MAX */
 	json_t *params;	 /* owned: object of at most BM_PARAMS_MAX scalars; NULL if absent */
@@ -54,6 +45,8 @@ struct bm_request {
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
 	bool profile;	      /* launch/attach: keep events with stacks for .bin profiles */
+	json_t *context;      /* launch/attach, owned: the client's commit_info/machine_info
+			       * (checked by context_check), or NULL */
 	uint32_t interval_ms; /* watch: BM_WATCH_MIN_MS..BM_WATCH_MAX_MS, default when absent */
 	uint32_t thread;      /* watch: functions of this thread only; 0: all */
 	uint8_t sort;	      /* watch: enum bm_watch_sort */
@@ -74,12 +67,8 @@ const char *proto_op_name(enum bm_op op);
 int proto_parse_request(const char *line, size_t len, struct bm_request *out, const char **code,
 			char *msg, size_t msglen);
 
-/* Frees what @r owns (params) and clears the pointer; NULL-safe, idempotent. */
+/* Frees what @r owns (params, context) and clears the pointer; NULL-safe, idempotent. */
 void bm_request_release(struct bm_request *r);
-
-/* Returns true when @name is a valid region name: 1..BM_NAME_MAX bytes from
- * [A-Za-z0-9._:/[]=,+ -] and no "..". */
-bool proto_is_valid_name(const char *name);
 
 /* Returns a malloc'd line {"ok":false,"error":{"code":@code,"message":@msg}} ending in "\n"
  * (caller frees), or NULL with errno set. Bytes of @msg that are not printable ASCII become
@@ -90,10 +79,5 @@ char *proto_format_error(const char *code, const char *msg);
  * line {"ok":true,...members} ending in "\n" (caller frees), or NULL with errno set (EINVAL when
  * @members is not an object; ENOMEM). @members must not hold an "ok" member. */
 char *proto_format_ok(json_t *members);
-
-/* Writes into @buf (@len bytes, at least 2) a file-name-safe form of @name: every byte outside
- * [A-Za-z0-9._-] becomes '_', the result is never "", "." or "..", and it is cut to @len - 1
- * bytes. Returns @buf. Two names may map to the same file name; callers add a suffix. */
-const char *proto_sanitize_filename(const char *name, char *buf, size_t len);
 
 #endif /* BM_PROTO_H */

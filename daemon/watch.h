@@ -35,7 +35,7 @@ struct watch *watch__new(struct loop *l, struct server *srv, const struct watch_
 void watch__free(struct watch *w); /* NULL-safe */
 
 struct watch_params {
-	uint32_t interval_ms; /* BM_WATCH_MIN_MS..BM_WATCH_MAX_MS (proto.h) */
+	uint32_t interval_ms; /* BM_WATCH_MIN_MS..BM_WATCH_MAX_MS (bm_limits.h) */
 	uint32_t focus;	      /* a session @cl may see, or 0 */
 	struct hot_opts hot;
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocators.h"
 #include "blockstacks.h"
 #include "snapshot.h"
 #include "tap.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "benchmem.h"
+#include "libbenchmem.h"
 #include "workload.h"
 
 #define BIG_BYTES  1000000
