@@ -1,5 +1,5 @@
 # benchmemd — one non-recursive Makefile; every output goes to build/.
-# Targets: all deps test unit bench demo format install deb fuzz clean.
+# Targets: all deps venv test unit bench demo format install deb fuzz clean.
 
 B        := build
 CC       ?= gcc
@@ -61,7 +61,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
-	 proto config listen results placement spool stacks sources snapshot
+	 memray_read proto config listen results placement spool stacks sources snapshot
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -74,6 +74,7 @@ UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
 UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
 		   lib/allocators lib/units
+UNIT_memray_read := $(UNIT_memray)
 UNIT_proto      := daemon/proto lib/names lib/context
 UNIT_config     := daemon/config daemon/config_yaml lib/units
 UNIT_listen     := daemon/listen
@@ -102,7 +103,7 @@ BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 FORMAT_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps test unit bench demo format format-check install deb fuzz clean
+.PHONY: all deps venv test unit bench demo format format-check install deb fuzz clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -208,7 +209,25 @@ format-check:
 	$(Q)clang-format --dry-run -Werror $(FORMAT_FILES) && \
 		printf '  %-8s ok (%d files)\n' FORMAT $(words $(FORMAT_FILES))
 
-test: deps
+# build/venv: the pinned peers (pytest-benchmark, pytest-benchmem, memray, ASV, pyperf) plus our
+# client/python, for the tests that compare against them; Debian's python3 stays untouched. The
+# stamp redoes it only when the pins or the package's files change.
+VENV       := $(B)/venv
+PEERS_REQ  := packaging/requirements-peers.txt
+PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py)
+PIP_QUIET  := -q --disable-pip-version-check --no-input
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: $(PEERS_REQ) $(PY_PKG) | deps
+	$(call msg,VENV,$(VENV))
+	$(Q)test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) -r $(PEERS_REQ)
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python
+	$(Q)rm -rf client/python/build client/python/*.egg-info
+	$(Q)touch $@
+
+test: deps venv
 	$(Q)$(MAKE) --no-print-directory all $(BENCHES)
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(PYTHON) -m pytest -c tests/pytest.ini --rootdir=. $(PYTEST_ARGS)
@@ -253,6 +272,7 @@ install: $(BINS)
 	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
 	$(Q)install -m 0644 client/c/libbenchmem.h $(DESTDIR)$(INCLUDEDIR)/libbenchmem.h
 	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
+	$(Q)packaging/python-dist-info.sh client/python/pyproject.toml $(DESTDIR)$(PYTHONDIR)
 	$(Q)install -m 0644 schemas/*.json $(DESTDIR)$(DATADIR)/benchmem/schemas/
 	$(Q)install -m 0644 packaging/benchmemd.yaml $(DESTDIR)$(SYSCONFDIR)/benchmem/benchmemd.yaml
 	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.service,$(DESTDIR)$(UNITDIR)/benchmemd.service)
