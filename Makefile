@@ -193,7 +193,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
+EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps) \
 	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
