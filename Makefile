@@ -41,7 +41,7 @@ DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer l
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
 	  blockstacks symbolize hotspots snapshot watch
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect report report_data report_svg report_gate \
+CTL    := benchmemctl cli_err conn table ctl_inspect report report_data report_svg \
 	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_top top_view
 RUN    := benchmem-run cli_err launch conn table embedded
 
