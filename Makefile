@@ -40,10 +40,11 @@ LIB := units jsonutil atomic_file log names context compare runs gate allocators
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  history metrics
+	  blockstacks symbolize hotspots snapshot watch history metrics
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect report report_data report_svg \
-	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions
+	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
+	  ctl_top top_view
 RUN    := benchmem-run launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
@@ -63,7 +64,8 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
-	 compare memray memray_read proto config listen results placement spool stacks sources
+	 compare memray memray_read proto config listen results placement spool stacks sources \
+	 snapshot
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -87,10 +89,14 @@ UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocator
 UNIT_ticks      := lib/ticks
 UNIT_openmetrics := lib/openmetrics lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 # a second event source through the interface into the session table (no BPF)
-UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
-		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
+UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/blockstacks \
+		   daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks \
+		   daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
 		   lib/memray/writer lib/allocators
+UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks daemon/symbolize \
+		   daemon/session daemon/live daemon/region daemon/spool daemon/stacks daemon/procmaps \
+		   $(UNIT_results) lib/log lib/memray/writer lib/allocators
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -145,7 +151,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm -lncursesw -ltinfo
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h
@@ -192,7 +198,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
+EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps) \
 	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)

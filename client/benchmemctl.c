@@ -32,6 +32,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "raw", "raw 'JSON-REQUEST'...", ctl_raw, true },
 	{ "profile", "profile NAME [--repeat N] [--pid PID] [--json]", ctl_profile, false },
 	{ "inspect", "inspect FILE.bin [--json]", ctl_inspect, true },
+	{ "top", "top [--once [--json]] [--interval MS] [--session ID] [--sort total|own|count]",
+	  ctl_top, false },
 };
 
 static void usage(FILE *f)

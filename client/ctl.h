@@ -19,6 +19,7 @@ int ctl_gate(int argc, char **argv);
 int ctl_report(int argc, char **argv);
 int ctl_inspect(int argc, char **argv);
 int ctl_profile(int argc, char **argv);
+int ctl_top(int argc, char **argv);
 int ctl_sessions(int argc, char **argv); /* ctl_sessions.c: the daemon's finished sessions */
 int ctl_raw(int argc, char **argv);	 /* ctl_sessions.c: one protocol request as given */
 int ctl_export(int argc, char **argv);	 /* ctl_export.c: result files as OpenMetrics */

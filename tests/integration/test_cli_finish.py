@@ -65,6 +65,7 @@ def test_one_version_string_everywhere():
     ([CTL, "report", "--x", "a.json"], "benchmemctl report", "--x"),
     ([CTL, "export", "--x"], "benchmemctl export", "--x"),
     ([CTL, "inspect", "--x"], "benchmemctl inspect", "--x"),
+    ([CTL, "top", "--x"], "benchmemctl top", "--x"),
 ])
 def test_unknown_option_is_one_line_and_exit_2(argv, prog, opt):
     p = call(*argv)
@@ -78,6 +79,7 @@ def test_unknown_option_is_one_line_and_exit_2(argv, prog, opt):
     ([RUN, "--json"], "benchmem-run", "--json"),
     ([CTL, "start", "n", "--pid"], "benchmemctl start", "--pid"),
     ([CTL, "compare", "a.json", "--stat"], "benchmemctl compare", "--stat"),
+    ([CTL, "top", "--interval"], "benchmemctl top", "--interval"),
 ])
 def test_missing_option_value_is_one_line(argv, prog, opt):
     p = call(*argv)
@@ -112,7 +114,7 @@ def test_benchmemd_help_describes_every_option():
     ("benchmem-run.1", [[RUN, "--help"]]),
     ("benchmemctl.1", [[CTL, "--help"]] + [[CTL, c, "--help"] for c in (
         "start", "stop", "attach", "detach", "status", "sessions", "results", "profile",
-        "inspect", "compare", "gate", "report", "export", "raw")]),
+        "inspect", "compare", "gate", "report", "export", "raw", "top")]),
 ])
 def test_man_page_renders_and_names_every_option(page, helps):
     r = subprocess.run(["man", "--warnings", "-l", str(MAN / page)], capture_output=True,
@@ -159,6 +161,8 @@ def test_bash_completion_offers_commands_and_options():
     assert complete("benchmemctl", "export", "--") == ["--format", "--host", "--max-series",
                                                        "--output"]
     assert complete("benchmemctl", "export", "--format", "") == ["openmetrics"]
+    assert complete("benchmemctl", "top", "--sort", "") == ["total", "own", "count"]
+    assert complete("benchmemctl", "compare", "--sort", "") == ["name", "value", "change"]
     assert complete("benchmem-run", "--pro") == ["--profile", "--profile-dir"]
     assert complete("benchmem-run", "--profile", "") == ["all", "regressed", "none"]
     assert complete("benchmemd", "--s") == ["--set", "--socket", "--stacks", "--state-dir",
