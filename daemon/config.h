@@ -13,6 +13,7 @@
 #define BM_CONFIG_PATH_MAX  1024       /* bytes of a directory path, NUL included */
 #define BM_CONFIG_SOCK_MAX  108	       /* sizeof(sockaddr_un.sun_path), NUL included */
 #define BM_CONFIG_GROUP_MAX 33	       /* a group name (useradd's 32) + NUL */
+#define BM_CONFIG_ADDR_MAX  64	       /* "HOST:PORT" of a TCP listener + NUL */
 #define BM_CONFIG_FILE_MAX  (1u << 20) /* config_load refuses a larger file */
 
 /* log levels are the syslog numbers of log.h (BM_LOG_ERR ... BM_LOG_DEBUG) */
@@ -57,12 +58,15 @@ struct bm_config {
 	int attach_mode;	     /* enum bm_attach_mode */
 	bool stacks;		     /* record a stack id per allocation */
 	bool python_malloc_default;  /* PYTHONMALLOC=malloc unless the client says */
+	char metrics_listen[BM_CONFIG_ADDR_MAX]; /* "HOST:PORT" serving /metrics; "" = off */
+	uint64_t metrics_max_series;		 /* finished regions kept for /metrics */
 };
 
 /* What config_key_info() tells about one key of the table. */
 struct bm_config_key_info {
 	const char *key;	    /* "spool_memory" */
-	const char *type;	    /* "path", "mode", "group", "size", "uint", "bool" or "enum" */
+	const char *type;	    /* "path", "mode", "group", "size", "uint", "bool", "enum" or
+				     * "address" */
 	uint64_t min, max;	    /* limits of a size, uint or mode value; lengths for strings */
 	const char *const *choices; /* NULL-terminated names of an enum, else NULL */
 };

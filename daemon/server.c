@@ -175,11 +175,6 @@ int server__reply(struct server *s, struct client *c, char *line, bool close_aft
 	return 0;
 }
 
-size_t server__unsent(const struct client *c)
-{
-	return unsent((const struct conn *)c);
-}
-
 static void reply_error(struct server *s, struct conn *k, const char *code, const char *msg,
 			bool close_after)
 {
@@ -283,12 +278,10 @@ static void on_sweep(struct loop *l, int fd, uint32_t events, void *arg)
 		if (!why)
 			continue;
 		snprintf(msg, sizeof(msg), "%s for %u s (client_timeout)", why, s->lim.timeout_s);
-		pr_info("client pid %d uid %u: %s; closing", k->c.pid, k->c.uid, msg);
 		if (!unsent(k))
 			reply_error(s, k, "limit", msg, true);
 		k->dead = true;
-		k->close_after = false; /* its replies are not read: do not wait for them */
-		conn_close(s, k);
+		server__drop(s, &k->c, msg);
 	}
 }
 
@@ -441,6 +434,18 @@ struct client *server__find(struct server *s, int id)
 			return &k->c;
 	}
 	return NULL;
+}
+
+size_t server__unsent(const struct server *s, const struct client *c)
+{
+	(void)s;
+	return unsent((const struct conn *)c);
+}
+
+void server__drop(struct server *s, struct client *c, const char *why)
+{
+	pr_info("client pid %d uid %u: dropped: %s", c->pid, c->uid, why);
+	conn_close(s, (struct conn *)c);
 }
 
 int server__nr_clients(const struct server *s)

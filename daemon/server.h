@@ -55,11 +55,17 @@ int server__reply(struct server *s, struct client *c, char *line, bool close_aft
 /* The connected client with id @id, or NULL when it has gone. */
 struct client *server__find(struct server *s, int id);
 
+/* Bytes queued for @c that the kernel has not taken yet: the one measure of backpressure. The
+ * server stops reading requests past reply_pause and drops past reply_max or after timeout_s
+ * without progress; a producer of unasked lines (a watch stream) checks it before it queues. */
+size_t server__unsent(const struct server *s, const struct client *c);
+
+/* Closes @c now (its unsent replies are discarded), logging "dropped: @why"; on_close runs.
+ * The one way a client is dropped for being slow. Not from inside @c's own on_request
+ * callback. */
+void server__drop(struct server *s, struct client *c, const char *why);
+
 /* Clients connected now. */
 int server__nr_clients(const struct server *s);
-
-/* Bytes queued for @c and not sent yet: a producer of unasked lines (a stream) checks it
- * against reply_pause before it queues more. */
-size_t server__unsent(const struct client *c);
 
 #endif /* BM_SERVER_H */

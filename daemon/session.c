@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "benchmem.h"
+#include "blockstacks.h"
 #include "group.h"
 #include "log.h"
 #include "results.h"
@@ -46,6 +47,7 @@ void session__free(struct session *s)
 	json_decref(s->repeats);
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
+		live_table__free(s->procs[i]->stacks);
 		free(s->procs[i]);
 	}
 	free(s->procs);
@@ -98,6 +100,7 @@ void session__remove_proc(struct session *s, struct proc *p)
 			continue;
 		s->procs[i] = s->procs[--s->nr_procs];
 		live_table__free(p->live);
+		live_table__free(p->stacks);
 		free(p);
 		return;
 	}
@@ -114,6 +117,7 @@ struct proc *session__find_proc(const struct session *s, pid_t tgid)
 
 static void free_in_regions(struct session *s, uint32_t epoch, uint64_t size)
 {
+	region_acct_free(&s->acct, epoch, size);
 	for (int i = 0; i < s->nr_open; i++)
 		region_acct_free(&s->open[i]->acct, epoch, size);
 }
@@ -131,6 +135,7 @@ void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_
 		/* the free of the old block at this address was lost */
 		free_in_regions(s, old.epoch, old.size);
 	}
+	region_acct_alloc(&s->acct, size);
 	for (int i = 0; i < s->nr_open; i++)
 		region_acct_alloc(&s->open[i]->acct, size);
 }
@@ -172,7 +177,6 @@ static void count_lost_stack(struct session *s, const struct bm_event *e)
 void session__on_event(struct session *s, struct proc *p, const struct bm_event *e)
 {
 	if (s->profile) {
-		count_lost_stack(s, e);
 		struct spool_rec r = { .addr = e->addr,
 				       .size = e->size,
 				       .tid = e->tid,
@@ -180,12 +184,15 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 				       .kind = e->kind,
 				       .func = e->func };
 
+		count_lost_stack(s, e);
+
 		for (int i = 0; i < s->nr_open; i++) {
 			/* a full budget marks the spool truncated: the profile says so, results
 			 * stay */
 			if (s->open[i]->spool)
 				spool__append(s->open[i]->spool, &r);
 		}
+		blockstacks_note(&p->stacks, e); /* what `top` groups live bytes by */
 	}
 	switch (e->kind) {
 	case BM_EV_ALLOC:
@@ -202,15 +209,26 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 	}
 }
 
+/* A block the exec took away: gone from the session's "live now" (regions keep it, as ever). */
+static int forget_block(void *arg, const struct live_block *b)
+{
+	struct session *s = arg;
+
+	region_acct_free(&s->acct, b->epoch, b->size);
+	return 0;
+}
+
 void session__on_exec(struct session *s, struct proc *p)
 {
 	struct live_table *fresh = live_table__new();
 
-	(void)s;
 	if (!fresh)
 		return; /* keep the stale table: lookups of old addresses simply miss later */
+	live_table__foreach(p->live, forget_block, s);
 	live_table__free(p->live);
 	p->live = fresh;
+	live_table__free(p->stacks);
+	p->stacks = NULL;
 }
 
 uint64_t region_held_bytes(const char *name, const json_t *params, const char *group)
