@@ -34,7 +34,7 @@ static int hash_chunk(const char *buf, size_t n, void *arg)
 }
 
 /* Sorted keys: {"a":1,"b":2} and {"b":2,"a":1} are one series, as json_equal says. */
-static uint64_t hash_of(const struct region *r)
+static uint64_t hash_of(const struct group_key *r)
 {
 	uint64_t h = fnv(FNV_OFFSET, r->name, strlen(r->name) + 1);
 
@@ -44,14 +44,14 @@ static uint64_t hash_of(const struct region *r)
 	return h;
 }
 
-static bool same_key(const struct region *a, const struct region *b)
+static bool same_key(const struct group_key *a, const struct group_key *b)
 {
 	return a->whole_run == b->whole_run && !strcmp(a->name, b->name) &&
 	       ((!a->params && !b->params) ||
 		(a->params && b->params && json_equal(a->params, b->params)));
 }
 
-long group_regions(const struct region *v, size_t n, const bool *skip, uint32_t *series_of)
+long group_keys(const struct group_key *v, size_t n, uint32_t *series_of)
 {
 	size_t cap = 16;
 	struct slot *t;
@@ -69,7 +69,7 @@ long group_regions(const struct region *v, size_t n, const bool *skip, uint32_t 
 		size_t j;
 
 		series_of[i] = GROUP_NONE;
-		if (skip[i])
+		if (!v[i].name)
 			continue;
 		h = hash_of(&v[i]);
 		for (j = h & (cap - 1); t[j].first != GROUP_NONE; j = (j + 1) & (cap - 1)) {

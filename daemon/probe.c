@@ -132,8 +132,12 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 	}
 	/* the inner maps made per session must match the outer map's template in size */
 	tmpl = new_stack_map(p);
-	if (tmpl < 0 || bpf_map__set_inner_map_fd(p->skel->maps.stack_maps, tmpl)) {
-		e = tmpl < 0 ? tmpl : -errno;
+	if (tmpl < 0) { /* the first BPF object we make: not root, no BPF, ... */
+		e = explain_load_error(tmpl, err, errlen);
+		goto fail;
+	}
+	if (bpf_map__set_inner_map_fd(p->skel->maps.stack_maps, tmpl)) {
+		e = -errno;
 		snprintf(err, errlen, "stack map of %u entries: %s", p->stack_entries,
 			 strerror(-e));
 		goto fail;

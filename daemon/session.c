@@ -396,7 +396,7 @@ json_t *session__results(const struct session *s, const char *version, const cha
 	struct bm_series *series = calloc(n + 1, sizeof(*series));
 	struct bm_repeat *reps = calloc(n + 1, sizeof(*reps));
 	uint32_t *series_of = calloc(n + 1, sizeof(*series_of));
-	bool *skip = calloc(n + 1, sizeof(*skip));
+	struct group_key *keys = calloc(n + 1, sizeof(*keys));
 	size_t *fill = calloc(n + 1, sizeof(*fill));
 	struct bm_run_meta meta = { .command = s->command,
 				    .python_allocator = !s->saw_python	   ? NULL
@@ -412,14 +412,20 @@ json_t *session__results(const struct session *s, const char *version, const cha
 	long nr_series;
 	size_t used = 0;
 
-	if (!series || !reps || !series_of || !skip || !fill)
+	if (!series || !reps || !series_of || !keys || !fill)
 		goto out;
 	/* the whole-run region is the result only of a command that marked no region */
 	for (size_t i = 0; i < n; i++)
 		explicit_regions |= !s->closed[i].whole_run;
-	for (size_t i = 0; i < n; i++)
-		skip[i] = explicit_regions && s->closed[i].whole_run;
-	nr_series = group_regions(s->closed, n, skip, series_of);
+	for (size_t i = 0; i < n; i++) {
+		const struct region *r = &s->closed[i];
+
+		keys[i] = (struct group_key){ .name = explicit_regions && r->whole_run ? NULL
+										       : r->name,
+					      .params = r->params,
+					      .whole_run = r->whole_run };
+	}
+	nr_series = group_keys(keys, n, series_of);
 	if (nr_series < 0) {
 		errno = (int)-nr_series;
 		goto out;
@@ -454,7 +460,7 @@ json_t *session__results(const struct session *s, const char *version, const cha
 	doc = results_build(series, (size_t)nr_series, &meta);
 out:
 	free(fill);
-	free(skip);
+	free(keys);
 	free(series_of);
 	free(series);
 	free(reps);
