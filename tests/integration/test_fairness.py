@@ -449,3 +449,60 @@ def test_lost_stacks_are_counted_and_do_not_starve_another_user(fd, users):  # n
     shutil.rmtree(tmp_path)
     figures("stacks", a_lost_stacks=meta_a["lost_stacks"], a_allocations=1 << 14,
             stack_map_entries=4096, b_native_trace_index=ins["records"]["native_trace_index"])
+
+
+# ---- descriptors ---------------------------------------------------------------------------
+
+@pytest.mark.root
+def test_fd_reserve_refuses_a_session_and_a_full_table_still_answers(tmp_path, users,  # noqa: F811
+                                                                     monkeypatch):
+    """With 96 descriptors (the daemon raises its soft limit to this hard one) a session would
+    leave fewer than fd_reserve=90 free: refused by name. Clients past the last descriptor are
+    taken with the spare one and told, and the daemon serves again once they left."""
+    import conftest
+    a, b = users
+    sdir = public_socket_dir()
+    fake = tmp_path / "bin"  # benchmemd under prlimit: spawn_daemon runs BUILD/benchmemd
+    fake.mkdir()
+    (fake / "benchmemd").write_text(
+        f'#!/bin/sh\nexec prlimit --nofile=96:96 {BUILD / "benchmemd"} "$@"\n')
+    (fake / "benchmemd").chmod(0o755)
+    (fake / "benchmem-run").symlink_to(BUILD / "benchmem-run")  # what require_tracing looks for
+    monkeypatch.setattr(conftest, "BUILD", fake)
+    d = spawn_daemon(tmp_path, sdir / "benchmemd.sock", "socket_mode=0666", "fd_reserve=90",
+                     "max_clients_per_uid=200")
+    monkeypatch.undo()
+    try:
+        p = user_proc(a, d, "sessions", n=1)
+        r = next_out(p)["replies"][0]
+        finish(p)
+        assert r["ok"] is False and r["error"]["code"] == "limit", r
+        assert r["error"]["message"].startswith("cannot create a session: fd_reserve: "), r
+        assert r["error"]["message"].endswith(" of 96 descriptors in use, 90 are kept for clients")
+        conns, replies = [], []
+        for _ in range(100):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(str(d.sock))
+            s.settimeout(10)
+            conns.append(s)
+        for s in conns:
+            try:
+                s.sendall(b'{"op":"hello"}\n')
+            except BrokenPipeError:  # told and closed already
+                pass
+        for s in conns:
+            line = s.makefile("rb").readline()
+            replies.append(json.loads(line) if line else "closed")
+        served = sum(1 for x in replies if x != "closed" and x["ok"])
+        told = [x["error"]["message"] for x in replies if x != "closed" and not x["ok"]]
+        for s in conns:
+            s.close()
+        ms = hello_ms(b, d)
+        figures("fd_reserve", refused=r["error"]["message"], served=served, told=len(told),
+                b_hello_ms_after=ms)
+        assert served >= 40 and served + len(told) == 100, replies
+        assert set(told) == {"the daemon is out of file descriptors"}, told
+        assert ms < 200
+    finally:
+        stop_daemon(d)
+        sdir.rmdir()
