@@ -79,7 +79,9 @@ USER = textwrap.dedent(r"""
     elif mode == "regions":  # a session of our own, args.n start/stop pairs, pipelined
         kid = subprocess.Popen(["sleep", "300"])
         s, f = conn()
-        sid = ask(f, s, {"op": "attach", "pid": kid.pid})["session"]
+        got = ask(f, s, {"op": "attach", "pid": kid.pid})
+        assert got["ok"], got
+        sid = got["session"]
         n_bytes = args["param_bytes"]
         counts, first_limit = {}, [None]
         def reader():
