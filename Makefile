@@ -94,7 +94,7 @@ $(B)/vmlinux.h:
 	$(Q)test -r $(VMLINUX_BTF) || { echo "no BTF at $(VMLINUX_BTF): need a kernel with CONFIG_DEBUG_INFO_BTF" >&2; exit 1; }
 	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h $(B)/vmlinux.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h bpf/pyframes.bpf.h $(B)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o) && rm -f $(@:.o=.tmp.o)

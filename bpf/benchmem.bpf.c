@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include "benchmem.h"
 #include "maps.bpf.h"
+#include "pyframes.bpf.h"
 #include "track.bpf.h"
 
 /* Attached through BPF_TRACE_UPROBE_MULTI links (kernel >= 6.6). */
