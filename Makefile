@@ -33,10 +33,11 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare memray/writer memray/reader
+LIB := units jsonutil atomic_file log compare memray/writer memray/reader memray/pyframes
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
-	  proto server dispatch listen collector config placement profile spool stacks
+	  proto server dispatch listen collector config placement profile spool stacks \
+	  pyoffsets pystacks
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
 RUN    := benchmem-run launch conn gate runs table embedded
@@ -46,7 +47,7 @@ daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
 client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
-		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer)
+		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer memray/pyframes)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare memray/writer memray/reader)
 RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
@@ -162,7 +163,8 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
+EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps pystacks \
+			       pyoffsets symbols) \
 	       $(call lib_objs,jsonutil atomic_file units memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)

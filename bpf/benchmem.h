@@ -70,10 +70,10 @@ _Static_assert(__builtin_offsetof(struct bm_event, stack_id) == 32, "bm_event la
  * (daemon/pyoffsets.c); allocation events of such a process in a profiled session carry the
  * key of their Python stack, kept (deduplicated) in the `pystacks` map.
  */
-#define BM_PY_DEPTH	 64	/* Python frames kept per stack, the innermost ones */
-#define BM_PY_THREADS	 64	/* thread states searched for the allocating thread */
-#define BM_PY_MAX_STACKS 8192	/* distinct Python stacks in the map (LRU) */
-#define BM_PY_OFF_NONE	 0xffff /* "no such field" in bm_pyconf */
+#define BM_PY_DEPTH	 64	     /* Python frames kept per stack, the innermost ones */
+#define BM_PY_THREADS	 64	     /* thread states searched for the allocating thread */
+#define BM_PY_MAX_STACKS 8192	     /* distinct Python stacks in the map (LRU) */
+#define BM_PY_OFF_NONE	 0xffff	     /* "no such field" in bm_pyconf */
 #define BM_PY_ENTRY	 0x80000000u /* bm_pyframe.check: the frame starts an eval loop */
 
 enum bm_py_flavor {
@@ -108,6 +108,19 @@ struct bm_pyframe {
 	__u32 check; /* BM_PY_ENTRY | 31-bit mix of firstlineno and the filename and name pointers,
 		      * read with the frame: the daemon re-reads and compares (address reuse) */
 };
+
+/* The hash step of Python stack keys and frame checks: both sides compute it. */
+static inline __u64 bm_py_mix(__u64 h, __u64 v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+/* bm_pyframe.check without the entry bit: what identifies a code object besides its address. */
+static inline __u32 bm_py_check(__u32 firstlineno, __u64 filename, __u64 name)
+{
+	return (__u32)bm_py_mix(bm_py_mix(firstlineno, filename), name) & ~BM_PY_ENTRY;
+}
 
 struct bm_pystack {
 	__u32 depth;	 /* frames in f[], innermost first */

@@ -65,12 +65,6 @@ static __always_inline __u64 py_read_ptr(__u64 addr)
 	return v;
 }
 
-static __always_inline __u64 py_mix(__u64 h, __u64 v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdull;
-}
-
 /* The thread's PyThreadState, from the cache or the interpreter's thread list. 0: none. */
 static __always_inline __u64 py_tstate(const struct bm_pyconf *c, __u32 tid)
 {
@@ -111,7 +105,8 @@ static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, st
 	if (bpf_probe_read_user(fb, sizeof(fb), (void *)frame))
 		return 0;
 	prev = py_field(fb, sizeof(fb), c->fr_previous, 8);
-	if (c->fr_owner != BM_PY_OFF_NONE && py_field(fb, sizeof(fb), c->fr_owner, 1) == c->owner_cstack) {
+	if (c->fr_owner != BM_PY_OFF_NONE &&
+	    py_field(fb, sizeof(fb), c->fr_owner, 1) == c->owner_cstack) {
 		if (d > 0 && d <= BM_PY_DEPTH)
 			s->f[d - 1].check |= BM_PY_ENTRY;
 		return prev;
@@ -128,7 +123,7 @@ static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, st
 	line = (__u32)py_field(cb, sizeof(cb), 0, 4);
 	fname = py_field(cb, sizeof(cb), (__u16)(c->co_filename - c->co_firstlineno), 8);
 	name = py_field(cb, sizeof(cb), (__u16)(c->co_name - c->co_firstlineno), 8);
-	check = (__u32)py_mix(py_mix(line, fname), name) & ~BM_PY_ENTRY;
+	check = bm_py_check(line, fname, name);
 	if (c->flavor == BM_PY_FRAMEOBJ ||
 	    (c->fr_entry != BM_PY_OFF_NONE && py_field(fb, sizeof(fb), c->fr_entry, 1)))
 		check |= BM_PY_ENTRY;
@@ -140,7 +135,7 @@ static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, st
 	s->f[d].lasti = lasti;
 	s->f[d].check = check;
 	s->depth = d + 1;
-	*hash = py_mix(py_mix(*hash, code), ((__u64)(__u32)lasti << 32) | check);
+	*hash = bm_py_mix(bm_py_mix(*hash, code), ((__u64)(__u32)lasti << 32) | check);
 	return prev;
 }
 
@@ -180,7 +175,7 @@ static __always_inline __u64 py_capture(__u32 tgid, __u32 tid)
 	/* memray pairs eval loops with entry frames from the outermost frame in: it must be one */
 	if (s->depth <= BM_PY_DEPTH)
 		s->f[s->depth - 1].check |= BM_PY_ENTRY;
-	hash = py_mix(hash, s->depth) | 1;
+	hash = bm_py_mix(hash, s->depth) | 1;
 	err = bpf_map_update_elem(&pystacks, &hash, s, BPF_NOEXIST);
 	return err && err != -17 /* EEXIST */ ? 0 : hash;
 }

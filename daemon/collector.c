@@ -23,6 +23,7 @@
 #include "placement.h"
 #include "probe.h"
 #include "profile.h"
+#include "pystacks.h"
 #include "procmaps.h"
 #include "results.h"
 #include "ringbuf.h"
@@ -287,6 +288,8 @@ static void release_proc(struct collector *c, struct proc *p)
 		probe__release(c->probe, &p->links[i]);
 	p->nr_libs = 0;
 	probe__untrack(c->probe, (uint32_t)p->tgid);
+	if (p->s)
+		pystacks__forget(p->s->py, p->tgid);
 	if (c->hot == p)
 		c->hot = NULL;
 }
@@ -543,6 +546,17 @@ void collector__client_gone(struct collector *c, int client_id)
 	}
 }
 
+/* The BPF side of daemon/pystacks.c: the walker's per-process config and its stack map. */
+static int py_configure(void *arg, pid_t tgid, const struct bm_pyconf *conf)
+{
+	return probe__pyconf(arg, (uint32_t)tgid, conf);
+}
+
+static int py_lookup(void *arg, uint64_t key, struct bm_pystack *out)
+{
+	return probe__pystack(arg, key, out);
+}
+
 struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
 				  bool follow_launch, bool profile, const char *name,
 				  const char *command, char *err, size_t errlen)
@@ -564,6 +578,11 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 	s->owner_client = owner;
 	s->launched = follow_launch;
 	s->profile = profile;
+	if (profile) {
+		struct pystacks_ops ops = { py_configure, py_lookup, c->probe };
+
+		s->py = pystacks__new(&ops); /* NULL: native frames only */
+	}
 	p = add_proc(c, s, pid);
 	e = p ? targets__seize(c->targets, pid) : -ENOMEM;
 	if (!e && !follow_launch)
@@ -810,7 +829,8 @@ static void spool_event(struct session *s, const struct bm_event *e)
 			       .tid = e->tid,
 			       .stack_id = e->stack_id,
 			       .kind = e->kind,
-			       .func = e->func };
+			       .func = e->func,
+			       .py_stack = pystacks__on_event(s->py, e) };
 
 	for (int i = 0; i < s->nr_open; i++) {
 		/* a full budget marks the spool truncated: the profile says so, results stay */
@@ -904,6 +924,7 @@ static void on_exec(void *arg, pid_t pid)
 		return;
 	collector__drain(c);
 	session__on_exec(p->s, p);
+	pystacks__forget(p->s->py, pid);
 	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
 	if (attach_exe(c, p))
 		pr_warn("pid %d: the new image maps no allocator we can probe", pid);

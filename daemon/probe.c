@@ -297,6 +297,7 @@ void probe__untrack(struct probe *p, uint32_t tgid)
 {
 	bpf_map__delete_elem(p->skel->maps.traced, &tgid, sizeof(tgid), 0);
 	bpf_map__delete_elem(p->skel->maps.lost, &tgid, sizeof(tgid), 0);
+	bpf_map__delete_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), 0);
 }
 
 uint64_t probe__lost_of(struct probe *p, uint32_t tgid)
@@ -345,6 +346,26 @@ int probe__stack(struct probe *p, int32_t stack_id, uint64_t *ips, size_t max)
 		n++;
 	}
 	return (int)n;
+}
+
+int probe__pyconf(struct probe *p, uint32_t tgid, const struct bm_pyconf *c)
+{
+	int err;
+
+	if (!c) {
+		bpf_map__delete_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), 0);
+		return 0;
+	}
+	err = bpf_map__update_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), c, sizeof(*c),
+				   BPF_ANY);
+	return err ? -errno : 0;
+}
+
+int probe__pystack(struct probe *p, uint64_t key, struct bm_pystack *out)
+{
+	if (bpf_map__lookup_elem(p->skel->maps.pystacks, &key, sizeof(key), out, sizeof(*out), 0))
+		return -errno;
+	return 0;
 }
 
 const char *probe__mode(const struct probe *p)

@@ -7,6 +7,7 @@
 
 #include "benchmem.h"
 #include "results.h"
+#include "pystacks.h"
 #include "session.h"
 #include "spool.h"
 #include "stacks.h"
@@ -55,6 +56,7 @@ void session__free(struct session *s)
 		stacks_images_release(s->images);
 		free(s->images);
 	}
+	pystacks__free(s->py);
 	free(s);
 }
 

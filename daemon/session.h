@@ -21,6 +21,7 @@
 struct session;
 struct spool;
 struct stacks_images;
+struct pystacks;
 
 struct proc {
 	pid_t tgid;
@@ -75,6 +76,7 @@ struct session {
 	uint64_t lost_gone; /* events lost by processes of the session that are gone */
 	int owner_client;   /* client that launched/attached it; results kept while it lives */
 	struct stacks_images *images; /* owned: the root's ELF images, for native symbols */
+	struct pystacks *py;	      /* owned: Python stacks of a profiled session, or NULL */
 	int64_t start_unix_ns;
 };
 

@@ -149,6 +149,44 @@ int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max,
 	return (int)nr;
 }
 
+int symbols_values(const char *path, const char *const *names, size_t n, uint64_t *out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	char err[64];
+	int fd;
+	Elf *e = open_elf(path, &fd, err, sizeof(err));
+
+	if (!e)
+		return -errno;
+	memset(out, 0, n * sizeof(*out));
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t nr;
+
+		if (!gelf_getshdr(scn, &sh) || !d ||
+		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
+			continue;
+		nr = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < nr; i++) {
+			const char *name;
+
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_BIND(sym.st_info) == STB_LOCAL)
+				continue;
+			name = elf_strptr(e, sh.sh_link, sym.st_name);
+			for (size_t k = 0; name && k < n; k++) {
+				if (!out[k] && !strcmp(name, names[k]))
+					out[k] = sym.st_value;
+			}
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return 0;
+}
+
 bool symbols_resolve(const char *name, const char *runpath, char *out)
 {
 	char dirs[4096], *save = NULL;
