@@ -41,6 +41,7 @@ struct bm_run_meta {
 	const char *version;	      /* "benchmemd 0.1.0" */
 	const char *attach_mode;      /* "per-process", "system-wide", ... */
 	const char *repo_dir;	      /* where commit_info looks for .git; NULL = cwd */
+	const char *python_frames;    /* profiles: whose Python frames they name, or why not */
 };
 
 /* Builds the result document for @n series (n may be 0). Reads uname(), /proc/cpuinfo and

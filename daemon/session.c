@@ -300,7 +300,8 @@ json_t *session__results(const struct session *s, const char *version, const cha
 				    .lost_events = lost_events,
 				    .start_unix_ns = s->start_unix_ns,
 				    .version = version,
-				    .attach_mode = attach_mode };
+				    .attach_mode = attach_mode,
+				    .python_frames = pystacks__note(s->py) };
 	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
 	bool explicit_regions = false;
 	json_t *doc = NULL;
