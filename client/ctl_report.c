@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "cli_err.h"
 #include "ctl.h"
 #include "report.h"
 #include "runs.h"
+
+#define CMD "benchmemctl report"
 
 static const char report_usage[] = "usage: benchmemctl report RUN... [-o report.html]\n"
 				   "RUN is a pytest-benchmark JSON file or a storage directory.\n";
@@ -51,28 +54,27 @@ int ctl_report(int argc, char **argv)
 			return 0;
 		}
 		if (c != 'o') {
-			fprintf(stderr, "benchmemctl report: error: bad option '%s' (see --help)\n",
-				argv[optind - 1]);
+			cli_err(CMD, 0, "bad option '%s' (see --help)", argv[optind - 1]);
 			return 2;
 		}
 		out = optarg;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "benchmemctl report: error: no RUN given\n%s", report_usage);
+		cli_err(CMD, 0, "no RUN given");
+		fputs(report_usage, stderr);
 		return 2;
 	}
 	for (int i = optind; i < argc; i++) {
 		if (runs__load(&rs, argv[i], err, sizeof(err))) {
-			fprintf(stderr, "benchmemctl report: error: %s\n", err);
+			cli_err(CMD, 0, "%s", err);
 			goto out;
 		}
 	}
 	ret = write_report(&rs, out);
 	if (ret == -ENODATA)
-		fprintf(stderr, "benchmemctl report: error: no benchmark in these runs has "
-				"extra_info.benchmem\n");
+		cli_err(CMD, 0, "no benchmark in these runs has extra_info.benchmem");
 	else if (ret)
-		fprintf(stderr, "benchmemctl report: error: %s: %s\n", out, strerror(-ret));
+		cli_err(CMD, 0, "%s: %s", out, strerror(-ret));
 	else
 		printf("wrote %s (%zu run(s))\n", out, rs.nr);
 	ret = ret ? 2 : 0;

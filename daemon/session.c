@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "benchmem.h"
+#include "log.h"
 #include "results.h"
 #include "pystacks.h"
 #include "session.h"
@@ -40,6 +41,7 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
+	json_decref(s->context);
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
 		free(s->procs[i]);
@@ -94,6 +96,7 @@ void session__remove_proc(struct session *s, struct proc *p)
 		if (s->procs[i] != p)
 			continue;
 		s->procs[i] = s->procs[--s->nr_procs];
+		pystacks__forget(s->py, p->tgid);
 		live_table__free(p->live);
 		free(p);
 		return;
@@ -121,7 +124,7 @@ void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_
 	struct live_block old;
 
 	s->events++;
-	if (func == BM_FN_MMAP) {
+	if (allocator_is_ranged(func)) {
 		/* a mapping that fails to record only under-counts a later munmap */
 		live_table__map(p->live, addr, size, s->epoch);
 	} else if (live_table__insert(p->live, addr, size, s->epoch, &old) == 0 && old.size) {
@@ -155,11 +158,44 @@ void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64
 	live_table__unmap(p->live, addr, len, unmap_piece, s);
 }
 
+void session__on_event(struct session *s, struct proc *p, const struct bm_event *e)
+{
+	if (s->profile) {
+		struct spool_rec r = { .addr = e->addr,
+				       .size = e->size,
+				       .tid = e->tid,
+				       .stack_id = e->stack_id,
+				       .kind = e->kind,
+				       .func = e->func,
+				       .py_stack = pystacks__on_event(s->py, e) };
+
+		for (int i = 0; i < s->nr_open; i++) {
+			/* a full budget marks the spool truncated: the profile says so, results
+			 * stay */
+			if (s->open[i]->spool)
+				spool__append(s->open[i]->spool, &r);
+		}
+	}
+	switch (e->kind) {
+	case BM_EV_ALLOC:
+		session__on_alloc(s, p, e->func, e->addr, e->size);
+		break;
+	case BM_EV_FREE:
+		session__on_free(s, p, e->addr);
+		break;
+	case BM_EV_MUNMAP:
+		session__on_munmap(s, p, e->addr, e->size);
+		break;
+	default:
+		break;
+	}
+}
+
 void session__on_exec(struct session *s, struct proc *p)
 {
 	struct live_table *fresh = live_table__new();
 
-	(void)s;
+	pystacks__forget(s->py, p->tgid); /* the new image may run another interpreter, or none */
 	if (!fresh)
 		return; /* keep the stale table: lookups of old addresses simply miss later */
 	live_table__free(p->live);
@@ -217,8 +253,30 @@ struct region *session__start(struct session *s, const char *name, int64_t repea
 	region_acct_start(&r->acct, ++s->epoch);
 	r->start_ns = now_ns;
 	r->lost_at_start = lost;
+	if (s->profile && s->budget) {
+		r->spool = spool__new(s->budget, s->spill_dir);
+		if (!r->spool)
+			pr_warn("session %u: region '%s' keeps no profile: %s", s->id, name,
+				strerror(errno));
+	}
 	s->open[s->nr_open++] = r;
 	return r;
+}
+
+struct region *session__find_closed(struct session *s, const char *name, int64_t repeat)
+{
+	struct region *best = NULL;
+
+	for (size_t i = 0; i < s->nr_closed; i++) {
+		struct region *r = &s->closed[i];
+
+		if (strcmp(r->name, name))
+			continue;
+		if (repeat >= 0 ? r->repeat == repeat
+				: (!best || r->acct.peak_bytes < best->acct.peak_bytes))
+			best = r;
+	}
+	return best;
 }
 
 struct region *session__find_open(const struct session *s, const char *name)
@@ -299,6 +357,7 @@ json_t *session__results(const struct session *s, const char *version, const cha
 									   : "pymalloc",
 				    .lost_events = lost_events,
 				    .start_unix_ns = s->start_unix_ns,
+				    .context = s->context,
 				    .version = version,
 				    .attach_mode = attach_mode,
 				    .python_frames = pystacks__note(s->py) };

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "memray/format.h"
+
 /* Record kinds, for counting (memray-format.md §4). */
 enum memray_rec {
 	MEMRAY_REC_ALLOCATION,
@@ -33,8 +35,7 @@ const char *memray_rec_name(enum memray_rec r);
 /* memray's name of header python_allocator 1..6 ("pymalloc", "malloc", ...); NULL otherwise. */
 const char *memray_python_allocator_name(unsigned int id);
 
-/* memray's name of allocator id 1..15 ("malloc", "calloc", "munmap"); NULL otherwise. */
-const char *memray_allocator_name(unsigned int id);
+/* memray_allocator_name(): in format.h, with memray's allocator ids. */
 
 struct memray_header {
 	int32_t version;

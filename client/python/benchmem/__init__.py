@@ -24,11 +24,13 @@ explicit connection, for tools that address a session by ``session=`` or ``pid=`
 import contextlib
 import json
 import os
+import platform
 import socket
+import subprocess
 import threading
 import time
 
-__all__ = ["Error", "Client", "start", "stop", "region", "available", "socket_path"]
+__all__ = ["Error", "Client", "start", "stop", "region", "available", "socket_path", "context"]
 
 DEFAULT_SOCKET = "/run/benchmem/benchmemd.sock"
 LINE_MAX = 4096
@@ -125,11 +127,70 @@ class Client:
     def results(self, session=None, pid=None):
         return self.request("results", session=session, pid=pid)["result"]
 
-    def attach(self, pid):
-        return self.request("attach", pid=pid)["session"]
+    def attach(self, pid, context=None):
+        """Traces running process @pid; the session's results carry @context (default:
+        ``context()`` of the current directory)."""
+        ctx = context if context is not None else globals()["context"]()
+        return self.request("attach", pid=pid, context=ctx)["session"]
 
     def detach(self, session=None, pid=None):
         return self.request("detach", session=session, pid=pid)
+
+
+def _git(cwd, *args):
+    """git's stdout without the trailing newline, or None when it fails (runs as us)."""
+    try:
+        p = subprocess.run(["git", "-C", cwd, "--no-pager", *args], capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.rstrip("\n") if p.returncode == 0 else None
+
+
+def _commit_info(cwd):
+    """pytest-benchmark's commit_info, as lib/context.c collects it (same git commands)."""
+    top = _git(cwd, "rev-parse", "--show-toplevel")
+    log = _git(cwd, "log", "-1", "--format=%H%n%cI%n%aI") if top is not None else None
+    if log is None or len(log) < 40:
+        return {"id": None, "time": None, "author_time": None, "dirty": None,
+                "project": os.path.basename(os.path.abspath(top or cwd)) or cwd,
+                "branch": None}
+    lines = log.split("\n") + [None, None]
+    branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD") or None
+    status = _git(cwd, "status", "--porcelain", "--untracked-files=no")
+    return {"id": lines[0], "time": lines[1] or None, "author_time": lines[2] or None,
+            "dirty": None if status is None else status != "",
+            "project": os.path.basename(top) or top,
+            "branch": "(detached head)" if branch == "HEAD" else branch}
+
+
+def _cpu_brand():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def context(cwd=None):
+    """``{"commit_info": ..., "machine_info": ...}`` of @cwd (default: the current directory),
+    the ``context`` member of launch/attach: git runs here, as this user, never in benchmemd."""
+    cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
+    uname = platform.uname()
+    machine = {
+        "node": uname.node, "processor": uname.machine, "machine": uname.machine,
+        "python_compiler": platform.python_compiler(),
+        "python_implementation": platform.python_implementation(),
+        "python_implementation_version": platform.python_version(),
+        "python_version": platform.python_version(),
+        "python_build": [str(x) for x in platform.python_build()],
+        "release": uname.release, "system": uname.system,
+        "cpu": {"brand_raw": _cpu_brand(), "count": os.cpu_count() or 1},
+    }
+    return {"commit_info": _commit_info(cwd), "machine_info": machine}
 
 
 class _Shared:

@@ -39,7 +39,11 @@ DEFAULT_WARMUP = 1
 NAME_MAX = 128
 
 _UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?\s*$")
+# lib/units.c's grammar (via cmp_limit_parse) exactly: blanks anywhere are dropped (C's
+# isspace), then ASCII digits and an optional case-sensitive unit; no fractions, no sign.
+_BLANKS = str.maketrans("", "", " \t\n\v\f\r")
+_SIZE = re.compile(r"([0-9]+)(B|KiB|MiB|GiB)?")
+_U64_MAX = (1 << 64) - 1
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._:/\[\]=,+ -]")
 _CEILINGS = (("max_peak", "peak_bytes", "peak"), ("max_allocated", "total_bytes", "allocated"),
              ("max_allocations", "allocations", "allocations"))
@@ -85,17 +89,22 @@ _STATE = pytest.StashKey()
 # ---- sizes and ceilings ------------------------------------------------------------------
 
 def parse_size(value, what):
-    """``"100MiB"`` / ``"1.5 GiB"`` / int bytes -> int bytes; ValueError otherwise."""
+    """``"100MiB"`` / ``"5 GiB"`` / int bytes -> int bytes; ValueError otherwise. Strings follow
+    lib/units.c's grammar exactly (benchmemctl gate --max-peak accepts the same strings)."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{what}: {value!r} is not a size")
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"{what}: {value} is negative")
         return value
-    m = _SIZE.match(str(value))
+    text = str(value).translate(_BLANKS)
+    m = _SIZE.fullmatch(text) if len(text) < 64 else None  # cmp_limit_parse's 64-byte buffer
     if not m:
         raise ValueError(f"{what}: {value!r} is not a size (units B, KiB, MiB, GiB)")
-    return int(float(m[1]) * _UNITS[m[2] or "B"])
+    n = int(m[1]) * _UNITS[m[2] or "B"]
+    if int(m[1]) > _U64_MAX or n > _U64_MAX:
+        raise ValueError(f"{what}: {value!r} is too large")
+    return n
 
 
 def parse_count(value, what):
