@@ -34,14 +34,14 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
 LIB := units jsonutil atomic_file log names context compare runs gate allocators memray/writer \
-	memray/reader memray/decode memray/stats memray/pyframes
+	memray/reader memray/decode memray/stats memray/pyread memray/pyframes
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
 	  pyoffsets pystacks
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect report compare_model compare_render \
+CTL    := benchmemctl cli_err conn table ctl_inspect top report compare_model compare_render \
 	  ctl_compare ctl_report ctl_region
 RUN    := benchmem-run cli_err launch conn table embedded
 
@@ -54,7 +54,7 @@ COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 			    memray/writer memray/pyframes)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators memray/writer \
-			  memray/reader memray/decode memray/stats)
+			  memray/reader memray/decode memray/stats memray/pyread)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
@@ -72,7 +72,7 @@ UNIT_procstatus := daemon/procstatus
 UNIT_symbols    := daemon/symbols lib/allocators
 UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
-UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats lib/memray/pyread \
 		   lib/allocators lib/units
 UNIT_proto      := daemon/proto lib/names lib/context
 UNIT_config     := daemon/config daemon/config_yaml lib/units

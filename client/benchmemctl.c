@@ -24,7 +24,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "gate", "gate BASELINE.json RUN.json --fail-on F:T... [--max-peak SIZE]...", ctl_gate },
 	{ "report", "report RUN.json... -o report.html", ctl_report },
 	{ "profile", "profile NAME [--repeat N] [--pid PID] [--json]", ctl_profile },
-	{ "inspect", "inspect FILE.bin [--json]", ctl_inspect },
+	{ "inspect", "inspect FILE.bin [--json] [--top N]", ctl_inspect },
 };
 
 static void usage(FILE *f)

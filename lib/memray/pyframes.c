@@ -4,14 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memray/format.h"
 #include "memray/pyframes.h"
 
-enum {
-	REC_CODE_OBJECT = 0x0e,
-	REC_FRAME_PUSH = 0x40, /* | is_entry_frame */
-	REC_FRAME_POP = 0x10,  /* | (frames - 1), 1..16 frames */
-	POP_MAX = 16,
-};
+#define POP_MAX 16 /* frames one FRAME_POP can pop: 0001nnnn pops n + 1 */
 
 /* A code object we defined: (function, file, line) → id (1-based, 0 marks a free slot). */
 struct code_slot {
@@ -157,7 +153,7 @@ static int code_id(struct memray_pyframes *pf, struct memray_writer *w,
 	int32_t line = f->line > 0 ? f->line : 0;
 	uint64_t h = code_hash(fn, file, line), d;
 	struct code_slot *s;
-	uint8_t tag = REC_CODE_OBJECT;
+	uint8_t tag = MEMRAY_T_CODE_OBJECT;
 	size_t i;
 	int err = codes_grow(pf);
 
@@ -249,14 +245,15 @@ int memray_pyframes__set(struct memray_pyframes *pf, struct memray_writer *w, ui
 		keep++;
 	for (pops = t->n - keep; !err && pops;) {
 		size_t k = pops < POP_MAX ? pops : POP_MAX;
-		uint8_t b = (uint8_t)(REC_FRAME_POP | (k - 1));
+		uint8_t b = (uint8_t)(MEMRAY_T_FRAME_POP | (k - 1));
 
 		err = memray_writer__raw(w, tid, true, &b, 1);
 		pops -= k;
 	}
 	for (size_t i = keep; i < n && !err; i++) {
 		pf->len = 0;
-		err = put_bytes(pf, &(uint8_t){ (uint8_t)(REC_FRAME_PUSH | want[i].entry) }, 1);
+		err = put_bytes(pf, &(uint8_t){ (uint8_t)(MEMRAY_T_FRAME_PUSH | want[i].entry) },
+				1);
 		err = err ?: put_varint(pf, want[i].code);
 		err = err ?: put_varint(pf, 0); /* instruction offset 0: svarint(0) */
 		err = err ?: memray_writer__raw(w, tid, true, pf->buf, pf->len);
