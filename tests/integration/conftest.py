@@ -258,6 +258,16 @@ def schemas():
     return _Schemas
 
 
+def memray_cli():
+    """The real memray (pinned 1.20.0, from a virtual environment under build/): $BENCHMEM_MEMRAY,
+    else build/venv (the project's set-up), else build/venv-pyframes. None when there is none."""
+    for cand in (os.environ.get("BENCHMEM_MEMRAY"), BUILD / "venv/bin/memray",
+                 BUILD / "venv-pyframes/bin/memray"):
+        if cand and os.access(str(cand), os.X_OK):
+            return str(cand)
+    return None
+
+
 @pytest.fixture
 def pyenv():
     """Environment for a /usr/bin/python3 child that imports client/python/benchmem."""
