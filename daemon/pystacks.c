@@ -2,6 +2,7 @@
 /* daemon/pystacks.c — names captured Python stacks: code object → (qualname, file, line),
  * read from the target with process_vm_readv, cached per (process, address, check). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct pystacks {
 	uint64_t unnamed;
 	uint32_t version;
 	char note[NOTE_BYTES];
+	char note_out[NOTE_BYTES + 128]; /* note + the unnamed count */
 	bool note_is_fallback;
 };
 
@@ -500,9 +502,18 @@ uint32_t pystacks__version(const struct pystacks *ps)
 	return ps ? ps->version : 0;
 }
 
-const char *pystacks__note(const struct pystacks *ps)
+const char *pystacks__note(struct pystacks *ps)
 {
-	return ps && ps->note[0] ? ps->note : NULL;
+	if (!ps || !ps->note[0])
+		return NULL;
+	if (!ps->unnamed || ps->note_is_fallback)
+		return ps->note;
+	snprintf(ps->note_out, sizeof(ps->note_out),
+		 "%s; %" PRIu64
+		 " allocations with native frames only (their code objects were gone "
+		 "when read)",
+		 ps->note, ps->unnamed);
+	return ps->note_out;
 }
 
 uint64_t pystacks__nr_stacks(const struct pystacks *ps)

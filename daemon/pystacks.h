@@ -52,9 +52,10 @@ const struct pystack *pystacks__get(const struct pystacks *ps, uint32_t idx);
 /* PY_VERSION_HEX of the first CPython whose frames were captured; 0: none. */
 uint32_t pystacks__version(const struct pystacks *ps);
 
-/* One line for the result's benchmem_meta: "CPython 3.11.2: Python frames captured", or why
- * a process got native frames only; NULL when no process ran CPython. */
-const char *pystacks__note(const struct pystacks *ps);
+/* One line for the result's benchmem_meta: "CPython 3.11.2: Python frames captured" (and how
+ * many allocations kept native frames only), or why a process got native frames only; NULL
+ * when no process ran CPython. Valid until the next call. */
+const char *pystacks__note(struct pystacks *ps);
 
 /* Counters: stacks named, allocation events whose stack could not be named. */
 uint64_t pystacks__nr_stacks(const struct pystacks *ps);

@@ -116,8 +116,7 @@ def test_real_memray_names_the_python_functions(tmp_path, python, note):
         pytest.skip(f"{python} is not on this machine")
     at = marks()
     head, meta, binfile = profile_run(tmp_path, python, WL)
-    assert meta["python_frames"].startswith(note + ".")
-    assert meta["python_frames"].endswith(": Python frames captured")
+    assert re.match(re.escape(note) + r"\.\d+: Python frames captured", meta["python_frames"])
 
     # memray's own numbers equal ours
     stats = memray_stats(binfile)
@@ -184,6 +183,29 @@ def test_unknown_interpreter_gets_native_frames_and_a_note(tmp_path):
     records = json.loads(top.stdout)["records"]
     assert records["frame_push"] == 0 and records["code_object"] == 0
     assert records["native_trace_index"] > 0
+
+
+def test_a_reused_code_address_never_names_another_function(tmp_path):
+    """300 code objects born and freed in a loop (their addresses reused): every allocation
+    named is named by its own function, file and line; those kept alive are all named."""
+    require_tracing()
+    head, meta, binfile = profile_run(tmp_path, "/usr/bin/python3",
+                                      ROOT / "tests/workloads/py/pyframes_reuse.py")
+    m = re.fullmatch(r"CPython 3\.11\.\d+: Python frames captured(?:; (\d+) allocations with "
+                     r"native frames only \(their code objects were gone when read\))?",
+                     meta["python_frames"])
+    assert m, meta["python_frames"]
+    named = {}
+    for n in flamegraph_nodes(binfile):
+        f = re.fullmatch(r"f(\d+)", n["function"])
+        if f:
+            i = int(f.group(1))
+            assert (n["file"], n["line"]) == (f"gen{i % 7}.py", i + 2), n
+            named[i] = named.get(i, 0) + n["value"]
+    assert set(range(0, 300, 2)) <= set(named)  # alive when read: every one
+    assert all(v >= 3000 + i for i, v in named.items())  # its own bytearray at least
+    unnamed = int(m.group(1) or 0)
+    assert len(named) + unnamed >= 300
 
 
 def test_a_native_process_has_no_python_note(tmp_path):
