@@ -61,8 +61,11 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators live region procmaps procstatus symbols compare memray proto \
-	 config listen results placement spool stacks sources
+	 config listen results placement spool stacks sources pyframes
 UNIT_units      := lib/units
+UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
+		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
+		   daemon/pyoffsets daemon/stacks daemon/procmaps daemon/symbols
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 UNIT_live       := daemon/live
