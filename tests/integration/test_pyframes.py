@@ -79,6 +79,16 @@ def memray_summary(path):
     return p.stdout
 
 
+def memray_table(path):
+    """memray table's rows: the innermost frame of each allocation site, "fn at file:line"."""
+    html = Path(path).with_suffix(".table.html")
+    p = subprocess.run([memray(), "table", "-f", "-o", str(html), path], capture_output=True,
+                       text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return set(json.loads(f'"{m}"') for m in re.findall(r'"stack_trace": ?"((?:[^"\\]|\\.)*)"',
+                                                         html.read_text()))
+
+
 def flamegraph_nodes(path):
     """memray flamegraph's HTML → one dict per call-tree node, with its parent's index."""
     html = Path(path).with_suffix(".html")
@@ -152,6 +162,12 @@ def test_real_memray_names_the_python_functions(tmp_path, python, note):
     assert worker and {n["thread"] for n in worker}.isdisjoint(
         {n["thread"] for n in find(nodes, "make_row", at["make_row"])})
     assert sum(n["value"] for n in worker) >= 60 * 8192
+
+    # memray table: the allocating line of each site
+    rows = memray_table(binfile)
+    for fn, mark in (("make_row", "make_row"), ("chunks", "chunks"), (fill, "fill"),
+                     ("compress", "compress"), ("worker", "worker")):
+        assert f"{fn} at {WL}:{at[mark]}" in rows, (fn, sorted(rows))
 
     # memray summary names them too
     summary = memray_summary(binfile)
