@@ -41,7 +41,7 @@ DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer l
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
 	  pyoffsets pystacks
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect top report compare_model compare_render \
+CTL    := benchmemctl cli_err conn table ctl_inspect top symbolize report compare_model compare_render \
 	  ctl_compare ctl_report ctl_region
 RUN    := benchmem-run cli_err launch conn table embedded
 
@@ -143,7 +143,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lelf -lz -lm
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h

@@ -8,6 +8,7 @@
 
 #include "memray/format.h"
 #include "memray/reader.h"
+#include "symbolize.h"
 #include "top.h"
 #include "units.h"
 
@@ -16,9 +17,9 @@
 /* One distinct (Python frames, native leaf) stack. */
 struct stack {
 	uint64_t hash, native_id;
-	uint64_t *py; /* code ids, outermost first */
-	uint32_t nr_py;
-	uint64_t live, at_peak; /* bytes live now / at the peak */
+	uint64_t *py;		    /* code ids, outermost first */
+	uint32_t nr_py, generation; /* generation: of the native addresses */
+	uint64_t live, at_peak;	    /* bytes live now / at the peak */
 	uint64_t nr_live, nr_at_peak, allocations, allocated;
 };
 
@@ -72,7 +73,7 @@ static int rehash_stacks(struct top *t)
 /* The stack of @ev, added when new; 0 on -ENOMEM, else index + 1. */
 static size_t stack_of(struct top *t, const struct memray_event *ev)
 {
-	uint64_t h = mix(ev->native_id + 1);
+	uint64_t h = mix((ev->native_id + 1) ^ (uint64_t)ev->map_generation << 40);
 	struct stack *s;
 	size_t j;
 
@@ -83,6 +84,7 @@ static size_t stack_of(struct top *t, const struct memray_event *ev)
 	for (j = h & (t->hash_cap - 1); t->by_hash[j]; j = (j + 1) & (t->hash_cap - 1)) {
 		s = &t->stacks[t->by_hash[j] - 1];
 		if (s->hash == h && s->native_id == ev->native_id && s->nr_py == ev->py_depth &&
+		    s->generation == ev->map_generation &&
 		    (!ev->py_depth || !memcmp(s->py, ev->py_frames, ev->py_depth * sizeof(*s->py))))
 			return t->by_hash[j];
 	}
@@ -96,7 +98,10 @@ static size_t stack_of(struct top *t, const struct memray_event *ev)
 		t->cap_stacks = cap;
 	}
 	s = &t->stacks[t->nr_stacks];
-	*s = (struct stack){ .hash = h, .native_id = ev->native_id, .nr_py = ev->py_depth };
+	*s = (struct stack){ .hash = h,
+			     .native_id = ev->native_id,
+			     .nr_py = ev->py_depth,
+			     .generation = ev->map_generation };
 	if (ev->py_depth) {
 		s->py = malloc(ev->py_depth * sizeof(*s->py));
 		if (!s->py)
@@ -207,9 +212,11 @@ static int by_peak(const void *a, const void *b)
 	return (x->allocated < y->allocated) - (x->allocated > y->allocated);
 }
 
-static void print_stack(const struct memray_profile *p, const struct stack *s, FILE *out)
+static void print_stack(const struct memray_profile *p, struct symbolizer *sym,
+			const struct stack *s, FILE *out)
 {
 	uint64_t node = s->native_id;
+	char name[512];
 	int shown = 0;
 
 	for (uint32_t i = s->nr_py; i-- > 0;) {
@@ -222,7 +229,10 @@ static void print_stack(const struct memray_profile *p, const struct stack *s, F
 			fprintf(out, "      <code object %" PRIu64 "> at ?\n", s->py[i]);
 	}
 	for (; node && node <= p->nr_native_nodes && shown < NATIVE_SHOWN; shown++) {
-		fprintf(out, "      [native] 0x%" PRIx64 "\n", p->native_ip[node - 1]);
+		fprintf(out, "      [native] %s\n",
+			sym ? symbolizer__name(sym, p->native_ip[node - 1], s->generation, name,
+					       sizeof(name))
+			    : "?");
 		node = p->native_parent[node - 1];
 	}
 	if (node && shown == NATIVE_SHOWN)
@@ -244,6 +254,7 @@ int top_print(FILE *f, unsigned int n, FILE *out, char *err, size_t errlen)
 {
 	struct memray_profile first = { 0 }, second = { 0 };
 	struct top t = { .prof = &second };
+	struct symbolizer *sym = NULL;
 	char a[32], b[32];
 	size_t shown;
 	int e;
@@ -258,6 +269,7 @@ int top_print(FILE *f, unsigned int n, FILE *out, char *err, size_t errlen)
 	if (e)
 		goto out;
 	qsort(t.stacks, t.nr_stacks, sizeof(*t.stacks), by_peak);
+	sym = symbolizer__new(&second); /* NULL: addresses print as "?" */
 	shown = n < t.nr_stacks ? n : t.nr_stacks;
 	fprintf(out, "top %zu of %zu stacks by memory at the peak (%s):\n", shown, t.nr_stacks,
 		units_format_bytes(t.peak, a, sizeof(a)));
@@ -270,9 +282,10 @@ int top_print(FILE *f, unsigned int n, FILE *out, char *err, size_t errlen)
 			i + 1, units_format_bytes(s->at_peak, a, sizeof(a)),
 			t.peak ? 100.0 * (double)s->at_peak / (double)t.peak : 0.0, s->nr_at_peak,
 			units_format_bytes(s->allocated, b, sizeof(b)), s->allocations);
-		print_stack(&second, s, out);
+		print_stack(&second, sym, s, out);
 	}
 out:
+	symbolizer__free(sym);
 	top_release(&t);
 	memray_profile_release(&first);
 	memray_profile_release(&second);

@@ -75,6 +75,20 @@ void mr_py_release(struct mr_py *py)
 	memset(py, 0, sizeof(*py));
 }
 
+int mr_image_add(struct memray_profile *p, char *path, uint64_t load_addr, uint64_t lo, uint64_t hi)
+{
+	struct memray_image_range *v = reallocarray(p->images, p->nr_images + 1, sizeof(*v));
+
+	if (!v) {
+		free(path);
+		return -ENOMEM;
+	}
+	p->images = v;
+	v[p->nr_images++] =
+		(struct memray_image_range){ path, load_addr, lo, hi, p->nr_map_generations };
+	return 0;
+}
+
 int mr_code_define(struct memray_profile *p, uint64_t id, char *function, char *filename,
 		   int64_t firstlineno)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* lib/memray/pyread.h — internal to the reader: each thread's Python stack as the FRAME_PUSH and
- * FRAME_POP records build it, and the CODE_OBJECT definitions that name its frames. */
+/* lib/memray/pyread.h — internal to the reader: what names the frames of a capture: each
+ * thread's Python stack as the FRAME_PUSH and FRAME_POP records build it, the CODE_OBJECT
+ * definitions, and the images (SEGMENT_HEADERs) native addresses fall in. */
 #ifndef BM_MEMRAY_PYREAD_H
 #define BM_MEMRAY_PYREAD_H
 
@@ -36,5 +37,10 @@ void mr_py_release(struct mr_py *py); /* frees and zeroes */
  * definition of the same id replaces it, as in memray. 0, -ENOMEM or -E2BIG (id too large). */
 int mr_code_define(struct memray_profile *p, uint64_t id, char *function, char *filename,
 		   int64_t firstlineno);
+
+/* Appends an image of the current generation to @p, taking @path (even on error). 0 or
+ * -ENOMEM. */
+int mr_image_add(struct memray_profile *p, char *path, uint64_t load_addr, uint64_t lo,
+		 uint64_t hi);
 
 #endif /* BM_MEMRAY_PYREAD_H */

@@ -361,34 +361,43 @@ static int read_native_node(struct rd *r, uint64_t off)
 
 static int read_segments(struct rd *r, uint64_t off)
 {
-	uint64_t nr, v;
+	uint64_t nr, load = 0, vaddr = 0, v, lo = UINT64_MAX, hi = 0;
+	char *path = NULL;
 	uint8_t b;
 	int err;
 
-	err = mr_get_string(&r->s, NULL);
+	err = mr_get_string(&r->s, &path);
 	if (!err)
 		err = mr_get_varint(&r->s, &nr);
 	if (!err)
-		err = mr_get_le(&r->s, 8, &v);
-	if (err)
+		err = mr_get_le(&r->s, 8, &load);
+	if (err) {
+		free(path);
 		return rec_fail(r, err, off, "SEGMENT_HEADER");
+	}
 	for (uint64_t i = 0; i < nr; i++) {
 		uint64_t soff = mr_src_off(&r->s);
 
 		err = mr_get_u8(&r->s, &b);
 		if (!err && b != MEMRAY_T_SEGMENT)
-			return fail(r, -EBADMSG, soff,
-				    "SEGMENT_HEADER announced %" PRIu64 " segments, found %" PRIu64,
-				    nr, i);
+			err = -EBADMSG;
 		if (!err)
-			err = mr_get_le(&r->s, 8, &v);
+			err = mr_get_le(&r->s, 8, &vaddr);
 		if (!err)
 			err = mr_get_varint(&r->s, &v);
-		if (err)
-			return rec_fail(r, err, soff, "SEGMENT");
+		if (err) {
+			free(path);
+			return err != -EBADMSG ? rec_fail(r, err, soff, "SEGMENT")
+					       : fail(r, err, soff,
+						      "SEGMENT_HEADER announced %" PRIu64
+						      " segments, found %" PRIu64,
+						      nr, i);
+		}
+		lo = load + vaddr < lo ? load + vaddr : lo;
+		hi = load + vaddr + v > hi ? load + vaddr + v : hi;
 		r->p->nr_records[MEMRAY_REC_SEGMENT]++;
 	}
-	return 0;
+	return mr_image_add(r->p, path, load, lo, hi) ? fail(r, -ENOMEM, off, "out of memory") : 0;
 }
 
 static int read_code_object(struct rd *r, uint64_t off)
@@ -577,5 +586,8 @@ void memray_profile_release(struct memray_profile *p)
 		free(p->codes[i].filename);
 	}
 	free(p->codes);
+	for (size_t i = 0; i < p->nr_images; i++)
+		free(p->images[i].path);
+	free(p->images);
 	memset(p, 0, sizeof(*p));
 }

@@ -69,6 +69,14 @@ struct memray_event {
 	const uint64_t *py_frames; /* their code ids, outermost first (valid during the call) */
 };
 
+/* One SEGMENT_HEADER: an ELF image's path, load bias and the span of its PT_LOADs. */
+struct memray_image_range {
+	char *path;
+	uint64_t load_addr;
+	uint64_t lo, hi; /* [lo, hi): runtime addresses of its segments */
+	uint32_t generation;
+};
+
 /* One CODE_OBJECT definition. */
 struct memray_code {
 	char *function, *filename;
@@ -97,6 +105,8 @@ struct memray_profile {
 	uint64_t data_bytes;	   /* bytes read, header included */
 	struct memray_code *codes; /* CODE_OBJECTs by id: codes[id], id < nr_codes, if defined */
 	size_t nr_codes;
+	struct memray_image_range *images; /* SEGMENT_HEADERs of every generation, in order */
+	size_t nr_images;
 };
 
 /* Parses the capture in @buf/@len (raw, not LZ4) into *@p, calling @fn (may be NULL) for each

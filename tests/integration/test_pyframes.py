@@ -180,6 +180,10 @@ def test_real_memray_names_the_python_functions(tmp_path, python, note):
     assert top.returncode == 0, top.stderr
     frames = [ln.strip() for ln in top.stdout.splitlines()[2:] if not ln.strip().startswith("[")]
     assert frames[:2] == [f"compress at {WL}:{at['compress']}", f"main at {WL}:{at['main']}"]
+    # then the native frames, named from the images' symbol tables
+    native = [ln.strip() for ln in top.stdout.splitlines() if ln.strip().startswith("[native]")]
+    assert native and all(re.fullmatch(r"\[native\] \S+\+0x[0-9a-f]+( \(\S+\))?", n)
+                          for n in native), native
 
 
 def test_unknown_interpreter_gets_native_frames_and_a_note(tmp_path):
