@@ -158,6 +158,14 @@ def test_real_memray_names_the_python_functions(tmp_path, python, note):
     below = [n for n in nodes if n["parent"] in {nodes.index(p) for p in parse}]
     assert any(n["file"].endswith("json/__init__.py") for n in below), below
     assert sum(p["value"] for p in parse) >= 50 * 1000
+    # 100 recursive calls: the innermost 64 frames are kept, the allocating one first
+    leaf = find(nodes, "deep", at["deep"])
+    assert leaf and sum(n["value"] for n in leaf) >= 5000
+    chain, n = 0, leaf[0]
+    while n["parent"] is not None and nodes[n["parent"]]["function"] == "deep":
+        assert nodes[n["parent"]]["line"] == at["deep_call"]
+        n, chain = nodes[n["parent"]], chain + 1
+    assert chain == 63, chain
     worker = find(nodes, "worker", at["worker"])
     assert worker and {n["thread"] for n in worker}.isdisjoint(
         {n["thread"] for n in find(nodes, "make_row", at["make_row"])})

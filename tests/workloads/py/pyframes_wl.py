@@ -46,6 +46,12 @@ def compress(n):
     return zlib.compress(bytes(n), 1)  # at:compress
 
 
+def deep(n):
+    if n:
+        return deep(n - 1)  # at:deep_call
+    return bytearray(5000)  # at:deep
+
+
 def worker(n, out):
     mine = []
     for _ in range(n):
@@ -59,7 +65,9 @@ def main():
         t = threading.Thread(target=worker, args=(60, out), name="pyworker")
         t.start()
         t.join()
+        first = deep(100)  # deeper than the 64 frames kept: the innermost ones stay
         keep = [make_rows(300), consume(200), Store().fill(100), parse(50), compress(1 << 20)]  # at:main
+        keep.append(first)
     return keep, out
 
 
