@@ -194,6 +194,26 @@ def test_real_memray_names_the_python_functions(tmp_path, python, note):
                           for n in native), native
 
 
+def test_python_frames_through_the_daemon(daemon, tmp_path):
+    """The daemon names the frames (it reads the target's memory) and its forked profile
+    writer writes them."""
+    at = marks()
+    out = tmp_path / "out.json"
+    e = dict(daemon.env(), PYTHONPATH=str(PYCLIENT))
+    e.pop("PYTEST_ADDOPTS", None)
+    p = subprocess.run([RUN, "--profile", "all", "--json", str(out), "--", "/usr/bin/python3",
+                        str(WL)], capture_output=True, text=True, env=e, timeout=300)
+    assert p.returncode == 0, p.stderr + daemon.log_tail()
+    meta = next(b for b in json.loads(out.read_text())["benchmarks"]
+                if b["name"] == "work")["extra_info"]["benchmem_meta"]
+    assert meta["profile"].startswith(str(tmp_path))  # the daemon's profile directory
+    assert "Python frames captured" in meta["python_frames"]
+    top = subprocess.run([CTL, "inspect", meta["profile"], "--top", "1"], capture_output=True,
+                         text=True)
+    assert top.returncode == 0, top.stderr
+    assert top.stdout.splitlines()[2].strip() == f"compress at {WL}:{at['compress']}"
+
+
 def test_unknown_interpreter_gets_native_frames_and_a_note(tmp_path):
     require_tracing()
     if not os.access(UNKNOWN, os.X_OK):
