@@ -1,5 +1,5 @@
 # benchmemd — one non-recursive Makefile; every output goes to build/.
-# Targets: all deps test unit bench demo format install deb fuzz clean.
+# Targets: all deps venv test unit bench demo format install deb fuzz clean.
 
 B        := build
 CC       ?= gcc
@@ -33,16 +33,16 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log names context compare runs gate allocators memray/writer \
-	memray/reader memray/decode memray/stats memray/pyread memray/pyframes
+LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks \
+	memray/writer memray/reader memray/decode memray/stats memray/pyread memray/pyframes
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
 	  pyoffsets pystacks
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect top symbolize report compare_model compare_render \
-	  ctl_compare ctl_report ctl_region
+CTL    := benchmemctl cli_err conn table ctl_inspect top symbolize report report_data report_svg \
+	  compare_model compare_render ctl_compare ctl_report ctl_region
 RUN    := benchmem-run cli_err launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
@@ -53,15 +53,15 @@ COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
 			    memray/writer memray/pyframes)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators memray/writer \
-			  memray/reader memray/decode memray/stats memray/pyread)
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks \
+			  memray/writer memray/reader memray/decode memray/stats memray/pyread)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units names gate allocators live region procmaps procstatus symbols compare memray proto \
-	 config listen results placement spool stacks sources pyframes
+UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
+	 memray_read proto config listen results placement spool stacks sources pyframes
 UNIT_units      := lib/units
 UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
 		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
@@ -77,6 +77,7 @@ UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
 UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats lib/memray/pyread \
 		   lib/allocators lib/units
+UNIT_memray_read := $(UNIT_memray)
 UNIT_proto      := daemon/proto lib/names lib/context
 UNIT_config     := daemon/config daemon/config_yaml lib/units
 UNIT_listen     := daemon/listen
@@ -84,6 +85,7 @@ UNIT_results    := daemon/results lib/compare lib/context lib/jsonutil lib/atomi
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
+UNIT_ticks      := lib/ticks
 # a second event source through the interface into the session table (no BPF)
 UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
 		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
@@ -100,7 +102,7 @@ BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 FORMAT_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps test unit bench demo format format-check install deb fuzz clean
+.PHONY: all deps venv test unit bench demo format format-check install deb fuzz clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -207,7 +209,25 @@ format-check:
 	$(Q)clang-format --dry-run -Werror $(FORMAT_FILES) && \
 		printf '  %-8s ok (%d files)\n' FORMAT $(words $(FORMAT_FILES))
 
-test: deps
+# build/venv: the pinned peers (pytest-benchmark, pytest-benchmem, memray, ASV, pyperf) plus our
+# client/python, for the tests that compare against them; Debian's python3 stays untouched. The
+# stamp redoes it only when the pins or the package's files change.
+VENV       := $(B)/venv
+PEERS_REQ  := packaging/requirements-peers.txt
+PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py)
+PIP_QUIET  := -q --disable-pip-version-check --no-input
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: $(PEERS_REQ) $(PY_PKG) | deps
+	$(call msg,VENV,$(VENV))
+	$(Q)test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) -r $(PEERS_REQ)
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python
+	$(Q)rm -rf client/python/build client/python/*.egg-info
+	$(Q)touch $@
+
+test: deps venv
 	$(Q)$(MAKE) --no-print-directory all $(BENCHES)
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(PYTHON) -m pytest -c tests/pytest.ini --rootdir=. $(PYTEST_ARGS)
@@ -252,6 +272,7 @@ install: $(BINS)
 	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
 	$(Q)install -m 0644 client/c/libbenchmem.h $(DESTDIR)$(INCLUDEDIR)/libbenchmem.h
 	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
+	$(Q)packaging/python-dist-info.sh client/python/pyproject.toml $(DESTDIR)$(PYTHONDIR)
 	$(Q)install -m 0644 schemas/*.json $(DESTDIR)$(DATADIR)/benchmem/schemas/
 	$(Q)install -m 0644 packaging/benchmemd.yaml $(DESTDIR)$(SYSCONFDIR)/benchmem/benchmemd.yaml
 	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.service,$(DESTDIR)$(UNITDIR)/benchmemd.service)

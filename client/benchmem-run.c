@@ -93,6 +93,26 @@ static int take_gate_option(struct run_opts *o, int c, const char *arg)
 	return 0;
 }
 
+/* The directory --json writes into must exist and be writable before the run starts. */
+static int json_dir_check(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path)) == 0)
+		snprintf(dir, sizeof(dir), "/");
+	if (access(dir, W_OK | X_OK)) {
+		int err = -errno;
+
+		cli_err(PROG, 2, "--json %s: directory %s: %s", path, dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 /* Checks what the options say together, and names the whole-run region. */
 static int finish_args(int argc, char **argv, struct run_opts *o)
 {
@@ -107,6 +127,13 @@ static int finish_args(int argc, char **argv, struct run_opts *o)
 			"directory)");
 		return -EINVAL;
 	}
+	/* checked before the run, not after it: a typo must not cost a whole benchmark run */
+	if (o->baseline && access(o->baseline, R_OK)) {
+		cli_err(PROG, 2, "--baseline %s: %s", o->baseline, strerror(errno));
+		return -EINVAL;
+	}
+	if (o->json_path && json_dir_check(o->json_path))
+		return -EINVAL;
 	o->argv = &argv[optind];
 	if (!o->name)
 		o->name = basename(o->argv[0]);

@@ -17,15 +17,6 @@
 
 const char *const metric_names[NR_METRICS] = { "time", "peak", "allocated", "allocations", "rss" };
 
-const char *short_id(const char *key)
-{
-	const char *br = strchr(key, '['), *p = key, *q;
-
-	while ((q = strstr(p, "::")) && (!br || q < br))
-		p = q + 2;
-	return p;
-}
-
 bool cell_value(const struct run_entry *e, enum metric m, int stat, double *out)
 {
 	enum cmp_field f = (enum cmp_field)(m - M_PEAK);
@@ -143,7 +134,7 @@ none:
 
 static void group_part(const struct run_entry *e, const char *key, char *buf, size_t len)
 {
-	const char *id = e->fullname, *seg = short_id(id), *p;
+	const char *id = e->fullname, *seg = run__short_id(id), *p;
 	const json_t *v;
 
 	if (!strcmp(key, "fullname")) {

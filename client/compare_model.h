@@ -69,9 +69,6 @@ struct model {
 	size_t nr_cols;
 };
 
-/* The last "::" segment of an id (before any [params]). */
-const char *short_id(const char *key);
-
 /* The value of metric @m (reduced by @stat, or its headline when @stat < 0) of @e. Returns
  * false when @e is NULL or lacks the data. */
 bool cell_value(const struct run_entry *e, enum metric m, int stat, double *out);

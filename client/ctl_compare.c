@@ -264,7 +264,8 @@ static int compare_gate(const struct model *md, const struct opts *o)
 			const struct run_entry *y = md->rows[r].cells[md->nr_srcs - 1];
 
 			if (x && y && x->has_mem && y->has_mem)
-				pairs[nr++] = (struct gate_pair){ short_id(md->rows[r].key), x, y };
+				pairs[nr++] =
+					(struct gate_pair){ run__short_id(md->rows[r].key), x, y };
 		}
 	}
 	if (ret) {

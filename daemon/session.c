@@ -345,6 +345,12 @@ static void to_repeat(const struct region *r, struct bm_repeat *o)
 				 .aborted = r->aborted };
 }
 
+/* One series is one (name, params): "r" with n=1000 and "r" with n=100000 are two entries. */
+static bool same_params(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || (a && b && json_equal(a, b));
+}
+
 json_t *session__results(const struct session *s, const char *version, const char *attach_mode,
 			 uint64_t lost_events)
 {
@@ -386,7 +392,8 @@ json_t *session__results(const struct session *s, const char *version, const cha
 		se->profile = s->closed[i].profile;
 		for (size_t j = i; j < s->nr_closed; j++) {
 			if (taken[j] || s->closed[j].whole_run != s->closed[i].whole_run ||
-			    strcmp(s->closed[j].name, se->name))
+			    strcmp(s->closed[j].name, se->name) ||
+			    !same_params(s->closed[j].params, se->params))
 				continue;
 			taken[j] = true;
 			if (s->closed[j].profile)

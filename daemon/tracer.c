@@ -158,8 +158,13 @@ int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched
 
 void tracer__release(struct tracer *tr, struct session *s, bool remove)
 {
-	for (int i = 0; i < s->nr_procs; i++)
+	for (int i = 0; i < s->nr_procs; i++) {
 		release_proc(tr, s->procs[i]);
+		/* a detached process runs on untraced: ptrace lets go of it too, so the user
+		 * (or a later attach) can trace it again */
+		if (remove)
+			targets__release(tr->targets, s->procs[i]->tgid);
+	}
 	while (remove && s->nr_procs)
 		sessions__remove_proc(tr->sessions, s->procs[0]);
 }

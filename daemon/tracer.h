@@ -40,7 +40,7 @@ void tracer__free(struct tracer *tr);
 int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched);
 
 /* Releases the probes of every process of @s, keeping what they lost in @s; with @remove,
- * the processes also leave @s (a detach: the session stays, traced no more). */
+ * ptrace lets go of them and they leave @s (a detach: the session stays, traced no more). */
 void tracer__release(struct tracer *tr, struct session *s, bool remove);
 
 /* Drains pending wait statuses (a root that exited before the loop ran). */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "memray/decode.h"
-#include "memray/reader.h"
+#include "memray/profile.h"
 
 struct mr_thread; /* one thread's stack of code ids */
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "memray/decode.h"
-#include "memray/reader.h"
+#include "memray/profile.h"
 
 struct range {
 	uint64_t start, end; /* [start, end) */

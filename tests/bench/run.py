@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+import bench_pyframes
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
 RUN = os.path.join(BUILD, "benchmem-run")
@@ -428,90 +430,6 @@ def section_evrate(args, traced_churn):
     return fields, e2e
 
 
-def bpf_return_probe_ns(argv, env, allocs):
-    """ns per run of the return probe (where stacks are taken) of one profiled run of @argv,
-    from the kernel's BPF run-time statistics (CPU time inside the program only, so the load
-    of a shared machine does not inflate it); None where they cannot be had."""
-    def progs():
-        show = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
-                              text=True, timeout=30, check=False)
-        return [p for p in json.loads(show.stdout or "[]") if p.get("name") == "alloc_exit_multi"]
-
-    if not shutil.which("bpftool") or os.geteuid():
-        return None
-    stats = "/proc/sys/kernel/bpf_stats_enabled"
-    before = {p["id"] for p in progs()}  # ours is the one loaded after: bpftool has no pids here
-    with tempfile.TemporaryDirectory(prefix="benchmem-pyframes-") as tmp:
-        p = subprocess.Popen([RUN, "--embedded", "--quiet", "--profile", "all", "--profile-dir",
-                              tmp, "--", *argv], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                             env=env, start_new_session=True)
-        try:
-            with open(stats, "w") as f:
-                f.write("1")
-            p.stdout.readline()  # the bench line: the loop is over, the process holds
-            mine = [q for q in progs() if q["id"] not in before]
-        except (OSError, ValueError, subprocess.TimeoutExpired):
-            mine = []
-        finally:
-            try:
-                with open(stats, "w") as f:
-                    f.write("0")
-            except OSError:
-                pass
-            p.communicate(timeout=TIMEOUT_S)
-    # another collector may have loaded its probes meanwhile: ours ran for every allocation
-    mine = max(mine, key=lambda q: q.get("run_cnt", 0), default={})
-    if mine.get("run_cnt", 0) < allocs:
-        return None
-    return mine["run_time_ns"] / mine["run_cnt"]
-
-
-def section_pyframes(args):
-    """What capturing the Python stack adds to an allocation event of a profile pass: the same
-    profiled run with the walker off (BENCHMEM_PYFRAMES=0: native stacks only) and on."""
-    argv = [PY, os.path.join(HERE, "pystack.py"), str(args.py_allocs), str(args.py_depth)]
-    print(f"\n== Python frames (tests/bench/pystack.py: bytearray(1024)+free, {args.py_depth} "
-          f"Python frames deep, {args.py_allocs} times; medians of {args.runs}; "
-          "--profile all = stacks on, as in profile passes only)", flush=True)
-    try:
-        native = series(argv, args.runs)
-    except Skip as e:
-        print_skip("pystack", "native", e)
-        return None
-    print_row("pystack", "native", native, None, None)
-    res = {}
-    with tempfile.TemporaryDirectory(prefix="benchmem-pyframes-") as tmp:
-        flags = ["--profile", "all", "--profile-dir", tmp]
-        for label, extra in (("no-profile", None), ("native-only", {"BENCHMEM_PYFRAMES": "0"}),
-                             ("py-frames", {})):
-            try:
-                res[label] = traced_series(argv, args.runs, args.timeout,
-                                           [] if extra is None else flags,
-                                           env_with(extra) if extra else None)
-                print_row("pystack", label, res[label], native, "event")
-            except Skip as e:
-                print_skip("pystack", label, e)
-    if "native-only" in res and "py-frames" in res:
-        ev = res["py-frames"][0]["events"]
-        add = (median_of(res["py-frames"], "elapsed_ns") -
-               median_of(res["native-only"], "elapsed_ns")) / ev
-        print(f"  Python stack capture ({args.py_depth} frames): {add:+.0f} ns per allocator event "
-              f"({2 * add:+.0f} ns per allocation, whose free captures nothing)", flush=True)
-    print("  return probe, CPU time inside the program per run (BPF run-time statistics):")
-    for depth in (2, args.py_depth, 60):
-        wl = [PY, os.path.join(HERE, "pystack.py"), str(args.py_allocs), str(depth), "2"]
-        off = bpf_return_probe_ns(wl, env_with({"BENCHMEM_PYFRAMES": "0"}), args.py_allocs)
-        on = bpf_return_probe_ns(wl, None, args.py_allocs)
-        if off is None or on is None:
-            print("    skipped: needs root and bpftool")
-            break
-        print(f"    {depth:3d} Python frames: native stack only {off:7.0f} ns, with the "
-              f"Python stack {on:7.0f} ns: {on - off:+7.0f} ns per allocation "
-              f"({(on - off) / (depth + 1):.0f} ns per frame)", flush=True)
-    return None
-
-
 def section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns):
     """The issue's targets, reported (not asserted)."""
     print("\n== targets (reported, not asserted)")
@@ -604,7 +522,7 @@ def main():
     peer_res = section_peers(args, native, wls, traced) if not args.no_peers else {}
     untraced = section_untraced(args)
     fork_ns = section_forks(args, traced.get("forker"), native["forker"])
-    section_pyframes(args)
+    bench_pyframes.section(args, sys.modules[__name__])
     evrate, e2e = section_evrate(args, traced.get("churn"))
     section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns)
     return 0
