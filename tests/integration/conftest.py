@@ -277,13 +277,11 @@ def schemas():
 
 
 def memray_cli():
-    """The real memray (pinned 1.20.0, from a virtual environment under build/): $BENCHMEM_MEMRAY,
-    else build/venv (the project's set-up), else build/venv-pyframes. None when there is none."""
-    for cand in (os.environ.get("BENCHMEM_MEMRAY"), BUILD / "venv/bin/memray",
-                 BUILD / "venv-pyframes/bin/memray"):
-        if cand and os.access(str(cand), os.X_OK):
-            return str(cand)
-    return None
+    """The real memray CLI: $BENCHMEM_MEMRAY when set (another install of the pinned release),
+    else build/venv's (see venv_python(): skips locally, fails under CI=true without it)."""
+    if os.environ.get("BENCHMEM_MEMRAY"):
+        return os.environ["BENCHMEM_MEMRAY"]
+    return str(venv_python().parent / "memray")
 
 
 @pytest.fixture

@@ -41,13 +41,6 @@ def marks():
     return out
 
 
-def memray():
-    m = memray_cli()
-    if not m:
-        pytest.skip("no memray: build/venv (make venv) or build/venv-pyframes")
-    return m
-
-
 def profile_run(tmp_path, python, script, extra=(), env=None):
     """Runs @script under benchmem-run --profile all; returns (headline, meta, .bin path)."""
     prof, out = tmp_path / "prof", tmp_path / "out.json"
@@ -66,14 +59,14 @@ def profile_run(tmp_path, python, script, extra=(), env=None):
 
 def memray_stats(path):
     out = Path(path).with_suffix(".stats.json")
-    p = subprocess.run([memray(), "stats", "--json", "-f", "-o", str(out), path],
+    p = subprocess.run([memray_cli(), "stats", "--json", "-f", "-o", str(out), path],
                        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stdout + p.stderr
     return json.loads(out.read_text())
 
 
 def memray_summary(path):
-    p = subprocess.run([memray(), "summary", path], capture_output=True, text=True, timeout=120,
+    p = subprocess.run([memray_cli(), "summary", path], capture_output=True, text=True, timeout=120,
                        stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="400"))
     assert p.returncode == 0, p.stdout + p.stderr
     return p.stdout
@@ -82,7 +75,7 @@ def memray_summary(path):
 def memray_table(path):
     """memray table's rows: the innermost frame of each allocation site, "fn at file:line"."""
     html = Path(path).with_suffix(".table.html")
-    p = subprocess.run([memray(), "table", "-f", "-o", str(html), path], capture_output=True,
+    p = subprocess.run([memray_cli(), "table", "-f", "-o", str(html), path], capture_output=True,
                        text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stdout + p.stderr
     return set(json.loads(f'"{m}"') for m in re.findall(r'"stack_trace": ?"((?:[^"\\]|\\.)*)"',
@@ -92,7 +85,7 @@ def memray_table(path):
 def flamegraph_nodes(path):
     """memray flamegraph's HTML → one dict per call-tree node, with its parent's index."""
     html = Path(path).with_suffix(".html")
-    p = subprocess.run([memray(), "flamegraph", "-f", "-o", str(html), path],
+    p = subprocess.run([memray_cli(), "flamegraph", "-f", "-o", str(html), path],
                        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stdout + p.stderr
     text = html.read_text()
