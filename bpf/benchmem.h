@@ -143,7 +143,6 @@ struct bm_pystack {
 enum bm_counter {
 	BM_CNT_RINGBUF_FULL = 0, /* events lost because the ring buffer was full */
 	BM_CNT_PENDING_FULL,	 /* calls lost because the pending map was full */
-	BM_CNT_PY_UNKNOWN,	 /* Python events whose thread state was not found */
 	BM_CNT_MAX,
 };
 

@@ -109,6 +109,7 @@ static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, st
 	    py_field(fb, sizeof(fb), c->fr_owner, 1) == c->owner_cstack) {
 		if (d > 0 && d <= BM_PY_DEPTH)
 			s->f[d - 1].check |= BM_PY_ENTRY;
+		*hash = bm_py_mix(*hash, 1); /* where eval loops start is part of the stack */
 		return prev;
 	}
 	code = py_field(fb, sizeof(fb), c->fr_code, 8);
@@ -155,14 +156,8 @@ static __always_inline __u64 py_capture(__u32 tgid, __u32 tid)
 	if (!s)
 		return 0;
 	t = py_tstate(c, tid);
-	if (!t) {
-		__u32 idx = BM_CNT_PY_UNKNOWN;
-		__u64 *n = bpf_map_lookup_elem(&drops, &idx);
-
-		if (n)
-			(*n)++;
+	if (!t) /* a thread Python does not know (yet): native frames only */
 		return 0;
-	}
 	frame = py_read_ptr(t + c->ts_frame);
 	if (frame && c->cframe_frame != BM_PY_OFF_NONE)
 		frame = py_read_ptr(frame + c->cframe_frame);
