@@ -33,16 +33,16 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks \
+LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks symbolize \
 	memray/writer memray/reader memray/decode memray/stats memray/pyread memray/pyframes
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  pyoffsets pystacks
+	  blockstacks hotspots snapshot watch pyoffsets pystacks
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect top symbolize report report_data report_svg \
-	  compare_model compare_render ctl_compare ctl_report ctl_region
+CTL    := benchmemctl cli_err conn table ctl_inspect inspect_top report report_data report_svg \
+	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_top top_view
 RUN    := benchmem-run cli_err launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
@@ -51,9 +51,9 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
-			    memray/writer memray/pyframes)
+			    symbolize memray/writer memray/pyframes)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks \
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks symbolize \
 			  memray/writer memray/reader memray/decode memray/stats memray/pyread)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
 
@@ -61,7 +61,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
-	 memray_read proto config listen results placement spool stacks sources pyframes
+	 memray_read proto config listen results placement spool stacks sources snapshot pyframes
 UNIT_units      := lib/units
 UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
 		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
@@ -87,10 +87,15 @@ UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 UNIT_ticks      := lib/ticks
 # a second event source through the interface into the session table (no BPF)
-UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
-		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
+UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/blockstacks \
+		   daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks \
+		   daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
 		   lib/memray/writer lib/allocators daemon/pystacks daemon/pyoffsets daemon/symbols
+UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks lib/symbolize \
+		   daemon/session daemon/live daemon/region daemon/spool daemon/stacks daemon/procmaps \
+		   $(UNIT_results) lib/log lib/memray/writer lib/allocators daemon/pystacks \
+		   daemon/pyoffsets daemon/symbols
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -145,7 +150,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lelf -lz -lm
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lelf -lz -lm -lncursesw -ltinfo
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h
@@ -192,8 +197,8 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps pystacks \
-			       pyoffsets symbols) \
+EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps \
+			       pystacks pyoffsets symbols) \
 	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)

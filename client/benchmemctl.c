@@ -25,6 +25,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "report", "report RUN.json... -o report.html", ctl_report },
 	{ "profile", "profile NAME [--repeat N] [--pid PID] [--json]", ctl_profile },
 	{ "inspect", "inspect FILE.bin [--json] [--top N]", ctl_inspect },
+	{ "top", "top [--once [--json]] [--interval MS] [--session ID] [--sort total|own|count]",
+	  ctl_top },
 };
 
 static void usage(FILE *f)

@@ -17,5 +17,6 @@ int ctl_gate(int argc, char **argv);
 int ctl_report(int argc, char **argv);
 int ctl_inspect(int argc, char **argv);
 int ctl_profile(int argc, char **argv);
+int ctl_top(int argc, char **argv);
 
 #endif /* BM_CTL_H */

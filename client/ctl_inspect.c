@@ -12,7 +12,7 @@
 #include "cli_err.h"
 #include "ctl.h"
 #include "memray/reader.h"
-#include "top.h"
+#include "inspect_top.h"
 #include "units.h"
 
 #define CMD "benchmemctl inspect"
@@ -149,7 +149,7 @@ int ctl_inspect(int argc, char **argv)
 		return 2;
 	}
 	if (top > 0 && !json) {
-		err = top_print(f, (unsigned int)top, stdout, reason, sizeof(reason));
+		err = inspect_top_print(f, (unsigned int)top, stdout, reason, sizeof(reason));
 		if (err)
 			cli_err(CMD, 0, "%s: %s", path, reason);
 		else

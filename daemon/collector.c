@@ -140,6 +140,16 @@ int collector__add_source(struct collector *c, struct event_source *src)
 	return sources__add(c->sources, src);
 }
 
+struct session **collector__sessions(struct collector *c, int *n)
+{
+	return sessions__all(c->sessions, n);
+}
+
+int collector__stack(struct collector *c, int32_t id, uint64_t *ips, size_t max)
+{
+	return probe__stack(c->probe, id, ips, max);
+}
+
 /* ---- regions and sessions ------------------------------------------------------------- */
 
 struct region *collector__start(struct collector *c, struct session *s, const char *name,

@@ -102,6 +102,11 @@ int collector__profile_start(struct collector *c, struct session *s, const char 
 			     int64_t repeat, int client_id, const char **path, char *err,
 			     size_t errlen);
 json_t *collector__status(struct collector *c, uid_t uid, int nr_clients);
+/* What the watch op's snapshots read (serve.c owns the watch): the session table as an
+ * array (valid until a session is added or removed), and the frames of BPF stack @id
+ * (probe__stack: the count, or -errno). */
+struct session **collector__sessions(struct collector *c, int *n);
+int collector__stack(struct collector *c, int32_t id, uint64_t *ips, size_t max);
 bool collector__embedded(const struct collector *c);
 void collector__client_gone(struct collector *c, int client_id);
 

@@ -113,6 +113,12 @@ struct session *sessions__at(const struct sessions *t, int i)
 	return t->v[i];
 }
 
+struct session **sessions__all(const struct sessions *t, int *n)
+{
+	*n = t->nr;
+	return t->v;
+}
+
 struct session *sessions__find_by_id(const struct sessions *t, uint32_t id)
 {
 	for (int i = 0; i < t->nr; i++) {

@@ -30,6 +30,8 @@ void sessions__remove(struct sessions *t, struct session *s);
 
 int sessions__count(const struct sessions *t);
 struct session *sessions__at(const struct sessions *t, int i); /* 0 <= @i < count */
+/* The table as an array of *@n sessions, valid until one is added or removed. */
+struct session **sessions__all(const struct sessions *t, int *n);
 struct session *sessions__find_by_id(const struct sessions *t, uint32_t id);
 /* The process @tgid of any session, or NULL. The last one found is cached: consecutive
  * events mostly come from one process. */

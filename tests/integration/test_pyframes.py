@@ -183,7 +183,7 @@ def test_real_memray_names_the_python_functions(tmp_path, python, note):
     assert frames[:2] == [f"compress at {WL}:{at['compress']}", f"main at {WL}:{at['main']}"]
     # then the native frames, named from the images' symbol tables
     native = [ln.strip() for ln in top.stdout.splitlines() if ln.strip().startswith("[native]")]
-    assert native and all(re.fullmatch(r"\[native\] \S+\+0x[0-9a-f]+( \(\S+\))?", n)
+    assert native and all(re.fullmatch(r"\[native\] (\S+ \(\S+\)|\S+\+0x[0-9a-f]+)", n)
                           for n in native), native
 
 

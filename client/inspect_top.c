@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* client/top.c — a capture's biggest stacks at its peak, as text for CI logs. */
+/* client/inspect_top.c — a capture's biggest stacks at its peak, as text for CI logs. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -8,8 +8,8 @@
 
 #include "memray/format.h"
 #include "memray/reader.h"
+#include "inspect_top.h"
 #include "symbolize.h"
-#include "top.h"
 #include "units.h"
 
 #define NATIVE_SHOWN 8 /* innermost native frames printed per stack */
@@ -212,8 +212,33 @@ static int by_peak(const void *a, const void *b)
 	return (x->allocated < y->allocated) - (x->allocated > y->allocated);
 }
 
-static void print_stack(const struct memray_profile *p, struct symbolizer *sym,
-			const struct stack *s, FILE *out)
+/* "function+0xOFF (file)" for return address @ip of map generation @gen of @p, "file+0xOFF"
+ * without a symbol there, "0xIP" outside every image. */
+static const char *native_name(const struct memray_profile *p, struct symcache *sc, uint64_t ip,
+			       uint32_t gen, char *out, size_t len)
+{
+	uint64_t pc = ip - 1; /* a return address: the call is the byte before it */
+
+	for (size_t i = 0; i < p->nr_images; i++) {
+		const struct memray_image_range *im = &p->images[i];
+		const char *base = strrchr(im->path, '/') ? strrchr(im->path, '/') + 1 : im->path;
+		const char *fn;
+
+		if (im->generation != gen || pc < im->lo || pc >= im->hi)
+			continue;
+		fn = sc ? symcache__name(sc, im->path, pc - im->load_addr) : NULL;
+		if (fn)
+			snprintf(out, len, "%s (%s)", fn, base);
+		else
+			snprintf(out, len, "%s+0x%" PRIx64, base, ip - im->load_addr);
+		return out;
+	}
+	snprintf(out, len, "0x%" PRIx64, ip);
+	return out;
+}
+
+static void print_stack(const struct memray_profile *p, struct symcache *sym, const struct stack *s,
+			FILE *out)
 {
 	uint64_t node = s->native_id;
 	char name[512];
@@ -230,9 +255,8 @@ static void print_stack(const struct memray_profile *p, struct symbolizer *sym,
 	}
 	for (; node && node <= p->nr_native_nodes && shown < NATIVE_SHOWN; shown++) {
 		fprintf(out, "      [native] %s\n",
-			sym ? symbolizer__name(sym, p->native_ip[node - 1], s->generation, name,
-					       sizeof(name))
-			    : "?");
+			native_name(p, sym, p->native_ip[node - 1], s->generation, name,
+				    sizeof(name)));
 		node = p->native_parent[node - 1];
 	}
 	if (node && shown == NATIVE_SHOWN)
@@ -250,11 +274,11 @@ static void top_release(struct top *t)
 	free(t->blocks);
 }
 
-int top_print(FILE *f, unsigned int n, FILE *out, char *err, size_t errlen)
+int inspect_top_print(FILE *f, unsigned int n, FILE *out, char *err, size_t errlen)
 {
 	struct memray_profile first = { 0 }, second = { 0 };
 	struct top t = { .prof = &second };
-	struct symbolizer *sym = NULL;
+	struct symcache *sym = NULL;
 	char a[32], b[32];
 	size_t shown;
 	int e;
@@ -269,7 +293,7 @@ int top_print(FILE *f, unsigned int n, FILE *out, char *err, size_t errlen)
 	if (e)
 		goto out;
 	qsort(t.stacks, t.nr_stacks, sizeof(*t.stacks), by_peak);
-	sym = symbolizer__new(&second); /* NULL: addresses print as "?" */
+	sym = symcache__new(); /* NULL: native frames print as file+offset */
 	shown = n < t.nr_stacks ? n : t.nr_stacks;
 	fprintf(out, "top %zu of %zu stacks by memory at the peak (%s):\n", shown, t.nr_stacks,
 		units_format_bytes(t.peak, a, sizeof(a)));
@@ -285,7 +309,7 @@ int top_print(FILE *f, unsigned int n, FILE *out, char *err, size_t errlen)
 		print_stack(&second, sym, s, out);
 	}
 out:
-	symbolizer__free(sym);
+	symcache__free(sym);
 	top_release(&t);
 	memray_profile_release(&first);
 	memray_profile_release(&second);
