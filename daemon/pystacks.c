@@ -10,11 +10,12 @@
 #include "pyoffsets.h"
 #include "pystacks.h"
 
-#define NAME_MAX_BYTES 4096	  /* longer names or file names are not read */
-#define LINETABLE_MAX  (1u << 20) /* bytes of co_linetable we read at most */
-#define CODE_HDR_BYTES 512	  /* a code object's fixed part, read at once */
-#define STR_HDR_BYTES  80	  /* a str object's header, read at once */
-#define FAILED	       UINT32_MAX /* a key or code object that could not be named */
+#define NAME_MAX_BYTES 4096	   /* longer names or file names are not read */
+#define LINETABLE_MAX  (64u << 10) /* bytes of co_linetable we read at most */
+#define BUDGET_BYTES   (64u << 20) /* names, line tables and stacks one session keeps at most */
+#define CODE_HDR_BYTES 512	   /* a code object's fixed part, read at once */
+#define STR_HDR_BYTES  80	   /* a str object's header, read at once */
+#define FAILED	       UINT32_MAX  /* a key or code object that could not be named */
 #define NOTE_BYTES     256
 
 struct proc_py {
@@ -27,7 +28,6 @@ struct code {
 	pid_t tgid;
 	uint64_t addr;
 	uint32_t check; /* without BM_PY_ENTRY */
-	bool failed;
 	char *function, *filename;
 	int32_t first;
 	uint8_t *lt;
@@ -52,7 +52,8 @@ struct pystacks {
 	size_t nr_codes, alloc_codes;
 	struct pystack *stacks;
 	size_t nr_stacks, alloc_stacks;
-	uint64_t unnamed;
+	uint64_t unnamed, over_budget; /* allocations left with native frames only: all, budget */
+	uint64_t bytes; /* charged against BUDGET_BYTES: a target's code cannot grow us unbounded */
 	uint32_t version;
 	char note[NOTE_BYTES];
 	char note_out[NOTE_BYTES + 128]; /* note + the unnamed count */
@@ -189,6 +190,17 @@ static struct proc_py *detect(struct pystacks *ps, pid_t tgid)
 	return p;
 }
 
+int pystacks__assume(struct pystacks *ps, pid_t tgid, const struct py_layout *lay)
+{
+	if (grow((void **)&ps->procs, &ps->cap_procs, ps->nr_procs, sizeof(*ps->procs)))
+		return -ENOMEM;
+	ps->procs[ps->nr_procs++] =
+		(struct proc_py){ .tgid = tgid, .verdict = PY_KNOWN, .lay = *lay };
+	if (!ps->version)
+		ps->version = lay->version;
+	return 0;
+}
+
 void pystacks__forget(struct pystacks *ps, pid_t tgid)
 {
 	struct proc_py *p = ps ? proc_of(ps, tgid) : NULL;
@@ -301,6 +313,13 @@ static bool read_code(pid_t tgid, const struct py_layout *l, uint64_t addr, uint
 	return c->function && c->filename;
 }
 
+/* What @c keeps in memory, for the budget. */
+static uint64_t code_bytes(const struct code *c)
+{
+	return sizeof(*c) + 2 * sizeof(struct kv) + (c->function ? strlen(c->function) + 1 : 0) +
+	       (c->filename ? strlen(c->filename) + 1 : 0) + c->lt_len;
+}
+
 static const struct code *code_of(struct pystacks *ps, const struct proc_py *p,
 				  const struct bm_pyframe *f)
 {
@@ -319,23 +338,24 @@ static const struct code *code_of(struct pystacks *ps, const struct proc_py *p,
 			break;
 		o = &ps->codes[slot->val - 1];
 		if (o->tgid == p->tgid && o->addr == f->code && o->check == check)
-			return o->failed ? NULL : o;
+			return o;
 		h = mix64(h) | 1; /* a different object under the same hash: probe on */
 	}
 	if (grow((void **)&ps->codes, &ps->alloc_codes, ps->nr_codes, sizeof(c)))
 		return NULL;
+	/* a failure is not remembered: the object the walker saw may be back at that address
+	 * (same names, same line) by the next stack that names it */
 	if (!read_code(p->tgid, &p->lay, f->code, f->check, &c)) {
 		free(c.function);
 		free(c.filename);
 		free(c.lt);
-		c = (struct code){
-			.tgid = p->tgid, .addr = f->code, .check = check, .failed = true
-		};
+		return NULL;
 	}
+	ps->bytes += code_bytes(&c);
 	ps->codes[ps->nr_codes++] = c;
 	slot->key = h;
 	slot->val = (uint32_t)ps->nr_codes;
-	return c.failed ? NULL : &ps->codes[ps->nr_codes - 1];
+	return &ps->codes[ps->nr_codes - 1];
 }
 
 /* ---- line tables ---------------------------------------------------------------------------- */
@@ -452,6 +472,7 @@ static uint32_t name_stack(struct pystacks *ps, const struct proc_py *p, const s
 						   .line = line > 0 ? line : 0,
 						   .entry = !!(f->check & BM_PY_ENTRY) };
 	}
+	ps->bytes += sizeof(st) + depth * sizeof(*st.f);
 	ps->stacks[ps->nr_stacks++] = st;
 	return (uint32_t)ps->nr_stacks;
 }
@@ -473,7 +494,13 @@ uint32_t pystacks__on_event(struct pystacks *ps, const struct bm_event *e)
 	if (kv_reserve(&ps->keys, &ps->keys_cap, ps->nr_keys))
 		return 0;
 	slot = kv_find(ps->keys, ps->keys_cap, e->py_stack);
+	if (!slot->key && ps->bytes >= BUDGET_BYTES) {
+		ps->unnamed++; /* over budget: new stacks keep their native frames only */
+		ps->over_budget++;
+		return 0;
+	}
 	if (!slot->key) {
+		ps->bytes += 2 * sizeof(*slot);
 		s = malloc(sizeof(*s));
 		idx = s && ps->ops.lookup && !ps->ops.lookup(ps->ops.arg, e->py_stack, s)
 			      ? name_stack(ps, p, s)
@@ -508,11 +535,16 @@ const char *pystacks__note(struct pystacks *ps)
 		return NULL;
 	if (!ps->unnamed || ps->note_is_fallback)
 		return ps->note;
-	snprintf(ps->note_out, sizeof(ps->note_out),
-		 "%s; %" PRIu64
-		 " allocations with native frames only (their code objects were gone "
-		 "when read)",
-		 ps->note, ps->unnamed);
+	if (ps->over_budget)
+		snprintf(ps->note_out, sizeof(ps->note_out),
+			 "%s; %" PRIu64 " allocations with native frames only (%" PRIu64
+			 " past the %u MiB budget for Python names)",
+			 ps->note, ps->unnamed, ps->over_budget, BUDGET_BYTES >> 20);
+	else
+		snprintf(ps->note_out, sizeof(ps->note_out),
+			 "%s; %" PRIu64 " allocations with native frames only (their code objects "
+			 "were gone when read)",
+			 ps->note, ps->unnamed);
 	return ps->note_out;
 }
 

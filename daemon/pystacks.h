@@ -12,6 +12,7 @@
 
 #include "benchmem.h"
 #include "memray/pyframes.h"
+#include "pyoffsets.h"
 
 /* What pystacks asks of the BPF side (daemon/probe.c in the collector, fakes in tests). */
 struct pystacks_ops {
@@ -39,8 +40,14 @@ void pystacks__free(struct pystacks *ps); /* NULL-safe; does not call ops */
  * finds out which CPython it runs and configures the walker; an allocation that carries a
  * Python stack key gets the stack named. Returns the stack's index for pystacks__get(), 0
  * when the event has none (or it could not be named: the code object was gone or its
- * address reused since the capture — then the event keeps its native frames only). */
+ * address reused since the capture, or the session's names, line tables and stacks reached
+ * their 64 MiB budget — then the event keeps its native frames only, counted in the note). */
 uint32_t pystacks__on_event(struct pystacks *ps, const struct bm_event *e);
+
+/* Takes @tgid to run the CPython of @lay, without detection (and without configuring the
+ * walker): for a caller that knows the layout already, such as a test of the naming against
+ * objects laid out in its own memory. 0 or -ENOMEM. */
+int pystacks__assume(struct pystacks *ps, pid_t tgid, const struct py_layout *lay);
 
 /* Process @tgid exec'd or exited: its layout and code objects are forgotten (the walker's
  * config removed), and its next event detects again. */

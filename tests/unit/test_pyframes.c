@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tests/unit/test_pyframes.c — Python frames in a .bin (lib/memray/pyframes.c) read back by
  * our reader, and CPython's line tables (daemon/pystacks.c) against real code objects. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -133,9 +134,138 @@ static void test_line_tables_of_3_11_and_3_10(void)
 	CHECK_I64(pystacks_line(0x030B07F0, lt311, sizeof(lt311), 1, -1), 1);
 }
 
+/* ---- naming: objects laid out in this process's own memory, read with process_vm_readv ---- */
+
+/* A layout of our own, no CPython's: the naming takes every offset from the layout. */
+static const struct py_layout LAY = {
+	.conf = { .co_firstlineno = 8, .co_filename = 16, .co_name = 24 },
+	.version = 0x030B07F0, /* picks the 3.11 line table decoder */
+	.co_linetable = 32,
+	.bytes_size = 8,
+	.bytes_data = 16,
+	.str_length = 8,
+	.str_state = 4,
+	.str_ascii = 24,
+	.str_compact = 40,
+};
+
+struct fake_str {
+	uint8_t b[160];
+};
+
+/* A compact str object: ASCII (kind 1, ascii bit) or UCS-2 (kind 2). */
+static void make_str(struct fake_str *s, const void *data, int64_t len, unsigned int kind,
+		     bool ascii)
+{
+	uint32_t state = kind << 2 | 1u << 5 | (ascii ? 1u << 6 : 0);
+
+	memset(s, 0, sizeof(*s));
+	memcpy(s->b + LAY.str_length, &len, 8);
+	memcpy(s->b + LAY.str_state, &state, 4);
+	memcpy(s->b + (ascii ? LAY.str_ascii : LAY.str_compact), data, (size_t)len * kind);
+}
+
+struct fake_code {
+	uint8_t b[512];
+};
+
+static void make_code(struct fake_code *c, int32_t first, const void *file, const void *name,
+		      const void *lt)
+{
+	uint64_t f = (uintptr_t)file, n = (uintptr_t)name, l = (uintptr_t)lt;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->b + LAY.conf.co_firstlineno, &first, 4);
+	memcpy(c->b + LAY.conf.co_filename, &f, 8);
+	memcpy(c->b + LAY.conf.co_name, &n, 8);
+	memcpy(c->b + LAY.co_linetable, &l, 8);
+}
+
+/* The fake BPF side: one stack per key. */
+static struct bm_pystack fake_stacks[4];
+
+static int fake_lookup(void *arg, uint64_t key, struct bm_pystack *out)
+{
+	(void)arg;
+	if (key == 0 || key > 4)
+		return -ENOENT;
+	*out = fake_stacks[key - 1];
+	return 0;
+}
+
+static void test_naming_reads_the_target_and_refuses_reused_addresses(void)
+{
+	static const uint16_t uname[] = { 0x00dc, 'n', 0x00ef }; /* "Ünï" in UCS-2 */
+	/* 3.11 location table: two code units at first + 0, then two at first + 3 */
+	static struct {
+		uint8_t b[40];
+	} lt = { .b = { [8] = 4, [16] = 0xe9, 0x00, 0xe9, 0x06 } };
+	struct fake_str file, name, other, wide;
+	struct fake_code a, b;
+	struct pystacks_ops ops = { .lookup = fake_lookup };
+	struct pystacks *ps = pystacks__new(&ops);
+	struct bm_event e = { .tgid = (uint32_t)getpid(), .kind = BM_EV_ALLOC };
+	const struct pystack *st;
+	uint32_t idx;
+
+	make_str(&file, "a.py", 4, 1, true);
+	make_str(&name, "Foo.bar", 7, 1, true);
+	make_str(&other, "Other", 5, 1, true);
+	make_str(&wide, uname, 3, 2, false);
+	make_code(&a, 10, &file, &name, &lt);
+	make_code(&b, 20, &file, &wide, NULL);
+	/* key 1: a (at unit 2: line 13) called from b (entry, outermost) */
+	fake_stacks[0] = (struct bm_pystack){ .depth = 2 };
+	fake_stacks[0].f[0] =
+		(struct bm_pyframe){ (uintptr_t)&a, 2,
+				     bm_py_check(10, (uintptr_t)&file, (uintptr_t)&name) };
+	fake_stacks[0].f[1] = (struct bm_pyframe){
+		(uintptr_t)&b, 0, bm_py_check(20, (uintptr_t)&file, (uintptr_t)&wide) | BM_PY_ENTRY
+	};
+	CHECK(ps && !pystacks__assume(ps, (pid_t)getpid(), &LAY));
+	e.py_stack = 1;
+	idx = pystacks__on_event(ps, &e);
+	st = pystacks__get(ps, idx);
+	CHECK(st && st->n == 2);
+	if (st && st->n == 2) {
+		CHECK_STR(st->f[0].function, "\xc3\x9cn\xc3\xaf"); /* outermost first, UTF-8 */
+		CHECK_I64(st->f[0].line, 0); /* no line table: the line is unknown */
+		CHECK(st->f[0].entry);
+		CHECK_STR(st->f[1].function, "Foo.bar");
+		CHECK_STR(st->f[1].filename, "a.py");
+		CHECK_I64(st->f[1].line, 13);
+		CHECK(!st->f[1].entry);
+	}
+	CHECK_U64(pystacks__on_event(ps, &e), idx); /* the same key: named once */
+
+	/* key 2: the walker saw a code object at &a named "Other" (a freed and reused address):
+	 * what is there now is not that object, so the frame is not named at all */
+	fake_stacks[1] = (struct bm_pystack){ .depth = 1 };
+	fake_stacks[1].f[0] =
+		(struct bm_pyframe){ (uintptr_t)&a, 0,
+				     bm_py_check(10, (uintptr_t)&file, (uintptr_t)&other) };
+	e.py_stack = 2;
+	CHECK_U64(pystacks__on_event(ps, &e), 0);
+	CHECK_U64(pystacks__nr_unnamed(ps), 1);
+
+	/* now the object at &a IS that one: named by what it holds now */
+	make_code(&a, 10, &file, &other, &lt);
+	e.py_stack = 3;
+	fake_stacks[2] = fake_stacks[1];
+	idx = pystacks__on_event(ps, &e);
+	st = pystacks__get(ps, idx);
+	CHECK(st && st->n == 1 && !strcmp(st->f[0].function, "Other"));
+	CHECK_U64(pystacks__version(ps), 0x030B07F0);
+	/* an evicted key: native frames only */
+	e.py_stack = 99;
+	CHECK_U64(pystacks__on_event(ps, &e), 0);
+	pystacks__free(ps);
+}
+
 int main(void)
 {
 	TEST(test_stacks_round_trip_per_thread_with_shared_prefixes);
 	TEST(test_line_tables_of_3_11_and_3_10);
+	TEST(test_naming_reads_the_target_and_refuses_reused_addresses);
 	return tap_done();
 }
