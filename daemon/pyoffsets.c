@@ -308,13 +308,16 @@ enum py_detect pyoffsets_detect(pid_t pid, struct py_layout *lay, char *note, si
 	note[0] = '\0';
 	if (stacks_images_read(pid, &im))
 		return PY_NONE;
-	/* a libpython first: the executable of a shared build only calls into it */
+	/* a libpython first: the executable of a shared build only calls into it; then a
+	 * python* executable, or any executable that embeds the interpreter statically (the
+	 * first image is the executable) */
 	for (int pass = 0; pass < 2 && r == PY_NONE; pass++) {
 		for (size_t i = 0; i < im.n && r == PY_NONE; i++) {
 			const char *base = strrchr(im.v[i].path, '/');
+			bool lib = !strncmp(base ? base + 1 : im.v[i].path, "lib", 3);
 
-			if (!python_named(im.v[i].path) ||
-			    (pass == 0) != !strncmp(base ? base + 1 : im.v[i].path, "lib", 3))
+			if (pass == 0 ? !(lib && python_named(im.v[i].path))
+				      : lib || !(python_named(im.v[i].path) || i == 0))
 				continue;
 			r = from_image(pid, &im.v[i], lay, note, len);
 		}

@@ -7,6 +7,7 @@ and says so; a regressing pytest-benchmark test's profile tops with the allocati
 import json
 import os
 import re
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -185,6 +186,19 @@ def test_real_memray_names_the_python_functions(tmp_path, python, note):
     native = [ln.strip() for ln in top.stdout.splitlines() if ln.strip().startswith("[native]")]
     assert native and all(re.fullmatch(r"\[native\] (\S+ \(\S+\)|\S+\+0x[0-9a-f]+)", n)
                           for n in native), native
+
+
+def test_an_executable_that_embeds_the_interpreter_is_found_by_its_symbols(tmp_path):
+    """Debian's python3.11 links libpython statically: under another name it is any program
+    that embeds CPython, found by _PyRuntime in the executable, not by its name."""
+    require_tracing()
+    app = tmp_path / "embedding-app"
+    shutil.copy2(os.path.realpath("/usr/bin/python3"), app)
+    at = marks()
+    head, meta, binfile = profile_run(tmp_path, str(app), WL)
+    assert re.match(r"CPython 3\.11\.\d+: Python frames captured", meta["python_frames"])
+    nodes = flamegraph_nodes(binfile)
+    assert find(nodes, "make_row", at["make_row"])
 
 
 def test_python_frames_through_the_daemon(daemon, tmp_path):
