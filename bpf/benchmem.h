@@ -79,6 +79,7 @@ _Static_assert(__builtin_offsetof(struct bm_event, stack_id) == 32, "bm_event la
  */
 #define BM_PY_DEPTH	 64	     /* Python frames kept per stack, the innermost ones */
 #define BM_PY_THREADS	 64	     /* thread states searched for the allocating thread */
+#define BM_PY_INTERPS	 4	     /* interpreters searched (the main one is the oldest, last) */
 #define BM_PY_MAX_STACKS 8192	     /* distinct Python stacks in the map (LRU) */
 #define BM_PY_OFF_NONE	 0xffff	     /* "no such field" in bm_pyconf */
 #define BM_PY_ENTRY	 0x80000000u /* bm_pyframe.check: the frame starts an eval loop */
@@ -106,7 +107,8 @@ struct bm_pyconf {
 	__u8 flavor;				    /* enum bm_py_flavor */
 	__u8 tid_is_pthread; /* ts_tid holds pthread_self() (the fs base), not the kernel tid */
 	__u8 owner_cstack;   /* owner value of the C-stack shim frames (3.12+), else 0xff */
-	__u8 __pad[3];
+	__u8 __pad;
+	__u16 interp_next; /* PyInterpreterState: next (an older interpreter) */
 };
 
 struct bm_pyframe {

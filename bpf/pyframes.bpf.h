@@ -68,7 +68,7 @@ static __always_inline __u64 py_read_ptr(__u64 addr)
 /* The thread's PyThreadState, from the cache or the interpreter's thread list. 0: none. */
 static __always_inline __u64 py_tstate(const struct bm_pyconf *c, __u32 tid)
 {
-	__u64 want = tid, *cached = bpf_map_lookup_elem(&pytstate, &tid), t, head;
+	__u64 want = tid, *cached = bpf_map_lookup_elem(&pytstate, &tid), t, interp;
 
 	if (c->tid_is_pthread) {
 		struct task_struct *task = bpf_get_current_task_btf();
@@ -77,16 +77,18 @@ static __always_inline __u64 py_tstate(const struct bm_pyconf *c, __u32 tid)
 	}
 	if (cached && *cached && py_read_ptr(*cached + c->ts_tid) == want)
 		return *cached;
-	head = py_read_ptr(c->interp_head);
-	if (!head)
-		return 0;
-	t = py_read_ptr(head + c->threads_head);
-	for (int i = 0; i < BM_PY_THREADS && t; i++) {
-		if (py_read_ptr(t + c->ts_tid) == want) {
-			bpf_map_update_elem(&pytstate, &tid, &t, BPF_ANY);
-			return t;
+	/* the newest interpreter first: a subinterpreter's threads, then the main one's */
+	interp = py_read_ptr(c->interp_head);
+	for (int j = 0; j < BM_PY_INTERPS && interp; j++) {
+		t = py_read_ptr(interp + c->threads_head);
+		for (int i = 0; i < BM_PY_THREADS && t; i++) {
+			if (py_read_ptr(t + c->ts_tid) == want) {
+				bpf_map_update_elem(&pytstate, &tid, &t, BPF_ANY);
+				return t;
+			}
+			t = py_read_ptr(t + c->ts_next);
 		}
-		t = py_read_ptr(t + c->ts_next);
+		interp = py_read_ptr(interp + c->interp_next);
 	}
 	return 0;
 }

@@ -16,7 +16,8 @@
 
 #define N (BM_PY_OFF_NONE)
 
-/* A version's layout with interp_head holding the offset of interpreters.head in _PyRuntime. */
+/* A version's layout with interp_head holding the offset of interpreters.head in _PyRuntime.
+ * interp_next is 0 in all three: PyInterpreterState starts with `next` before 3.13. */
 static const struct py_layout table[] = {
 	{ .version = 0x030A0000,
 	  .conf = { .interp_head = 32,
@@ -120,6 +121,7 @@ enum {
 	DBG_VERSION = 8,
 	DBG_FREE_THREADED = 16,
 	DBG_INTERP_HEAD = 40,
+	DBG_INTERP_NEXT = 64,
 	DBG_THREADS_HEAD = 72,
 	DBG_TS_NEXT = 168,
 	DBG_TS_FRAME = 184,
@@ -171,6 +173,7 @@ static enum py_detect from_debug_offsets(pid_t pid, uint64_t runtime, uint32_t v
 		.version = version,
 		.conf = { .interp_head = runtime + u64_at(b, DBG_INTERP_HEAD),
 			  .threads_head = off16(b, DBG_THREADS_HEAD, &ok),
+			  .interp_next = off16(b, DBG_INTERP_NEXT, &ok),
 			  .ts_next = off16(b, DBG_TS_NEXT, &ok),
 			  .ts_tid = off16(b, DBG_TS_NATIVE_TID, &ok),
 			  .ts_frame = off16(b, DBG_TS_FRAME, &ok),

@@ -201,6 +201,22 @@ def test_an_executable_that_embeds_the_interpreter_is_found_by_its_symbols(tmp_p
     assert find(nodes, "make_row", at["make_row"])
 
 
+@pytest.mark.parametrize("python", [pytest.param(p, id=i) for i, p, _ in INTERPRETERS
+                                    if i in ("debian", "3.12", "3.13")])
+def test_threads_past_a_subinterpreter_are_found(tmp_path, python):
+    require_tracing()
+    if not os.access(python, os.X_OK):
+        pytest.skip(f"{python} is not on this machine")
+    script = ROOT / "tests/workloads/py/pyframes_subinterp.py"
+    line = next(i for i, ln in enumerate(script.read_text().splitlines(), 1) if "# at:fill" in ln)
+    head, meta, binfile = profile_run(tmp_path, python, script)
+    top = subprocess.run([CTL, "inspect", binfile, "--top", "1"], capture_output=True,
+                         text=True)
+    assert top.returncode == 0, top.stderr
+    assert re.fullmatch(rf"fill(\.<locals>\.<listcomp>)? at {script}:{line}",
+                        top.stdout.splitlines()[2].strip()), top.stdout
+
+
 def test_python_frames_through_the_daemon(daemon, tmp_path):
     """The daemon names the frames (it reads the target's memory) and its forked profile
     writer writes them."""
