@@ -13,7 +13,7 @@ import textwrap
 
 import jsonschema
 
-from conftest import SCHEMAS, venv_python
+from conftest import BUILD, SCHEMAS, venv_python
 
 PROJECT = textwrap.dedent("""
     [project]
@@ -26,31 +26,60 @@ PROJECT = textwrap.dedent("""
     [tool.pyperformance]
     name = "{name}"
 """)
+VARIANT = textwrap.dedent("""
+    [project]
+    name = "pyperformance_bm_{base}"
+    requires-python = ">=3.8"
+    dependencies = ["pyperf"]
+    urls = {{repository = "https://example.invalid"}}
+    version = "1.0"
+
+    [tool.pyperformance]
+    name = "{name}"
+    extra_opts = ["{name}"]
+""")
+# pyperf hands a script's own arguments to its workers through add_cmdline_args only
 SCRIPT = textwrap.dedent("""
     import pyperf
 
+    SIZES = {sizes!r}
 
-    def work():
+
+    def work(size):
         {body}
 
 
+    def add_cmdline_args(cmd, args):
+        cmd.append(args.variant)
+
+
     if __name__ == "__main__":
-        runner = pyperf.Runner()
-        runner.bench_func("{name}", work)
+        runner = pyperf.Runner(add_cmdline_args=add_cmdline_args)
+        runner.argparser.add_argument("variant", nargs="?", default="{name}")
+        args = runner.parse_args()
+        runner.bench_func(args.variant, work, SIZES[args.variant])
 """)
-# live bytes at the peak of one call: a 3 MB buffer; four 250 kB buffers at once
-BENCHES = {"hold": ("b = bytearray(3_000_000)\n    return b", 3_000_001),
-           "churn": ("return [bytearray(250_000) for _ in range(4)]", 4 * 250_001)}
+# two benchmarks, churn with a variant (<local:churn>): what one call holds at its peak
+BODIES = {"hold": "b = bytearray(size)\n    return b",
+          "churn": "return [bytearray(size) for _ in range(4)]"}
+SIZES = {"hold": {"hold": 3_000_000}, "churn": {"churn": 250_000, "churn_big": 1_000_000}}
+LIVE = {"hold": 3_000_001, "churn": 4 * 250_001, "churn_big": 4 * 1_000_001}
 
 
 def make_manifest(root):
     bm = root / "benchmarks"
-    for name, (body, _) in BENCHES.items():
-        (bm / f"bm_{name}").mkdir(parents=True)
-        (bm / f"bm_{name}" / "pyproject.toml").write_text(PROJECT.format(name=name))
-        (bm / f"bm_{name}" / "run_benchmark.py").write_text(SCRIPT.format(name=name,
-                                                                          body=body))
-    lines = ["[benchmarks]", "", "name\tmetafile"] + [f"{n}\t<local>" for n in BENCHES]
+    lines = ["[benchmarks]", "", "name\tmetafile"]
+    for base, body in BODIES.items():
+        (bm / f"bm_{base}").mkdir(parents=True)
+        (bm / f"bm_{base}" / "pyproject.toml").write_text(PROJECT.format(name=base))
+        (bm / f"bm_{base}" / "run_benchmark.py").write_text(
+            SCRIPT.format(name=base, body=body, sizes=SIZES[base]))
+        lines.append(f"{base}\t<local>")
+        for variant in SIZES[base]:
+            if variant != base:
+                (bm / f"bm_{base}" / f"bm_{variant}.toml").write_text(
+                    VARIANT.format(base=base, name=variant))
+                lines.append(f"{variant}\t<local:{base}>")
     (bm / "MANIFEST").write_text("\n".join(lines) + "\n")
     return bm / "MANIFEST"
 
@@ -74,7 +103,7 @@ def test_pyperformance_manifest_with_hook(daemon, tmp_path):
     jsonschema.Draft202012Validator(
         json.loads((SCHEMAS / "result.schema.json").read_text())).validate(doc)
     by = {b["fullname"]: b for b in doc["benchmarks"]}
-    assert sorted(by) == sorted(BENCHES), "one entry per benchmark of the manifest"
+    assert sorted(by) == sorted(LIVE), "one entry per benchmark of the manifest"
     assert doc["benchmem"]["attach_mode"] == "attach"
     suite = json.loads((tmp_path / "pyperf.json").read_text())
     meta = {}
@@ -85,8 +114,8 @@ def test_pyperformance_manifest_with_hook(daemon, tmp_path):
                  **run.get("metadata", {})}
             if run.get("values") and "benchmem_peak_bytes" in m:
                 meta.setdefault(b["metadata"]["name"], []).append(m)
-    assert sorted(meta) == sorted(BENCHES), suite
-    for name, (_, live) in BENCHES.items():
+    assert sorted(meta) == sorted(LIVE), suite
+    for name, live in LIVE.items():
         e = by[name]
         assert e["group"] == name  # the manifest's name, from PYPERFORMANCE_RUNID
         head = e["extra_info"]["benchmem_meta"]["headline"]
@@ -94,5 +123,45 @@ def test_pyperformance_manifest_with_hook(daemon, tmp_path):
         assert [m["benchmem_peak_bytes"] for m in meta[name]] == \
             e["extra_info"]["benchmem"]["peak_bytes"], (name, meta[name])
         assert all(m["benchmem_python_allocator"] == "pymalloc" for m in meta[name])
-    assert by["hold"]["extra_info"]["benchmem"]["peak_bytes"] != \
-        by["churn"]["extra_info"]["benchmem"]["peak_bytes"]
+    # the variant is its own region: 4 MB against its base's 1 MB
+    assert by["churn_big"]["extra_info"]["benchmem_meta"]["headline"]["peak_bytes"] > \
+        3 * by["churn"]["extra_info"]["benchmem_meta"]["headline"]["peak_bytes"]
+
+
+def test_pyperformance_fast_under_benchmem_run(daemon, tmp_path):
+    """The README's way: benchmem-run -- pyperformance run ... --fast: several pyperf
+    workers, each with warmups (not measured) and values (one pass each); a calibration
+    worker measures nothing. The entry holds every worker's values as its passes."""
+    manifest = make_manifest(tmp_path)
+    py = venv_python()
+    hookpath = subprocess.run([str(py), "-m", "benchmem.pyperf_hook", "path", "--dir",
+                               str(tmp_path / "hookpath")], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCHMEM", "PYTHON"))}
+    env.update(PATH=f"{py.parent}:{env['PATH']}", PYTHONPATH=hookpath)
+    p = subprocess.run([str(BUILD / "benchmem-run"), "--socket", str(daemon.sock), "--quiet",
+                        "--json", str(tmp_path / "session.json"), "--",
+                        str(py.parent / "pyperformance"), "run", "--manifest", str(manifest),
+                        "--hook", "benchmem", "--fast", "-b", "hold", "-o",
+                        str(tmp_path / "pyperf.json")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    doc = json.loads((tmp_path / ".benchmem" / "pyperf.json").read_text())  # the default
+    assert doc["benchmem"]["attach_mode"] == "session"
+    (entry,) = doc["benchmarks"]
+    assert entry["fullname"] == "hold"
+    suite = json.loads((tmp_path / "pyperf.json").read_text())
+    (bench,) = suite["benchmarks"]
+    measured = [r for r in bench["runs"] if r.get("values")]
+    assert len(measured) >= 2, "--fast runs several workers"
+    values = sum(len(r["values"]) for r in measured)
+    series = entry["extra_info"]["benchmem"]["peak_bytes"]
+    assert len(series) == values, (len(series), values)
+    for r in measured:
+        m = {**suite.get("metadata", {}), **bench.get("metadata", {}), **r["metadata"]}
+        assert m["benchmem_passes"] == len(r["values"])
+        assert abs(m["benchmem_peak_bytes"] - LIVE["hold"]) <= LIVE["hold"] * 0.05 + 256 * 1024
+    # benchmem-run's own result: the same region, the same passes
+    session = {b["fullname"]: b for b in json.loads((tmp_path / "session.json").read_text())
+               ["benchmarks"]}
+    assert session["hold"]["extra_info"]["benchmem"]["peak_bytes"] == series
