@@ -250,3 +250,33 @@ def test_asv_under_benchmem_run_pymalloc(daemon, tmp_path):
         for _rev, value in json.loads(g.read_text()):
             plotted.update(value if isinstance(value, list) else [value])
     assert set(hold.values()) & plotted, (hold, plotted)
+
+
+def readme_block(lang, after):
+    """The first ```@lang block of README.md after the line @after."""
+    text = (BUILD.parent / "README.md").read_text()
+    text = text[text.index(after):]
+    start = text.index(f"```{lang}\n") + len(lang) + 4
+    return text[start:text.index("```", start)]
+
+
+def test_asv_readme_example(daemon, tmp_path):
+    """The README's benchmark class and commands (asv run pointed at the venv as an
+    "existing" environment, the one flag the README's project config would carry)."""
+    root = tmp_path / "suite"
+    make_suite(root)
+    (root / "benchmarks" / "readme.py").write_text(readme_block("python", "**ASV.**"))
+    first = commit(root, "readme benchmark")
+    env = asv_env(root, BENCHMEM_SOCKET=str(daemon.sock))
+    run = [str(BUILD / "benchmem-run"), "--socket", str(daemon.sock), "--quiet", "--"]
+    res, _ = asv_run(root, env, first, prefix=run)
+    second = commit(root, "again")
+    asv_run(root, env, second, prefix=run)
+    build = asv_values(res)["readme.Index.benchmem_build"]
+    # a dict of 100000 str values against one of 1000: per n, never merged
+    assert build[("100000",)] > 50 * build[("1000",)] > 0, build
+    asv(root, env, "compare", "--machine", "testbox", "HEAD~1", "HEAD")
+    asv(root, env, "publish")
+    p = subprocess.run([str(BUILD / "benchmemctl"), "compare", ".benchmem/asv.json"],
+                       cwd=root, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "benchmem_build[100000]" in p.stdout, p.stdout + p.stderr

@@ -134,11 +134,13 @@ def test_pyperformance_fast_under_benchmem_run(daemon, tmp_path):
     worker measures nothing. The entry holds every worker's values as its passes."""
     manifest = make_manifest(tmp_path)
     py = venv_python()
-    hookpath = subprocess.run([str(py), "-m", "benchmem.pyperf_hook", "path", "--dir",
-                               str(tmp_path / "hookpath")], check=True, capture_output=True,
-                              text=True).stdout.strip()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCHMEM", "PYTHON"))}
-    env.update(PATH=f"{py.parent}:{env['PATH']}", PYTHONPATH=hookpath)
+    env.update(PATH=f"{py.parent}:{env['PATH']}", XDG_CACHE_HOME=str(tmp_path / "cache"))
+    # the README's line, as written: export PYTHONPATH=$(python -m benchmem.pyperf_hook path)
+    hookpath = subprocess.run(["python", "-m", "benchmem.pyperf_hook", "path"], env=env,
+                              check=True, capture_output=True, text=True).stdout.strip()
+    assert hookpath == str(tmp_path / "cache" / "benchmem" / "pyperf-hook")
+    env["PYTHONPATH"] = hookpath
     p = subprocess.run([str(BUILD / "benchmem-run"), "--socket", str(daemon.sock), "--quiet",
                         "--json", str(tmp_path / "session.json"), "--",
                         str(py.parent / "pyperformance"), "run", "--manifest", str(manifest),
@@ -165,3 +167,7 @@ def test_pyperformance_fast_under_benchmem_run(daemon, tmp_path):
     session = {b["fullname"]: b for b in json.loads((tmp_path / "session.json").read_text())
                ["benchmarks"]}
     assert session["hold"]["extra_info"]["benchmem"]["peak_bytes"] == series
+    # the README's last line
+    p = subprocess.run([str(BUILD / "benchmemctl"), "compare", ".benchmem/pyperf.json"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "hold" in p.stdout, p.stdout + p.stderr

@@ -16,9 +16,10 @@ pyperformance its ``group`` is the manifest's benchmark name.
 Tracing (benchmem.tracing): under ``benchmem-run`` the tree is traced and the worker opens
 regions in that session; with a benchmemd listening, the worker attaches itself from the first
 value to teardown; as root with neither, a private benchmemd. pyperf starts workers with a
-trimmed environment (PATH, HOME, PYTHONPATH...), so ``BENCHMEM_SOCKET``, ``BENCHMEM_JSON`` and
-``PYTHONMALLOC`` missing from the worker's own environment are taken from its nearest ancestor
-that has them (``/proc/PID/environ``, same user), as if ``--inherit-environ`` had named them.
+trimmed environment (PATH, HOME, PYTHONPATH...), so ``BENCHMEM_SOCKET`` and ``BENCHMEM_JSON``
+missing from the worker's own environment are taken from its nearest ancestor that has them
+(``/proc/PID/environ``, same user), as if ``--inherit-environ`` had named them. Workers run
+with pymalloc unless ``--inherit-environ PYTHONMALLOC`` passes that on.
 
 pyperformance runs benchmarks in virtual environments it creates, which do not have this
 package: ``python -m benchmem.pyperf_hook path`` prints a directory to put on ``PYTHONPATH``
@@ -34,7 +35,9 @@ from benchmem import passes as engine
 from benchmem import results
 from benchmem.tracing import Tracer
 
-INHERITED = ("BENCHMEM_SOCKET", "BENCHMEM_JSON", "PYTHONMALLOC", "PYPERFORMANCE_RUNID")
+# not PYTHONMALLOC: the worker's allocator is fixed at its start; taking the variable later
+# would only make the result lie about it (pass it with pyperf's --inherit-environ)
+INHERITED = ("BENCHMEM_SOCKET", "BENCHMEM_JSON", "PYPERFORMANCE_RUNID")
 ANCESTORS_MAX = 8
 METADATA_PREFIX = "benchmem_"
 _RUNID_BENCH = re.compile(r"-bm-(.+)-[0-9]+$")
