@@ -43,12 +43,10 @@ static void on_stop_signal(int sig)
 	top_stop = 1;
 }
 
+/* One line, never the whole usage (benchmemctl top --help prints that). */
 static int usage_error(const char *msg, const char *arg)
 {
-	cli_err(CMD, 0, "%s%s", msg, arg ? arg : "");
-	fprintf(stderr, "usage: " CMD " [--once] [--json] [--interval MS] [--session ID] "
-			"[--sort total|own|count]\n");
-	return 2;
+	return cli_err(CMD, 2, "%s%s (see --help)", msg, arg ? arg : "");
 }
 
 static int parse_int(const char *s, long min, long max, long *out)
@@ -97,8 +95,11 @@ static int parse(int argc, char **argv, struct top_args *a)
 			else
 				return usage_error("--sort takes total, own or count, not ", next);
 			i++;
+		} else if (!strcmp(o, "--interval") || !strcmp(o, "--session") ||
+			   !strcmp(o, "--sort")) {
+			return cli_err(CMD, 2, "option '%s' needs a value (see --help)", o);
 		} else {
-			return usage_error("unknown or incomplete option ", o);
+			return cli_err(CMD, 2, "unknown option '%s' (see --help)", o);
 		}
 	}
 	if (a->json && !a->once)

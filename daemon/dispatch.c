@@ -7,6 +7,7 @@
 
 #include "collector.h"
 #include "dispatch.h"
+#include "history.h"
 #include "log.h"
 #include "procstatus.h"
 #include "proto.h"
@@ -238,6 +239,18 @@ static void op_profile(struct ctx *x)
 		  "%s", err);
 }
 
+/* The finished sessions the caller may see: their own (root: every one). */
+static void op_sessions(struct ctx *x)
+{
+	json_t *list = history__list(collector__history(x->c), x->cl->uid);
+
+	if (!list) {
+		reply_err(x, "internal", "cannot list the sessions: %s", strerror(errno));
+		return;
+	}
+	reply_ok(x, json_pack("{s:o}", "finished", list));
+}
+
 /* Streams snapshots of the sessions the caller may see (watch.c); "session" puts one in
  * focus, which must be the caller's (root: any). */
 static void op_watch(struct ctx *x)
@@ -317,6 +330,9 @@ void dispatch_request(struct collector *c, struct server *srv, struct watch *w, 
 		break;
 	case BM_OP_WATCH:
 		op_watch(&x);
+		break;
+	case BM_OP_SESSIONS:
+		op_sessions(&x);
 		break;
 	}
 	bm_request_release(&req);

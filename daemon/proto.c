@@ -314,6 +314,7 @@ static const struct op_desc ops[] = {
 	{ "detach", BM_OP_DETACH, 0, M_TARGET },
 	{ "profile", BM_OP_PROFILE, M_NAME, M_NAME | M_REPEAT | M_TARGET },
 	{ "watch", BM_OP_WATCH, 0, M_INTERVAL | M_SESSION | M_THREAD | M_SORT },
+	{ "sessions", BM_OP_SESSIONS, 0, 0 },
 };
 
 const char *proto_op_name(enum bm_op op)

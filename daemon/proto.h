@@ -23,6 +23,7 @@ enum bm_op {
 	BM_OP_DETACH,
 	BM_OP_PROFILE,
 	BM_OP_WATCH,
+	BM_OP_SESSIONS,
 };
 
 /* watch: how functions are ranked ("sort"); the order of enum hot_sort. */

@@ -12,6 +12,7 @@
 #include "collector.h"
 #include "dispatch.h"
 #include "listen.h"
+#include "metrics.h"
 #include "server.h"
 #include "watch.h"
 
@@ -19,7 +20,8 @@ struct front {
 	struct collector *c;
 	struct server *srv;
 	struct watch *watch;
-	int own_fd; /* >= 0: a socket of our own, closed and unlinked with us */
+	struct metrics *metrics; /* /metrics when metrics_listen is set; NULL otherwise */
+	int own_fd;		 /* >= 0: a socket of our own, closed and unlinked with us */
 	char path[PATH_MAX];
 };
 
@@ -79,6 +81,7 @@ static void front_free(void *arg)
 
 	if (!f)
 		return;
+	metrics__free(f->metrics);
 	/* the server first: closing its clients ends their subscriptions */
 	server__free(f->srv);
 	watch__free(f->watch);
@@ -116,6 +119,15 @@ static int serve(struct collector *c, int fd, bool own, const char *path, char *
 	if (!f->watch) {
 		e = -errno;
 		goto fail;
+	}
+	if (cfg->metrics_listen[0] && !collector__embedded(c)) {
+		f->metrics = metrics__new(collector__loop(c), cfg->metrics_listen, c, f->srv, err,
+					  errlen);
+		if (!f->metrics) {
+			e = -errno;
+			front_free(f); /* @err already says why */
+			return e;
+		}
 	}
 	e = collector__set_front(c, &front_ops, f);
 	if (e)

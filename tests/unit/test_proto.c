@@ -136,6 +136,12 @@ static void test_status_results_detach(void)
 	CHECK_I64(parse("{\"op\":\"detach\",\"pid\":5}"), 0);
 	CHECK_I64(req.pid, 5);
 	CHECK(rejects("{\"op\":\"detach\",\"pid\":5,\"session\":2}", "bad_request"));
+	/* sessions: the finished ones, of the caller (root: all); no member */
+	CHECK_I64(parse("{\"op\":\"sessions\"}"), 0);
+	CHECK_U64(req.op, BM_OP_SESSIONS);
+	CHECK_STR(proto_op_name(BM_OP_SESSIONS), "sessions");
+	CHECK(rejects("{\"op\":\"sessions\",\"session\":1}", "bad_request"));
+	CHECK(rejects("{\"op\":\"sessions\",\"pid\":1}", "bad_request"));
 }
 
 static void test_profile_op_and_member(void)
@@ -208,7 +214,7 @@ static void test_unknown_and_malformed_op(void)
 {
 	CHECK(rejects("{\"op\":\"frobnicate\"}", "unknown_op"));
 	CHECK_STR(msg, "unknown op; known: hello launch attach start stop status results detach "
-		       "profile watch");
+		       "profile watch sessions");
 	CHECK(rejects("{\"op\":\"HELLO\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":\"\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":1}", "bad_request"));
