@@ -193,6 +193,20 @@ static void close_all(struct collector *c, struct session *s, bool root_failed)
 	}
 }
 
+/* An exec gave a process of @s credentials its owner may not trace: every open region is
+ * aborted, every process detached before the new image runs (no event of it is accounted),
+ * and the owner's next stop or results says why. No result file: the run is not its own. */
+static void on_denied(void *arg, struct session *s, const char *why)
+{
+	struct collector *c = arg;
+
+	snprintf(s->denied, sizeof(s->denied), "%s", why);
+	pr_warn("session %u (uid %u): ended, detached: %s", s->id, s->uid, why);
+	close_all(c, s, true);
+	tracer__release(c->tracer, s, true);
+	s->ended = true;
+}
+
 void collector__detach(struct collector *c, struct session *s)
 {
 	close_all(c, s, false);
@@ -219,43 +233,47 @@ void collector__client_gone(struct collector *c, int client_id)
 	}
 }
 
-struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
-				  bool follow_launch, bool profile, const char *name,
-				  const char *command, char *err, size_t errlen)
+struct session *collector__attach(struct collector *c, const struct trace_req *t, char *err,
+				  size_t errlen)
 {
 	struct session *s;
+	char why[384] = "";
 	int e;
 
-	if (find_proc(c, pid)) {
-		snprintf(err, errlen, "pid %d is already traced", pid);
+	if (find_proc(c, t->pid)) {
+		snprintf(err, errlen, "pid %d is already traced", t->pid);
 		errno = EEXIST;
 		return NULL;
 	}
-	s = sessions__add(c->sessions, pid, uid, command);
+	s = sessions__add(c->sessions, t->pid, t->uid, t->command);
 	if (!s) {
 		snprintf(err, errlen, "cannot create a session: %s", strerror(errno));
 		return NULL;
 	}
-	s->owner_client = owner;
-	s->launched = follow_launch;
-	s->profile = profile;
-	e = tracer__trace(c->tracer, s, pid, follow_launch);
+	s->owner_client = t->owner;
+	s->launched = t->launch;
+	s->profile = t->profile;
+	s->gid = t->gid;
+	s->checked = t->grant && t->grant->uid != 0;
+	s->kill_on_exit = t->kill_on_exit;
+	e = tracer__trace(c->tracer, s, t->pid, t->launch, t->grant, why, sizeof(why));
 	if (e) {
-		snprintf(err, errlen, "cannot trace pid %d: %s", pid,
-			 e == -ENOENT ? "it maps no allocator (malloc) we can probe"
-				      : strerror(-e));
+		if (e == -EPERM)
+			snprintf(err, errlen, "%s", why);
+		else
+			snprintf(err, errlen, "cannot trace pid %d: %s", t->pid, why);
 		drop_session(c, s);
 		errno = -e;
 		return NULL;
 	}
-	if (follow_launch) {
-		struct region *r = collector__start(c, s, name, 0, NULL, NULL, 0);
+	if (t->launch) {
+		struct region *r = collector__start(c, s, t->name, 0, NULL, NULL, 0);
 
 		if (r)
 			r->whole_run = true;
 	}
-	pr_info("session %u: tracing pid %d for uid %u (%s)", s->id, pid, uid,
-		follow_launch ? "launched" : "attached");
+	pr_info("session %u: tracing pid %d for uid %u (%s%s)", s->id, t->pid, t->uid,
+		t->launch ? "launched" : "attached", t->kill_on_exit ? ", killed if we exit" : "");
 	return s;
 }
 
@@ -263,8 +281,14 @@ int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const cha
 			    const char *command, bool python_malloc, bool profile, char *err,
 			    size_t errlen)
 {
-	struct session *s =
-		collector__attach(c, pid, uid, 0, true, profile, name, command, err, errlen);
+	struct trace_req t = { .pid = pid,
+			       .uid = uid,
+			       .gid = getgid(),
+			       .launch = true,
+			       .profile = profile,
+			       .name = name,
+			       .command = command };
+	struct session *s = collector__attach(c, &t, err, errlen);
 
 	if (!s)
 		return -errno;
@@ -399,7 +423,7 @@ static int new_parts(struct collector *c, const struct collector_opts *o)
 struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen)
 {
 	static const struct tracer_ops tops = { on_root_exiting, on_root_exit, on_proc_gone,
-						on_child_exit };
+						on_denied, on_child_exit };
 	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM,
 				 .ringbuf_bytes = o->cfg.ring_buffer };
 	struct collector *c = calloc(1, sizeof(*c));
@@ -468,6 +492,22 @@ void collector__free(struct collector *c)
 	free(c);
 }
 
+/* The daemon stops (SIGTERM): the users' benchmarks run on, untraced, their open regions
+ * aborted and written; only a session that asked for it (kill_on_exit) dies with us. */
+static void shut_session(struct collector *c, struct session *s)
+{
+	close_all(c, s, true);
+	if (s->kill_on_exit) {
+		for (int i = 0; i < s->nr_procs; i++)
+			kill(s->procs[i]->tgid, SIGKILL);
+	} else {
+		tracer__release(c->tracer, s, true);
+	}
+	s->ended = true;
+	write_result_file(c, s);
+	pr_info("session %u: %s at shutdown", s->id, s->kill_on_exit ? "killed" : "detached");
+}
+
 int collector__run(struct collector *c)
 {
 	int err;
@@ -488,7 +528,7 @@ int collector__run(struct collector *c)
 			struct session *s = sessions__at(c->sessions, i);
 
 			if (!s->ended)
-				collector__detach(c, s);
+				shut_session(c, s);
 		}
 	}
 	return err;

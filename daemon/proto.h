@@ -40,7 +40,8 @@ struct bm_request {
 	bool has_group; /* false when absent or null */
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
-	bool profile;	 /* launch/attach: keep events with stacks for .bin profiles */
+	bool profile;		  /* launch/attach: keep events with stacks for .bin profiles */
+	bool kill_on_daemon_exit; /* launch/attach: PTRACE_O_EXITKILL (default: runs on) */
 	json_t *context; /* launch/attach, owned: the client's commit_info/machine_info (checked
 			  * by context_check), or NULL */
 };
