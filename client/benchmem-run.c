@@ -42,6 +42,7 @@ struct run_opts {
 	bool gating; /* rules or ceilings given */
 	bool python_malloc;
 	bool embedded_only;
+	bool kill_on_exit; /* --kill-on-daemon-exit */
 	bool quiet;
 	char **argv;
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
@@ -56,15 +57,17 @@ static void usage(FILE *f)
 		"FIELD:T]...\n"
 		"                    [--max-peak SIZE] [--max-allocated SIZE] [--max-allocations "
 		"N]\n"
-		"                    [--profile all|regressed|none] [--profile-dir DIR] -- CMD "
-		"[ARGS...]\n"
+		"                    [--profile all|regressed|none] [--profile-dir DIR]\n"
+		"                    [--kill-on-daemon-exit] -- CMD [ARGS...]\n"
 		"Traces CMD's allocations (peak, total, count, rss) and prints a table to stderr.\n"
 		"Without explicit regions the whole command is one region named NAME (default: "
 		"the\n"
 		"command's basename). Talks to benchmemd at $BENCHMEM_SOCKET or %s when it\n"
 		"listens, else runs a collector itself (needs root: CAP_BPF and CAP_PERFMON).\n"
 		"With --baseline/--fail-on or ceilings, a regression exits 1 and writes a memray\n"
-		"profile (.bin) of each regressed region into --profile-dir.\n",
+		"profile (.bin) of each regressed region into --profile-dir.\n"
+		"When benchmemd stops or dies, CMD runs on untraced; with --kill-on-daemon-exit\n"
+		"it is killed instead.\n",
 		CONN_DEFAULT_SOCKET);
 }
 
@@ -154,6 +157,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "python-malloc", no_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "embedded", no_argument, NULL, 'e' },
+		{ "kill-on-daemon-exit", no_argument, NULL, 'K' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "baseline", required_argument, NULL, 'B' },
@@ -185,6 +189,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'e':
 			o->embedded_only = true;
+			break;
+		case 'K':
+			o->kill_on_exit = true;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -303,6 +310,8 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:O?}", "op", "launch", "pid", (int)l.pid,
 			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
 			"profile", wants_profiles(o), "context", o->context);
+	if (req && o->kill_on_exit)
+		json_object_set_new(req, "kill_on_daemon_exit", json_true());
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {

@@ -48,9 +48,10 @@ int creds_read(pid_t pid, struct proc_creds *out)
 	e = procstatus_read(pid, &out->st);
 	if (e)
 		return e;
-	/* the kernel gives /proc/PID to root when the process is not dumpable (a set-uid
-	 * program, or prctl(PR_SET_DUMPABLE, 0)): an unprivileged tracer is refused then */
-	snprintf(path, sizeof(path), "/proc/%d", pid);
+	/* the kernel gives the files of /proc/PID (not the directory itself) to root when the
+	 * process is not dumpable (a set-uid program, or prctl(PR_SET_DUMPABLE, 0)): an
+	 * unprivileged tracer is refused then */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (stat(path, &st))
 		return -errno;
 	out->dump_uid = st.st_uid;

@@ -30,7 +30,7 @@ struct creds_grant {
 	struct proc_creds seen;
 };
 
-/* Reads /proc/@pid/status, /proc/@pid/stat and the owner of /proc/@pid. 0 or -errno. */
+/* Reads /proc/@pid/status, /proc/@pid/stat and the owner of the latter. 0 or -errno. */
 int creds_read(pid_t pid, struct proc_creds *out);
 
 /* May a client of @uid/@gid trace the process of @c (pid @pid)? Root may trace anything. 0, or
