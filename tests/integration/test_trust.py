@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, PYCLIENT, spawn_daemon, stop_daemon
+from conftest import BUILD, PYCLIENT, require_tracing, spawn_daemon, stop_daemon
 from test_credentials import as_user, raw_as, users, cd  # noqa: F401 (fixtures)
 from test_hostile import public_socket_dir
 
@@ -279,3 +279,67 @@ def test_daemon_sigterm_detaches_unless_asked_to_kill(tmp_path, kill_flag):
             victim.kill()
         victim.wait()
         shutil.rmtree(sdir, ignore_errors=True)
+
+
+# The traced command checks its own collector's socket: modes, owner, and a connect as
+# another user (a forked child that drops to @uid/@gid) next to root's own hello.
+SOCKET_CHECK = """
+import os, socket, stat, sys
+path = os.environ["BENCHMEM_SOCKET"]
+st, dst = os.stat(path), os.stat(os.path.dirname(path))
+print(oct(stat.S_IMODE(st.st_mode)), st.st_uid, oct(stat.S_IMODE(dst.st_mode)), dst.st_uid)
+pid = os.fork()
+if pid == 0:
+    os.setgroups([])
+    os.setgid(int(sys.argv[2]))
+    os.setuid(int(sys.argv[1]))
+    try:
+        socket.socket(socket.AF_UNIX).connect(path)
+        print("connected", flush=True)
+    except OSError as e:
+        print("refused", e.errno, flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.sendall(b'{"op":"hello"}\\n')
+print(s.recv(200).decode().strip(), flush=True)
+"""
+
+
+@pytest.mark.root
+def test_embedded_collector_socket_is_the_invokers_alone(users, tmp_path):
+    require_tracing()
+    me = users[0]
+    script = tmp_path / "check.py"
+    script.write_text(SOCKET_CHECK)
+    p = subprocess.run([RUN, "--embedded", "--quiet", "--", PY, str(script), str(me.pw_uid),
+                        str(me.pw_gid)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "0o600 0 0o700 0", lines
+    assert lines[1] == "refused 13", lines  # EACCES for the other user
+    assert json.loads(lines[2])["mode"] == "embedded", lines
+
+
+@pytest.mark.root
+def test_pytest_plugins_private_daemon_socket_is_roots_alone(users, tmp_path):
+    from test_pytest_plugin_modes import ours
+    me = users[0]
+    env = dict(os.environ, BENCHMEM_SOCKET=str(tmp_path / "absent.sock"),
+               BENCHMEM_DAEMON=str(BUILD / "benchmemd"))
+    run = ours(tmp_path, env, f"""
+        import subprocess, sys
+        CHECK = {SOCKET_CHECK!r}
+
+        def test_a(benchmark):
+            benchmark(work, 1000)
+            out = subprocess.run([sys.executable, "-c", CHECK, "{me.pw_uid}", "{me.pw_gid}"],
+                                 capture_output=True, text=True).stdout
+            pathlib.Path("sock.txt").write_text(out)
+    """, "--benchmark-memory")
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = (tmp_path / "suite" / "sock.txt").read_text().splitlines()
+    assert lines[0] == "0o600 0 0o700 0", lines
+    assert lines[1] == "refused 13", lines
+    assert json.loads(lines[2])["mode"] == "daemon", lines
