@@ -60,7 +60,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
-	 memray_read proto config listen results placement spool stacks sources creds
+	 memray_read proto config listen results placement spool stacks sources creds atomic_file
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -69,6 +69,7 @@ UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
 UNIT_creds      := daemon/creds daemon/procstatus
+UNIT_atomic_file := lib/atomic_file
 UNIT_symbols    := daemon/symbols lib/allocators
 UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units

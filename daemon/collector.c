@@ -3,6 +3,7 @@
  * the session table and the profile jobs into one loop. What each part does
  * lives in its module; here is only who calls whom and when. */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "collector.h"
 #include "log.h"
 #include "loop.h"
@@ -39,6 +41,7 @@ struct collector {
 	int ready_fd;
 	struct session *local;
 	char spill_dir[PATH_MAX];
+	gid_t dir_gid; /* the group of the directories we create: the socket's */
 };
 
 uint64_t collector__now_ns(void)
@@ -178,7 +181,7 @@ static void write_result_file(struct collector *c, struct session *s)
 	doc = collector__results(c, s);
 	if (!doc)
 		return;
-	sessions__write_result(c->cfg.result_dir, s, doc);
+	sessions__write_result(c->cfg.result_dir, c->dir_gid, s, doc);
 	json_decref(doc);
 }
 
@@ -412,11 +415,24 @@ static int setup_signals(struct collector *c)
 /* The parts that hold no fd of the loop: the session table and the profile jobs. */
 static int new_parts(struct collector *c, const struct collector_opts *o)
 {
+	struct group gr, *res = NULL;
+	char buf[4096];
+	int fd;
+
+	c->dir_gid = !getgrnam_r(o->cfg.socket_group, &gr, buf, sizeof(buf), &res) && res
+			     ? gr.gr_gid
+			     : 0;
 	snprintf(c->spill_dir, sizeof(c->spill_dir), "%s",
 		 o->embedded ? (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : o->cfg.state_dir);
-	mkdir(c->spill_dir, 0755);
+	if (!o->embedded) {
+		fd = atomic_dir_open(c->spill_dir, SESSIONS_DIR_MODE, c->dir_gid);
+		if (fd < 0)
+			pr_warn("%s: %s", c->spill_dir, strerror(-fd));
+		else
+			close(fd);
+	}
 	c->sessions = sessions__new(&c->cfg, c->spill_dir);
-	c->profiles = profiles__new(c->probe, c->cfg.profile_dir);
+	c->profiles = profiles__new(c->probe, c->cfg.profile_dir, c->dir_gid);
 	return c->sessions && c->profiles ? 0 : -ENOMEM;
 }
 

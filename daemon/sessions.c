@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "names.h"
@@ -251,27 +252,34 @@ const struct region *sessions__stop_region(struct session *s, struct region *r, 
 	return session__close(s, r, now_ns, lost, aborted);
 }
 
-void sessions__write_result(const char *dir, const struct session *s, const json_t *doc)
+void sessions__write_result(const char *dir, gid_t dir_gid, const struct session *s,
+			    const json_t *doc)
 {
-	char path[PATH_MAX], safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
-	const char *name = s->nr_closed ? s->closed[0].name : "session";
-	int err;
+	char name[BM_NAME_MAX + 64], safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
+	const char *region = s->nr_closed ? s->closed[0].name : "session";
+	struct atomic_file_opts o = {
+		.mode = SESSIONS_FILE_MODE, .uid = s->uid, .gid = s->gid, .noreplace = true
+	};
+	int err, dirfd = atomic_dir_open(dir, SESSIONS_DIR_MODE, dir_gid);
 
-	names_clean(name, safe, sizeof(safe));
+	names_clean(region, safe, sizeof(safe));
 	snprintf(stem, sizeof(stem), "%u-%s", s->id, safe);
-	mkdir(dir, 0755);
 	/* session ids restart with the daemon: never replace a file an earlier run wrote */
-	err = names_free_path(dir, stem, ".json", path, sizeof(path));
+	err = dirfd < 0 ? dirfd : names_free_at(dirfd, stem, ".json", name, sizeof(name));
 	if (err) {
 		pr_err("session %u: no free file name for %s/%s.json: %s (results stay available "
 		       "over the socket)",
 		       s->id, dir, stem, strerror(-err));
-		return;
+		goto out;
 	}
-	err = results_write(doc, path);
+	err = results_write_at(doc, dirfd, name, &o);
 	if (err)
-		pr_err("session %u: cannot write %s: %s (results stay available over the socket)",
-		       s->id, path, strerror(-err));
+		pr_err("session %u: cannot write %s/%s: %s (results stay available over the "
+		       "socket)",
+		       s->id, dir, name, strerror(-err));
 	else
-		pr_info("session %u: results in %s", s->id, path);
+		pr_info("session %u: results in %s/%s", s->id, dir, name);
+out:
+	if (dirfd >= 0)
+		close(dirfd);
 }

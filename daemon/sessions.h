@@ -60,9 +60,17 @@ const struct region *sessions__stop_region(struct session *s, struct region *r, 
  * to go, and its VmHWM with it). */
 void sessions__fold_hwm(struct session *s);
 
-/* Writes result document @doc of @s to a new file in @dir, named after its first region:
- * DIR/<session>-<sanitised name>.json (-1, -2... when a file of that name exists: session
- * ids restart with the daemon). Logs where it went, or why not. */
-void sessions__write_result(const char *dir, const struct session *s, const json_t *doc);
+/* Result and profile files are their session owner's (uid, gid), readable by nobody else;
+ * the directories the daemon creates for them are root's, 0750, in the socket's group (its
+ * users may reach their own files by name). */
+#define SESSIONS_FILE_MODE 0600
+#define SESSIONS_DIR_MODE  0750
+
+/* Writes result document @doc of @s to a new file in @dir (opened without following a
+ * symlink another user planted; created @dir_gid, SESSIONS_DIR_MODE), named after its first
+ * region: DIR/<session>-<sanitised name>.json (-1, -2... when a file of that name exists:
+ * session ids restart with the daemon). Logs where it went, or why not. */
+void sessions__write_result(const char *dir, gid_t dir_gid, const struct session *s,
+			    const json_t *doc);
 
 #endif /* BM_SESSIONS_H */

@@ -343,3 +343,82 @@ def test_pytest_plugins_private_daemon_socket_is_roots_alone(users, tmp_path):
     assert lines[0] == "0o600 0 0o700 0", lines
     assert lines[1] == "refused 13", lines
     assert json.loads(lines[2])["mode"] == "daemon", lines
+
+
+FILES = """
+import benchmem
+with benchmem.region("trust/files"):
+    b = bytearray(200_000)
+    del b
+"""
+
+
+@pytest.mark.root
+def test_result_and_profile_files_are_the_owners_and_symlinks_are_not_followed(users):
+    """result_dir is a directory the user may write (a careless configuration): symlinks the
+    user plants there, at the predictable next name or in place of the directory itself,
+    never redirect the daemon's writes; files are the user's, 0600; the daemon's dirs 0750."""
+    me = users[0]
+    base = Path(tempfile.mkdtemp(prefix="bm-files-", dir="/tmp"))
+    base.chmod(0o755)
+    os.chown(base, me.pw_uid, me.pw_gid)
+    results, profiles = base / "results", base / "profiles"
+    results.mkdir()
+    os.chown(results, me.pw_uid, me.pw_gid)
+    victim_dir = Path(tempfile.mkdtemp(prefix="bm-victim-", dir="/tmp"))  # root's, 0700
+    victim = victim_dir / "shadow"
+    victim.write_text("untouched\n")
+    sdir = public_socket_dir()
+    # a private state dir moves results/ and profiles/ along: here, into the user's base
+    d = spawn_daemon(base, sdir / "benchmemd.sock", "socket_mode=0666")
+    script = base / "files.py"
+    script.write_text(FILES)
+
+    def run():
+        p = as_user(me, [RUN, "--socket", str(d.sock), "--quiet", "--python-malloc",
+                         "--profile", "all", "--", PY, str(script)], d)
+        assert p.returncode == 0, p.stderr + d.log_tail()
+        return p
+
+    def plant(link, target):
+        os.symlink(target, link)
+        os.lchown(link, me.pw_uid, me.pw_gid)  # the user's link, as if the user made it
+
+    try:
+        plant(results / "1-trust_files.json", victim)
+        run()
+        assert victim.read_text() == "untouched\n"
+        assert (results / "1-trust_files.json").is_symlink()
+        f = results / "1-trust_files-1.json"
+        st = f.lstat()
+        assert (oct(st.st_mode), st.st_uid, st.st_gid) == \
+            (oct(0o100600), me.pw_uid, me.pw_gid)
+        peak = json.loads(f.read_text())["benchmarks"][0]["extra_info"]["benchmem"][
+            "peak_bytes"]
+        assert len(peak) == 1 and 200_001 <= peak[0] <= 200_001 + 65536, peak
+        st = profiles.stat()  # created by the daemon: root's, 0750, the socket's group
+        assert (oct(st.st_mode), st.st_uid) == (oct(0o40750), 0)
+        bins_ = list(profiles.glob("1-trust_files-0*.bin"))
+        assert len(bins_) == 1, bins_
+        st = bins_[0].lstat()
+        assert (oct(st.st_mode), st.st_uid, st.st_gid, st.st_size > 0) == \
+            (oct(0o100600), me.pw_uid, me.pw_gid, True)
+
+        # the user swaps the directories themselves for symlinks to root's directory
+        results.rename(base / "results.old")
+        plant(results, victim_dir)
+        profiles.rename(base / "profiles.old")
+        plant(profiles, victim_dir)
+        p = run()
+        assert sorted(x.name for x in victim_dir.iterdir()) == ["shadow"]
+        assert victim.read_text() == "untouched\n"
+        log = d.log_path.read_text()
+        assert f"no free file name for {results}/2-trust_files.json: Too many levels of " \
+            "symbolic links" in log, d.log_tail()
+        assert f"cannot use {profiles}: Too many levels of symbolic links" in p.stderr, \
+            p.stderr
+    finally:
+        stop_daemon(d)
+        shutil.rmtree(sdir, ignore_errors=True)
+        shutil.rmtree(base)
+        shutil.rmtree(victim_dir)
