@@ -57,7 +57,7 @@ static int parse(int argc, char **argv, struct report_opts *o, const char **out,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(report_usage, stdout);
 			return -2;
@@ -69,7 +69,7 @@ static int parse(int argc, char **argv, struct report_opts *o, const char **out,
 			cli_err(CMD, 0, "%s", err);
 			return -1;
 		} else if (c != 'f') {
-			cli_err(CMD, 0, "bad option '%s' (see --help)", argv[optind - 1]);
+			cli_bad_option(CMD, c, argv);
 			return -1;
 		}
 	}
