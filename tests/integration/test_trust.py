@@ -424,3 +424,45 @@ def test_result_and_profile_files_are_the_owners_and_symlinks_are_not_followed(u
         shutil.rmtree(sdir, ignore_errors=True)
         shutil.rmtree(base)
         shutil.rmtree(victim_dir)
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("kill_flag", [False, True])
+def test_benchmem_run_command_outlives_the_daemon_unless_asked(tmp_path, kill_flag):
+    """The launch path: benchmem-run's command survives a daemon SIGTERM (untraced), or dies
+    with it under --kill-on-daemon-exit; benchmem-run says it lost its results either way."""
+    d = spawn_daemon(tmp_path, tmp_path / "benchmemd.sock")
+    pidfile = tmp_path / "cmd.pid"
+    script = f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n" \
+             "time.sleep(600)\n"
+    run = subprocess.Popen([RUN, "--socket", str(d.sock), "--quiet",
+                            *(["--kill-on-daemon-exit"] if kill_flag else []), "--", PY, "-c",
+                            script], stderr=subprocess.PIPE, text=True)
+    pid = None
+    try:
+        for _ in range(200):
+            if pidfile.exists() and pidfile.read_text():
+                break
+            time.sleep(0.05)
+        pid = int(pidfile.read_text())
+        assert tracer_pid(pid) == d.proc.pid
+        stop_daemon(d)
+        if kill_flag:
+            assert run.wait(timeout=10) == 2  # its command was killed; no results to fetch
+            assert not Path(f"/proc/{pid}").exists()
+            assert "session 1: killed at shutdown" in d.log_path.read_text()
+        else:
+            time.sleep(0.2)
+            assert run.poll() is None and tracer_pid(pid) == 0
+            os.kill(pid, signal.SIGTERM)
+            assert run.wait(timeout=10) == 2
+            assert "session 1: detached at shutdown" in d.log_path.read_text()
+        assert "cannot fetch the results" in run.stderr.read()
+    finally:
+        if d.proc.poll() is None:
+            stop_daemon(d)
+        if pid and Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+        if run.poll() is None:
+            run.kill()
+        run.wait()
