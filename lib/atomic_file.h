@@ -42,8 +42,8 @@ int atomic_file_writeat(int dirfd, const char *name, const void *buf, size_t len
 /* Opens directory @path (O_DIRECTORY fd) for the *at() forms, creating each missing component
  * with @mode (whatever the umask) and group @gid ((gid_t)-1: keep). A symlink on the way is
  * followed only when root owns it (an administrator's /var/run -> /run); one that another user
- * planted gives -ELOOP, as does ".." — a user who may write a parent directory cannot
- * redirect the daemon's files. fd or -errno. */
+ * planted gives -ELOOP — a user who may write a parent directory cannot redirect the daemon's
+ * files ("..", never a symlink, steps to the parent). fd or -errno. */
 int atomic_dir_open(const char *path, mode_t mode, gid_t gid);
 
 #endif /* BM_ATOMIC_FILE_H */

@@ -43,7 +43,10 @@ static void test_dir_open_creates_every_missing_component_with_its_mode(void)
 	CHECK_I64(stat(path, &st), 0);
 	CHECK_U64(st.st_mode & 07777, 0750); /* whatever the umask */
 	snprintf(path, sizeof(path), "%s/a/../a/b", base);
-	CHECK_I64(atomic_dir_open(path, 0750, (gid_t)-1), -ELOOP);
+	fd = atomic_dir_open(path, 0750, (gid_t)-1); /* ".." is the parent, never a link */
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void test_only_roots_symlinks_are_followed(void)
