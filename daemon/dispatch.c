@@ -153,9 +153,13 @@ static void op_trace(struct ctx *x, bool launch)
 			close(g.pidfd);
 		return;
 	}
-	/* the session is the process's owner's (root may trace a user's process for them) */
-	t.uid = g.seen.st.uids[0];
-	t.gid = g.seen.st.gids[0];
+	/* the session is the process's user's (root may trace a user's process for them), but
+	 * only when that user could trace it too: a set-uid process root traces stays root's */
+	if (!creds_allows(&g.seen, r->pid, g.seen.st.uids[0], g.seen.st.gids[0], err,
+			  sizeof(err))) {
+		t.uid = g.seen.st.uids[0];
+		t.gid = g.seen.st.gids[0];
+	}
 	s = collector__attach(x->c, &t, err, sizeof(err));
 	close(g.pidfd);
 	if (!s) {

@@ -174,6 +174,10 @@ def test_attach_needs_every_id_the_users_and_a_dumpable_process(users, cd, bins)
         with benchmem.Client(str(cd.sock)) as c:
             s = c.attach(suid.pid, context={})
             assert tracer_pid(suid.pid) == cd.proc.pid
+            # ... but the session is root's then, not the user's
+            r = raw_as(me, cd, {"op": "results", "session": s})
+            assert r[0]["error"] == {"code": "permission",
+                                     "message": f"session {s} belongs to uid 0"}, r
             c.detach(session=s)
         assert tracer_pid(suid.pid) == 0 and suid.poll() is None
     finally:
@@ -466,3 +470,42 @@ def test_benchmem_run_command_outlives_the_daemon_unless_asked(tmp_path, kill_fl
         if run.poll() is None:
             run.kill()
         run.wait()
+
+
+EXEC_LATER = """
+import os, sys
+print("ready 0 0", flush=True)
+sys.stdin.readline()
+os.execv(sys.argv[1], [sys.argv[1], "alloc"])
+"""
+
+
+@pytest.mark.root
+def test_exec_into_setuid_ends_a_users_session_even_when_root_attached_it(users, cd, bins):
+    """Root attaches a user's process for them; the process then execs a set-uid image: the
+    session (the user's) ends before the image runs, and the user reads only the reason."""
+    me = users[0]
+    p = subprocess.Popen([PY, "-c", EXEC_LATER, str(bins / "suid")], user=me.pw_uid,
+                         group=me.pw_gid, extra_groups=[], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().split()[0] == "ready"
+        with benchmem.Client(str(cd.sock)) as c:
+            s = c.attach(p.pid, context={})
+        r = raw_as(me, cd, {"op": "start", "name": "before", "session": s})
+        assert r[0]["ok"] is True, r  # the user's session
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.stdout.readline().split() == ["euid", "0", "egid", str(me.pw_gid)]
+        assert p.wait(timeout=10) == 0
+        r = raw_as(me, cd, {"op": "results", "session": s}, {"op": "stop", "name": "before",
+                                                              "session": s})
+        for x in r:
+            assert x["ok"] is False and x["error"]["code"] == "permission", r
+            assert x["error"]["message"].startswith(
+                f"session {s} was ended and detached: pid {p.pid} runs with uids "
+                f"{me.pw_uid}/0/0/0"), r
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
