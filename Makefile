@@ -221,7 +221,10 @@ format-check:
 # stamp redoes it only when the pins or the package's files change.
 VENV       := $(B)/venv
 PEERS_REQ  := packaging/requirements-peers.txt
-PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py)
+PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py) \
+              $(wildcard client/python/asv_bench_benchmem/pyproject.toml \
+                         client/python/asv_bench_benchmem/asv_bench_benchmem/*.py \
+                         client/python/asv_bench_benchmem/asv_bench_benchmem/*/*.py)
 PIP_QUIET  := -q --disable-pip-version-check --no-input
 
 venv: $(VENV)/.stamp
@@ -230,8 +233,10 @@ $(VENV)/.stamp: $(PEERS_REQ) $(PY_PKG) | deps
 	$(call msg,VENV,$(VENV))
 	$(Q)test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) -r $(PEERS_REQ)
-	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python
-	$(Q)rm -rf client/python/build client/python/*.egg-info
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python \
+		./client/python/asv_bench_benchmem
+	$(Q)rm -rf client/python/build client/python/*.egg-info client/python/asv_bench_benchmem/build \
+		client/python/asv_bench_benchmem/*.egg-info
 	$(Q)touch $@
 
 test: deps venv

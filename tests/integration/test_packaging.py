@@ -221,7 +221,7 @@ def serve_as_member(workdir, sock):
     (workdir / "child.c").write_text(CHILD_C)
     sh("gcc", "-O0", "-fno-builtin", "-o", child, workdir / "child.c")
     (workdir / "client.py").write_text(CLIENT_PY)
-    for p in workdir.iterdir():
+    for p in (child, workdir / "child.c", workdir / "client.py"):  # not the daemon's socket
         p.chmod(0o755)
     r = sh("runuser", "-u", MEMBER, "--", "/usr/bin/python3", workdir / "client.py", child, sock)
     return json.loads(r.stdout)
