@@ -42,6 +42,7 @@ struct run_opts {
 	bool gating; /* rules or ceilings given */
 	bool python_malloc;
 	bool embedded_only;
+	bool kill_on_exit; /* --kill-on-daemon-exit */
 	bool quiet;
 	char **argv;
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
@@ -66,6 +67,8 @@ static const struct {
 	{ "    --max-allocations N", "exit 1 when a region makes more than N allocations" },
 	{ "    --profile MODE", "all, regressed or none: which regions get a memray profile" },
 	{ "    --profile-dir DIR", "where the profiles (.bin) go" },
+	{ "    --kill-on-daemon-exit",
+	  "kill CMD if benchmemd stops or dies (default: it runs on, untraced)" },
 	{ "-h, --help", "print this help and exit" },
 	{ "-V, --version", "print the version and exit" },
 };
@@ -168,6 +171,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "python-malloc", no_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "embedded", no_argument, NULL, 'e' },
+		{ "kill-on-daemon-exit", no_argument, NULL, 'K' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -201,6 +205,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'e':
 			o->embedded_only = true;
+			break;
+		case 'K':
+			o->kill_on_exit = true;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -321,6 +328,8 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:O?}", "op", "launch", "pid", (int)l.pid,
 			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
 			"profile", wants_profiles(o), "context", o->context);
+	if (req && o->kill_on_exit)
+		json_object_set_new(req, "kill_on_daemon_exit", json_true());
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {

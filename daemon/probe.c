@@ -367,6 +367,21 @@ int probe__pystack(struct probe *p, uint64_t key, struct bm_pystack *out)
 	return 0;
 }
 
+static int py_configure(void *arg, pid_t tgid, const struct bm_pyconf *conf)
+{
+	return probe__pyconf(arg, (uint32_t)tgid, conf);
+}
+
+static int py_lookup(void *arg, uint64_t key, struct bm_pystack *out)
+{
+	return probe__pystack(arg, key, out);
+}
+
+struct pystacks_ops probe__pystacks_ops(struct probe *p)
+{
+	return (struct pystacks_ops){ py_configure, py_lookup, p };
+}
+
 const char *probe__mode(const struct probe *p)
 {
 	return p->multi ? "uprobe_multi" : "perf";

@@ -4,6 +4,7 @@
 #ifndef BM_TARGETS_H
 #define BM_TARGETS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct targets;
@@ -26,11 +27,13 @@ struct targets *targets__new(const struct targets_ops *ops, void *arg); /* NULL 
 void targets__free(struct targets *t); /* NULL-safe; detaches from every tracee */
 
 /* Starts following @pid (a process blocked before its execve, or running): PTRACE_SEIZE of
- * every thread with the fork/exec/exit options. Returns 0 or -errno. */
-int targets__seize(struct targets *t, pid_t pid);
+ * every thread with the fork/exec/exit options, and PTRACE_O_EXITKILL with @exitkill (the
+ * kernel kills the tree when the tracer exits; else it runs on). Returns 0 or -errno. */
+int targets__seize(struct targets *t, pid_t pid, bool exitkill);
 
 /* Stops following process @tgid (every thread of it): it runs on untraced, and a later
- * targets__seize of it succeeds (a detached session can be attached again). */
+ * targets__seize of it succeeds (a detached session can be attached again). May be called
+ * from on_exec: the exec'ing task is detached from that stop. */
 void targets__release(struct targets *t, pid_t tgid);
 
 /* Drains every pending wait status (call on SIGCHLD). Returns 0 or -errno. */

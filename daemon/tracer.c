@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/tracer.c — traced processes: ptrace events → probes, session entries, lost counts. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attach.h"
+#include "creds.h"
 #include "log.h"
 #include "targets.h"
 #include "tracer.h"
@@ -61,6 +64,27 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
 }
 
+/* A root tracer keeps set-uid, set-gid and file capabilities at exec, where an unprivileged
+ * one would not: a new image the owner could not trace on its own ends the session before
+ * it runs a single instruction (the caller detaches every process of it). */
+static bool exec_denied(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	struct proc_creds c;
+	char why[256];
+	int e = creds_read(p->tgid, &c);
+
+	if (!e)
+		e = creds_allows(&c, p->tgid, s->uid, s->gid, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "cannot read the credentials of pid %d: %s", p->tgid,
+			 strerror(-e));
+	if (!e)
+		return false;
+	tr->ops->denied(tr->arg, s, why);
+	return true;
+}
+
 static void on_exec(void *arg, pid_t pid)
 {
 	struct tracer *tr = arg;
@@ -69,6 +93,8 @@ static void on_exec(void *arg, pid_t pid)
 	if (!p)
 		return;
 	sources__drain(tr->sources);
+	if (p->s->checked && exec_denied(tr, p))
+		return;
 	session__on_exec(p->s, p);
 	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
 	if (attach_image(tr, p))
@@ -146,13 +172,25 @@ void tracer__free(struct tracer *tr)
 	free(tr);
 }
 
-int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched)
+int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched,
+		  const struct creds_grant *g, char *why, size_t len)
 {
 	struct proc *p = add_proc(tr, s, pid);
-	int e = p ? targets__seize(tr->targets, pid) : -ENOMEM;
+	int e = p ? targets__seize(tr->targets, pid, s->kill_on_exit) : -ENOMEM;
 
+	if (e)
+		return e;
+	/* seized: from here on an exec stops for us, so what the pidfd shows now stays true */
+	if (g)
+		e = creds_recheck(g, pid, why, len);
 	if (!e && !launched)
 		e = attach__maps(tr->attach, pid);
+	if (e == -ENOENT)
+		snprintf(why, len, "it maps no allocator (malloc) we can probe");
+	else if (e && e != -EPERM && e != -ESRCH)
+		snprintf(why, len, "%s", strerror(-e));
+	if (e) /* every failure after the seize lets go of it: it runs on, traceable again */
+		targets__release(tr->targets, pid);
 	return e;
 }
 
