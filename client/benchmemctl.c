@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "cli_err.h"
+#include "client_mark.h"
 #include "ctl.h"
+
+/* a traced shell running benchmemctl: the collector lets go of it at its exec */
+BM_CLIENT_MARK;
 
 struct ctl_cmd {
 	const char *name;

@@ -29,6 +29,9 @@ struct proc {
 	struct session *s;
 	struct live_table *live;
 	struct live_table *stacks; /* owned: profiled processes only, see blockstacks.h */
+	/* runs one of our clients (lib/client_mark.h): it names its session in requests, but
+	 * nothing it allocates or holds resident is the benchmark's */
+	bool is_client;
 };
 
 struct region {

@@ -69,6 +69,32 @@ static Elf *open_elf(const char *path, int *fd, char *err, size_t errlen)
 	return e;
 }
 
+int symbols_has_section(const char *path, const char *name)
+{
+	char err[256];
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	int fd, found = 0;
+	Elf *e = open_elf(path, &fd, err, sizeof(err));
+
+	if (!e)
+		return -errno;
+	if (elf_getshdrstrndx(e, &shstrndx)) {
+		found = -EBADMSG;
+		goto out;
+	}
+	while (!found && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *n = gelf_getshdr(scn, &sh) ? elf_strptr(e, shstrndx, sh.sh_name) : NULL;
+
+		found = n && !strcmp(n, name);
+	}
+out:
+	elf_end(e);
+	close(fd);
+	return found;
+}
+
 /* The PT_LOAD segment holding @vaddr gives its file offset and the segment bounds. */
 static bool locate(Elf *e, uint64_t vaddr, struct alloc_sym *s)
 {

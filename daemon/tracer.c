@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "attach.h"
+#include "client_mark.h"
 #include "creds.h"
 #include "log.h"
+#include "symbols.h"
 #include "targets.h"
 #include "tracer.h"
 
@@ -85,6 +87,25 @@ static bool exec_denied(struct tracer *tr, struct proc *p)
 	return true;
 }
 
+/* A child that execs one of our clients (benchmemctl from a traced shell, lib/client_mark.h)
+ * stops being measured before its first instruction: the tool is not the benchmark. It stays
+ * in the session (ptrace still reports its exit) so its requests find the session. What it
+ * did between the fork and the exec stays counted. The root is the user's command. */
+static bool exec_is_client(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	char exe[64];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->tgid);
+	if (p->tgid == s->root || symbols_has_section(exe, BM_CLIENT_SECTION) <= 0)
+		return false;
+	pr_debug("session %u: pid %d runs a benchmem client: not traced further", s->id, p->tgid);
+	release_proc(tr, p);
+	session__on_exec(s, p); /* the blocks of the image it leaves are freed with it */
+	p->is_client = true;
+	return true;
+}
+
 static void on_exec(void *arg, pid_t pid)
 {
 	struct tracer *tr = arg;
@@ -94,6 +115,8 @@ static void on_exec(void *arg, pid_t pid)
 		return;
 	sources__drain(tr->sources);
 	if (p->s->checked && exec_denied(tr, p))
+		return;
+	if (exec_is_client(tr, p))
 		return;
 	session__on_exec(p->s, p);
 	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
