@@ -33,10 +33,10 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare memray/writer memray/reader
+LIB := units jsonutil atomic_file log compare memray/writer memray/reader hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
-	  proto server dispatch listen collector config placement profile spool stacks
+	  proto server dispatch listen collector config placement profile spool stacks hook_source
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
 RUN    := benchmem-run launch conn gate runs table embedded
@@ -46,12 +46,13 @@ daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
 client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
-		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer)
+		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer hookpath)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare memray/writer memray/reader)
 RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
 
-BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
+BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so \
+	$(B)/libbenchmem-hook.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
@@ -94,7 +95,8 @@ $(B)/vmlinux.h:
 	$(Q)test -r $(VMLINUX_BTF) || { echo "no BTF at $(VMLINUX_BTF): need a kernel with CONFIG_DEBUG_INFO_BTF" >&2; exit 1; }
 	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h $(B)/vmlinux.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h bpf/hook.bpf.h \
+		$(B)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o) && rm -f $(@:.o=.tmp.o)
@@ -136,6 +138,14 @@ $(B)/libbenchmem.a: $(B)/pic/client/c/benchmem.o
 $(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libbenchmem.so.0 -o $@ $^
+
+# The in-process hook (docs/hook.md): preloaded into launched commands, libc and libdl only.
+# Everything hidden but the wrappers, the control block and the probe sites.
+HOOK_SRCS := hook/hook.c hook/real.c
+$(B)/libbenchmem-hook.so: $(HOOK_SRCS) hook/hook.h bpf/benchmem.h
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(B)/hook && $(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -fPIC -shared \
+		-fvisibility=hidden -fno-builtin -Wl,-soname,libbenchmem-hook.so -o $@ $(HOOK_SRCS) -ldl
 
 # ---- tests --------------------------------------------------------------------------------
 .SECONDEXPANSION:

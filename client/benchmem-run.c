@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "embedded.h"
 #include "gate.h"
+#include "hookpath.h"
 #include "jsonutil.h"
 #include "launch.h"
 #include "log.h"
@@ -27,6 +28,7 @@
 #define RUN_TIMEOUT_MS 60000
 
 enum profile_mode { PROFILE_DEFAULT, PROFILE_NONE, PROFILE_REGRESSED, PROFILE_ALL };
+enum probe_mode { PROBE_AUTO, PROBE_HOOK, PROBE_UPROBES };
 
 struct run_opts {
 	const char *json_path;
@@ -39,6 +41,8 @@ struct run_opts {
 	bool python_malloc;
 	bool embedded_only;
 	bool quiet;
+	enum probe_mode probe;
+	bool hook; /* the command preloads the hook (the choice made from probe) */
 	char **argv;
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
 };
@@ -66,15 +70,17 @@ static void usage(FILE *f)
 		"FIELD:T]...\n"
 		"                    [--max-peak SIZE] [--max-allocated SIZE] [--max-allocations "
 		"N]\n"
-		"                    [--profile all|regressed|none] [--profile-dir DIR] -- CMD "
-		"[ARGS...]\n"
+		"                    [--profile all|regressed|none] [--profile-dir DIR]\n"
+		"                    [--probe auto|hook|uprobes] -- CMD [ARGS...]\n"
 		"Traces CMD's allocations (peak, total, count, rss) and prints a table to stderr.\n"
 		"Without explicit regions the whole command is one region named NAME (default: "
 		"the\n"
 		"command's basename). Talks to benchmemd at $BENCHMEM_SOCKET or %s when it\n"
 		"listens, else runs a collector itself (needs root: CAP_BPF and CAP_PERFMON).\n"
 		"With --baseline/--fail-on or ceilings, a regression exits 1 and writes a memray\n"
-		"profile (.bin) of each regressed region into --profile-dir.\n",
+		"profile (.bin) of each regressed region into --profile-dir.\n"
+		"--probe hook preloads an in-process hook (a dynamically linked CMD); uprobes\n"
+		"traces the allocator with uprobes; auto (default) takes the hook where it can.\n",
 		CONN_DEFAULT_SOCKET);
 }
 
@@ -150,6 +156,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "max-allocations", required_argument, NULL, 1000 + CMP_ALLOCATIONS },
 		{ "profile", required_argument, NULL, 'P' },
 		{ "profile-dir", required_argument, NULL, 'D' },
+		{ "probe", required_argument, NULL, 'R' },
 		{ 0 }
 	};
 	int c;
@@ -182,6 +189,15 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'D':
 			o->profile_dir = optarg;
 			break;
+		case 'R':
+			if (!strcmp(optarg, "auto") || !strcmp(optarg, "hook") ||
+			    !strcmp(optarg, "uprobes")) {
+				o->probe = optarg[0] == 'a'   ? PROBE_AUTO
+					   : optarg[0] == 'h' ? PROBE_HOOK
+							      : PROBE_UPROBES;
+				break;
+			}
+			return fail(2, "--probe %s: want auto, hook or uprobes", optarg), -EINVAL;
 		case 'P':
 		case 'F':
 		case 1000 + CMP_PEAK:
@@ -238,6 +254,33 @@ static void export_python_client(void)
 	}
 }
 
+static bool wants_profiles(const struct run_opts *o)
+{
+	return o->profile == PROFILE_ALL || (o->gating && o->profile != PROFILE_NONE);
+}
+
+/* --probe: the hook where the command can preload it (docs/hook.md), else uprobes. The
+ * hook is put first in LD_PRELOAD, so an allocator preloaded by the user (jemalloc) is the
+ * one it forwards to. Profiles need a stack per event: one probe hit per call then. */
+static void choose_probe(struct run_opts *o)
+{
+	char hook[PATH_MAX], env[3 * PATH_MAX];
+	const char *old = getenv("LD_PRELOAD");
+	bool found = o->probe != PROBE_UPROBES && !hook_library_path(hook, sizeof(hook));
+
+	o->hook = found && hook_can_preload(o->exe);
+	if (o->probe == PROBE_HOOK && !o->hook)
+		fprintf(stderr, "benchmem-run: warning: --probe hook: %s; traced with uprobes\n",
+			found ? "the command is statically linked or set-user-ID"
+			      : HOOK_LIBRARY " not found beside benchmem-run");
+	if (!o->hook)
+		return;
+	snprintf(env, sizeof(env), "%s%s%s", hook, old && *old ? ":" : "", old ? old : "");
+	setenv("LD_PRELOAD", env, 1);
+	if (wants_profiles(o))
+		setenv("BENCHMEM_HOOK_TRANSPORT", "call", 1);
+}
+
 static pid_t forward_to;
 
 static void forward(int sig, siginfo_t *si, void *uc)
@@ -255,11 +298,6 @@ struct backend {
 	struct embedded *emb; /* else */
 };
 
-static bool wants_profiles(const struct run_opts *o)
-{
-	return o->profile == PROFILE_ALL || (o->gating && o->profile != PROFILE_NONE);
-}
-
 /* Daemon mode: the service traces, we launch and wait. */
 static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 {
@@ -272,9 +310,9 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 	e = launch_prepare(&l, o->argv);
 	if (e)
 		return fail(2, "cannot fork: %s", strerror(-e));
-	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b}", "op", "launch", "pid", (int)l.pid, "name",
-			o->name, "exe", o->exe, "python_malloc", o->python_malloc, "profile",
-			wants_profiles(o));
+	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:s}", "op", "launch", "pid", (int)l.pid,
+			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
+			"profile", wants_profiles(o), "probe", o->hook ? "hook" : "uprobes");
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
@@ -310,7 +348,8 @@ static int run_embedded(struct backend *b, struct run_opts *o, const char *comma
 	r = launch_prepare(&l, o->argv);
 	if (r)
 		return fail(2, "cannot fork: %s", strerror(-r));
-	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, status, err, sizeof(err));
+	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->hook, status, err,
+			  sizeof(err));
 	if (r == -ENOENT || r == -EACCES)
 		return fail(r == -ENOENT ? 127 : 126, "%s", err);
 	if (r)
@@ -416,6 +455,7 @@ int main(int argc, char **argv)
 	if (o.python_malloc)
 		setenv("PYTHONMALLOC", "malloc", 1);
 	export_python_client();
+	choose_probe(&o);
 	if (o.socket)
 		setenv("BENCHMEM_SOCKET", o.socket, 1);
 	if (!o.embedded_only)

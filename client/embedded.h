@@ -19,7 +19,7 @@ void embedded__free(struct embedded *e); /* NULL-safe; removes the socket */
 /* Seizes the prepared child, releases it and runs the collector until it exits. *@status
  * is its wait status. Returns 0 or -errno with @err. */
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, int *status, char *err, size_t errlen);
+		  bool python_malloc, bool hook, int *status, char *err, size_t errlen);
 
 /* The result document of the run (new reference) or NULL + errno. */
 json_t *embedded__results(struct embedded *e);

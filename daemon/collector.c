@@ -18,6 +18,8 @@
 
 #include "collector.h"
 #include "dispatch.h"
+#include "hook_source.h"
+#include "hookpath.h"
 #include "log.h"
 #include "loop.h"
 #include "placement.h"
@@ -71,6 +73,10 @@ struct collector {
 	struct proc global;
 	int nr_jobs;
 	char spill_dir[PATH_MAX];
+	/* the in-process hook (docs/hook.md): its batches, and the one link on its probe sites
+	 * that serves every process preloading it */
+	struct hook_source *hook;
+	struct probe_links hook_links;
 };
 
 uint64_t collector__now_ns(void)
@@ -203,27 +209,37 @@ static int attach_image(struct collector *c, struct proc *target, const char *pa
 
 /* Libraries named in the process's LD_PRELOAD (jemalloc, tcmalloc, mimalloc are often brought
  * in that way): read from /proc/PID/environ, which exec has just replaced. */
-static void attach_preload(struct collector *c, struct proc *p)
+/* The value of LD_PRELOAD in @pid's environment (in @buf), or NULL. */
+static char *preload_of(pid_t pid, char *buf, size_t len)
 {
-	char path[64], buf[16384], lib[4096], *v = NULL, *save = NULL;
+	char path[64], *v = NULL;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", p->tgid);
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
-		return;
+		return NULL;
 	buf[n] = '\0';
 	for (char *e = buf; e < buf + n; e += strlen(e) + 1) {
 		if (!strncmp(e, "LD_PRELOAD=", 11))
 			v = e + 11;
 	}
+	return v;
+}
+
+static void attach_preload(struct collector *c, struct proc *p)
+{
+	char buf[16384], lib[4096], *save = NULL;
+	char *v = preload_of(p->tgid, buf, sizeof(buf));
+
 	for (char *t = v ? strtok_r(v, " :", &save) : NULL; t; t = strtok_r(NULL, " :", &save)) {
-		if (symbols_resolve(t, NULL, lib))
+		/* the hook exports malloc too, but it is traced through its own sites */
+		if (!hook_in_preload(t) && symbols_resolve(t, NULL, lib))
 			attach_image(c, p, lib, false);
 	}
 }
@@ -241,8 +257,6 @@ static int attach_exe(struct collector *c, struct proc *p)
 	if (len < 0)
 		return -errno;
 	exe[len] = '\0';
-	if (!strncmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "python", 6))
-		p->s->saw_python = true;
 	attach_preload(c, p);
 	attach_image(c, p, exe, true);
 	needed = calloc(SYMBOLS_MAX_NEEDED, sizeof(*needed));
@@ -254,6 +268,58 @@ static int attach_exe(struct collector *c, struct proc *p)
 	}
 	free(needed);
 	return link_owner(c, p)->nr_libs ? 0 : -ENOENT;
+}
+
+/* The one link on the hook's probe sites, made when the first hook session needs it. */
+static int ensure_hook(struct collector *c)
+{
+	char path[PATH_MAX], err[512];
+	int e;
+
+	if (c->hook_links.nr)
+		return 0;
+	e = hook_library_path(path, sizeof(path));
+	if (!e)
+		e = probe__attach_hook(c->probe, path, &c->hook_links, err, sizeof(err));
+	if (e)
+		pr_warn("the hook cannot be traced (%s): its processes fall back to uprobes",
+			e == -ENOENT ? HOOK_LIBRARY " not found" : err);
+	return e;
+}
+
+/* After an exec: a process of a hook session whose new image preloads the hook is traced
+ * through it (its uprobes, if it had any, go: they would count each call twice); any other
+ * gets the allocator uprobes as usual. */
+static int attach_image_or_hook(struct collector *c, struct proc *p)
+{
+	char buf[16384], exe[64], path[PATH_MAX];
+	ssize_t len;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->tgid);
+	len = readlink(exe, path, sizeof(path) - 1);
+	path[len > 0 ? len : 0] = '\0';
+	if (!strncmp(strrchr(path, '/') ? strrchr(path, '/') + 1 : path, "python", 6))
+		p->s->saw_python = true;
+	p->hook = p->s->hook && !c->system_wide &&
+		  hook_in_preload(preload_of(p->tgid, buf, sizeof(buf))) && hook_can_preload(exe) &&
+		  !ensure_hook(c);
+	if (!p->hook) {
+		p->s->hook_fallback |= p->s->hook;
+		return attach_exe(c, p);
+	}
+	for (int i = 0; i < p->nr_libs; i++)
+		probe__release(c->probe, &p->links[i]);
+	p->nr_libs = 0;
+	return 0;
+}
+
+/* Outside regions the hook records nothing (a pytest-benchmark round runs at native speed). */
+static void update_recording(struct collector *c, struct session *s)
+{
+	for (int i = 0; i < s->nr_procs; i++) {
+		if (s->procs[i]->hook)
+			hook_source__set_recording(c->hook, s->procs[i]->tgid, s->nr_open > 0);
+	}
 }
 
 /* A running process: every executable file it maps. */
@@ -286,6 +352,9 @@ static void release_proc(struct collector *c, struct proc *p)
 	for (int i = 0; i < p->nr_libs; i++)
 		probe__release(c->probe, &p->links[i]);
 	p->nr_libs = 0;
+	if (p->s)
+		p->s->lost_gone += hook_source__lost(c->hook, p->tgid);
+	hook_source__forget(c->hook, p->tgid);
 	probe__untrack(c->probe, (uint32_t)p->tgid);
 	if (c->hot == p)
 		c->hot = NULL;
@@ -355,7 +424,8 @@ uint64_t collector__session_lost(struct collector *c, const struct session *s)
 	uint64_t n = s->lost_gone;
 
 	for (int i = 0; i < s->nr_procs; i++)
-		n += probe__lost_of(c->probe, (uint32_t)s->procs[i]->tgid);
+		n += probe__lost_of(c->probe, (uint32_t)s->procs[i]->tgid) +
+		     hook_source__lost(c->hook, s->procs[i]->tgid);
 	return n;
 }
 
@@ -367,9 +437,20 @@ uint64_t collector__lost(struct collector *c)
 	return cnt[BM_CNT_RINGBUF_FULL] + cnt[BM_CNT_PENDING_FULL] + ringbuf__malformed(c->rb);
 }
 
+/* The uprobes' ring buffer first: it carries the hooks' hellos. Then every hook process's
+ * batches and the records still in its memory. */
 void collector__drain(struct collector *c)
 {
 	ringbuf__drain(c->rb);
+	hook_source__consume(c->hook);
+	for (int i = 0; i < c->nr_sessions; i++) {
+		struct session *s = c->sessions[i];
+
+		for (int j = 0; s->hook && j < s->nr_procs; j++) {
+			if (s->procs[j]->hook)
+				hook_source__sync(c->hook, s->procs[j]->tgid);
+		}
+	}
 }
 
 /* Sum of the resident high-water of the session's processes; 0 when none could be read. */
@@ -436,6 +517,7 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 	if (!r)
 		return NULL;
 	r->owner = owner;
+	update_recording(c, s);
 	if (s->profile) {
 		r->spool = spool__new(&c->budget, c->spill_dir);
 		if (!r->spool)
@@ -457,7 +539,11 @@ const struct region *collector__stop(struct collector *c, struct session *s, str
 		r->rss_bytes = hwm;
 		r->has_rss = true;
 	}
-	return session__close(s, r, collector__now_ns(), collector__session_lost(c, s), aborted);
+	const struct region *done =
+		session__close(s, r, collector__now_ns(), collector__session_lost(c, s), aborted);
+
+	update_recording(c, s);
+	return done;
 }
 
 json_t *collector__results(struct collector *c, struct session *s)
@@ -588,8 +674,8 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 }
 
 int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
-			    const char *command, bool python_malloc, bool profile, char *err,
-			    size_t errlen)
+			    const char *command, bool python_malloc, bool profile, bool hook,
+			    char *err, size_t errlen)
 {
 	struct session *s =
 		collector__attach(c, pid, uid, 0, true, profile, name, command, err, errlen);
@@ -597,6 +683,7 @@ int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const cha
 	if (!s)
 		return -errno;
 	s->python_malloc = python_malloc;
+	s->hook = hook;
 	c->local = s;
 	return 0;
 }
@@ -840,6 +927,11 @@ static void on_event(void *arg, const struct bm_event *e)
 	case BM_EV_MUNMAP:
 		session__on_munmap(p->s, p, e->addr, e->size);
 		break;
+	case BM_EV_HOOK_HELLO:
+		hook_source__hello(c->hook, (pid_t)e->tgid, e->addr);
+		if (!p->s->nr_open)
+			hook_source__set_recording(c->hook, (pid_t)e->tgid, false);
+		break;
 	default:
 		break;
 	}
@@ -890,7 +982,14 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 	p = add_proc(c, pp->s, pid);
 	if (!p)
 		return;
-	/* the child runs the parent's image until it execs: probe the same files */
+	/* the child runs the parent's image until it execs: the parent's hook (whose events so
+	 * far must come first) or the same files probed */
+	if (pp->hook) {
+		ringbuf__drain(c->rb);
+		hook_source__fork(c->hook, parent, pid);
+		p->hook = true;
+		return;
+	}
 	if (attach_exe(c, p))
 		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
 }
@@ -904,8 +1003,9 @@ static void on_exec(void *arg, pid_t pid)
 		return;
 	collector__drain(c);
 	session__on_exec(p->s, p);
+	hook_source__forget(c->hook, pid);
 	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
-	if (attach_exe(c, p))
+	if (attach_image_or_hook(c, p))
 		pr_warn("pid %d: the new image maps no allocator we can probe", pid);
 }
 
@@ -1061,7 +1161,15 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	c->hook = hook_source__new(probe__hook_batches_fd(c->probe), on_event, c);
+	if (!c->hook) {
+		e = -errno;
+		snprintf(err, errlen, "cannot set up the hook's ring buffer: %s", strerror(errno));
+		goto fail;
+	}
 	e = loop__add(c->loop, ringbuf__epoll_fd(c->rb), EPOLLIN, on_ringbuf, c);
+	if (!e)
+		e = loop__add(c->loop, hook_source__epoll_fd(c->hook), EPOLLIN, on_ringbuf, c);
 	if (!e)
 		e = setup_signals(c);
 	if (!e)
@@ -1095,6 +1203,9 @@ void collector__free(struct collector *c)
 	for (int i = 0; c->probe && i < c->global.nr_libs; i++)
 		probe__release(c->probe, &c->global.links[i]);
 	free(c->sessions);
+	if (c->probe)
+		probe__release(c->probe, &c->hook_links);
+	hook_source__free(c->hook);
 	ringbuf__free(c->rb);
 	probe__free(c->probe);
 	if (c->sigfd >= 0)

@@ -117,6 +117,7 @@ static void op_trace(struct ctx *x, bool launch)
 		return;
 	}
 	s->python_malloc = r->python_malloc;
+	s->hook = r->hook;
 	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
 }
 

@@ -51,6 +51,7 @@ enum member_bit {
 	M_EXE = 1u << 7,
 	M_PYTHON_MALLOC = 1u << 8,
 	M_PROFILE = 1u << 9,
+	M_PROBE = 1u << 10,
 };
 
 typedef int member_parse_fn(const char *key, json_t *v, struct bm_request *r, const struct perr *e);
@@ -204,6 +205,16 @@ static int parse_profile(const char *key, json_t *v, struct bm_request *r, const
 	return 0;
 }
 
+static int parse_probe(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || (strcmp(s, "hook") && strcmp(s, "uprobes")))
+		return fail(e, "bad_request", "\"%s\" must be \"hook\" or \"uprobes\"", key);
+	r->hook = !strcmp(s, "hook");
+	return 0;
+}
+
 static int check_param(const char *k, json_t *v, const struct perr *e)
 {
 	size_t n = strlen(k);
@@ -252,6 +263,7 @@ static const struct member_desc member_table[] = {
 	{ "exe", M_EXE, parse_exe },
 	{ "python_malloc", M_PYTHON_MALLOC, parse_python_malloc },
 	{ "profile", M_PROFILE, parse_profile },
+	{ "probe", M_PROBE, parse_probe },
 };
 
 /* ---- ops --------------------------------------------------------------------------------- */
@@ -268,7 +280,7 @@ struct op_desc {
 static const struct op_desc ops[] = {
 	{ "hello", BM_OP_HELLO, 0, 0 },
 	{ "launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
-	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE },
+	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_PROBE },
 	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE },
 	{ "start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET },
 	{ "stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET },

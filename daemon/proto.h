@@ -47,6 +47,7 @@ struct bm_request {
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
 	bool profile; /* launch/attach: keep events with stacks for .bin profiles */
+	bool hook;    /* launch: the command preloads the hook ("probe":"hook", docs/hook.md) */
 };
 
 /* Returns the op's wire name ("hello", ...) or NULL for a value outside enum bm_op. */

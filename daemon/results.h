@@ -40,6 +40,7 @@ struct bm_run_meta {
 	int64_t start_unix_ns;	      /* ns since the epoch: the document's "datetime" */
 	const char *version;	      /* "benchmemd 0.1.0" */
 	const char *attach_mode;      /* "per-process", "system-wide", ... */
+	const char *probe;	      /* "hook", "uprobes", "hook+uprobes" (docs/hook.md) */
 	const char *repo_dir;	      /* where commit_info looks for .git; NULL = cwd */
 };
 

@@ -298,7 +298,10 @@ json_t *session__results(const struct session *s, const char *version, const cha
 				    .lost_events = lost_events,
 				    .start_unix_ns = s->start_unix_ns,
 				    .version = version,
-				    .attach_mode = attach_mode };
+				    .attach_mode = attach_mode,
+				    .probe = !s->hook		? "uprobes"
+					     : s->hook_fallback ? "hook+uprobes"
+								: "hook" };
 	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
 	bool explicit_regions = false;
 	json_t *doc = NULL;

@@ -30,6 +30,7 @@ struct proc {
 	dev_t lib_dev[SESSION_MAX_LIBS];
 	ino_t lib_ino[SESSION_MAX_LIBS];
 	int nr_libs;
+	bool hook; /* its events come from the preloaded hook, not from uprobes */
 };
 
 struct region {
@@ -58,10 +59,12 @@ struct session {
 	pid_t root;
 	char command[1024];
 	bool python_malloc;
-	bool profile;	 /* keep every region's events with stacks for .bin profiles */
-	bool saw_python; /* a process of the tree ran a CPython interpreter */
-	bool launched;	 /* started by launch (whole-run region) rather than attach */
-	uint32_t epoch;	 /* counts region starts; blocks carry the epoch they were born in */
+	bool profile;	    /* keep every region's events with stacks for .bin profiles */
+	bool saw_python;    /* a process of the tree ran a CPython interpreter */
+	bool launched;	    /* started by launch (whole-run region) rather than attach */
+	bool hook;	    /* launched with the hook preloaded (--probe hook or auto) */
+	bool hook_fallback; /* a process of it could not run the hook: uprobes traced it */
+	uint32_t epoch;	    /* counts region starts; blocks carry the epoch they were born in */
 	struct proc **procs;
 	int nr_procs, cap_procs;
 	struct region *open[SESSION_MAX_OPEN];

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/hook_source.c — events of the in-process hook: batches from the ring buffer, partial
+ * batches from the process's memory, merged per process by sequence number. */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "hook_source.h"
+
+#define RING_RECS (BM_HOOK_NCHUNK * BM_HOOK_CHUNK)
+/* A record reserved but not yet complete (its thread between two instructions) is waited
+ * for this long before it counts as lost. */
+#define SYNC_WAIT_NS 200000000ULL
+
+struct hook_proc {
+	pid_t tgid;
+	uint64_t ctl;	  /* address of struct bm_hook_ctl in the process; 0: not known yet */
+	uint64_t applied; /* highest seq delivered */
+	uint64_t lost;	  /* holes in the sequence */
+	uint64_t taken;	  /* batches taken from the ring buffer (the last one's index + 1) */
+	bool tell;	  /* taken changed: write it into the control block */
+};
+
+struct hook_source {
+	struct ring_buffer *rb;
+	hook_event_fn *fn;
+	void *arg;
+	struct hook_proc *procs;
+	int nr, cap;
+	struct hook_proc *hot;
+	uint64_t malformed;
+};
+
+static struct hook_proc *find(struct hook_source *h, pid_t tgid)
+{
+	if (h->hot && h->hot->tgid == tgid)
+		return h->hot;
+	for (int i = 0; i < h->nr; i++) {
+		if (h->procs[i].tgid == tgid)
+			return h->hot = &h->procs[i];
+	}
+	return NULL;
+}
+
+static struct hook_proc *get(struct hook_source *h, pid_t tgid)
+{
+	struct hook_proc *p = find(h, tgid);
+
+	if (p)
+		return p;
+	if (h->nr == h->cap) {
+		int cap = h->cap ? h->cap * 2 : 16;
+		struct hook_proc *n = reallocarray(h->procs, (size_t)cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		h->procs = n;
+		h->cap = cap;
+	}
+	h->hot = NULL;
+	p = &h->procs[h->nr++];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	return p;
+}
+
+/* Delivers @r (seq s) unless it was delivered already; a hole before it counts as lost. */
+static void deliver(struct hook_source *h, struct hook_proc *p, const struct bm_hook_rec *r)
+{
+	struct bm_event e = { .addr = r->addr,
+			      .size = r->size,
+			      .tgid = (uint32_t)p->tgid,
+			      .tid = r->tid,
+			      .stack_id = -1,
+			      .kind = r->kind,
+			      .func = r->func };
+
+	if (r->seq <= p->applied)
+		return; /* read from memory at a boundary already */
+	p->lost += r->seq - p->applied - 1;
+	p->applied = r->seq;
+	if (r->kind)
+		h->fn(h->arg, &e);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct hook_source *h = ctx;
+	const struct bm_hook_batch *b = data;
+	struct hook_proc *p;
+
+	if (size != sizeof(*b) || b->nr > BM_HOOK_CHUNK) {
+		h->malformed++;
+		return 0;
+	}
+	p = get(h, (pid_t)b->tgid);
+	if (!p)
+		return 0;
+	if ((b->first_seq - 1) / BM_HOOK_CHUNK + 1 > p->taken) {
+		p->taken = (b->first_seq - 1) / BM_HOOK_CHUNK + 1;
+		p->tell = true;
+	}
+	for (uint32_t i = 0; i < b->nr; i++) {
+		/* a slot whose thread died before completing it: the hole counts as lost */
+		if (b->recs[i].seq == b->first_seq + i)
+			deliver(h, p, &b->recs[i]);
+	}
+	return 0;
+}
+
+struct hook_source *hook_source__new(int map_fd, hook_event_fn *fn, void *arg)
+{
+	struct hook_source *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->fn = fn;
+	h->arg = arg;
+	h->rb = ring_buffer__new(map_fd, on_record, h, NULL);
+	if (!h->rb) {
+		int e = errno;
+
+		free(h);
+		errno = e;
+		return NULL;
+	}
+	return h;
+}
+
+void hook_source__free(struct hook_source *h)
+{
+	if (!h)
+		return;
+	ring_buffer__free(h->rb);
+	free(h->procs);
+	free(h);
+}
+
+int hook_source__epoll_fd(const struct hook_source *h)
+{
+	return ring_buffer__epoll_fd(h->rb);
+}
+
+static int write_ctl(pid_t pid, uint64_t ctl, size_t off, const void *v, size_t len)
+{
+	struct iovec local = { (void *)v, len }, remote = { (void *)(uintptr_t)(ctl + off), len };
+
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -errno;
+}
+
+/* The hook keeps at most BM_HOOK_WINDOW batches in the ring buffer: tell each process how
+ * far we got, so it goes on. */
+int hook_source__consume(struct hook_source *h)
+{
+	int n = ring_buffer__consume(h->rb);
+
+	for (int i = 0; i < h->nr; i++) {
+		struct hook_proc *p = &h->procs[i];
+
+		if (!p->tell || !p->ctl)
+			continue;
+		p->tell = false;
+		write_ctl(p->tgid, p->ctl, __builtin_offsetof(struct bm_hook_ctl, consumed),
+			  &p->taken, sizeof(p->taken));
+	}
+	return n;
+}
+
+void hook_source__hello(struct hook_source *h, pid_t tgid, uint64_t ctl)
+{
+	struct hook_proc *p = get(h, tgid);
+
+	if (p) {
+		p->ctl = ctl;
+		p->tell = p->taken > 0;
+	}
+}
+
+static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* One pass over the ring in memory: delivers the records after p->applied in order.
+ * Returns 0 when all up to @upto were delivered, -EAGAIN when a record is not complete yet
+ * or was overwritten (its batch went to the ring buffer meanwhile), or -errno. */
+static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm_hook_ctl *c,
+		     struct bm_hook_rec *ring)
+{
+	int e = read_mem(p->tgid, c->ring, ring, RING_RECS * sizeof(*ring));
+
+	if (e)
+		return e;
+	while (p->applied < c->reserved) {
+		uint64_t s = p->applied + 1;
+		const struct bm_hook_rec *r = &ring[(s - 1) % RING_RECS];
+
+		if (r->seq != s)
+			return -EAGAIN;
+		deliver(h, p, r);
+	}
+	return 0;
+}
+
+int hook_source__sync(struct hook_source *h, pid_t tgid)
+{
+	struct hook_proc *p = find(h, tgid);
+	struct bm_hook_rec *ring;
+	struct bm_hook_ctl c;
+	uint64_t t0 = now_ns();
+	int e;
+
+	hook_source__consume(h);
+	if (!p || !p->ctl)
+		return p ? 0 : -ENOENT;
+	e = read_mem(tgid, p->ctl, &c, sizeof(c));
+	/* a forked child that has not reset its inherited copy yet holds its parent's records */
+	if (e || c.magic != BM_HOOK_MAGIC || c.pid != (uint32_t)tgid || c.per_call)
+		return e;
+	ring = malloc(RING_RECS * sizeof(*ring));
+	if (!ring)
+		return -ENOMEM;
+	while ((e = sync_pass(h, p, &c, ring)) == -EAGAIN) {
+		struct timespec ts = { 0, 20000 };
+
+		if (now_ns() - t0 > SYNC_WAIT_NS) {
+			/* give up on the record in the way: the rest follows */
+			p->lost++;
+			p->applied++;
+			continue;
+		}
+		nanosleep(&ts, NULL);
+		hook_source__consume(h);
+	}
+	free(ring);
+	return e;
+}
+
+void hook_source__fork(struct hook_source *h, pid_t parent, pid_t child)
+{
+	struct hook_proc *pp = find(h, parent), *cp;
+	uint64_t ctl;
+
+	if (!pp)
+		return;
+	ctl = pp->ctl;
+	hook_source__sync(h, parent);
+	cp = get(h, child);
+	if (cp)
+		cp->ctl = ctl;
+}
+
+int hook_source__set_recording(struct hook_source *h, pid_t tgid, bool on)
+{
+	struct hook_proc *p = find(h, tgid);
+	uint32_t v = on;
+
+	if (!p || !p->ctl)
+		return -ENOENT;
+	return write_ctl(tgid, p->ctl, __builtin_offsetof(struct bm_hook_ctl, on), &v, sizeof(v));
+}
+
+void hook_source__forget(struct hook_source *h, pid_t tgid)
+{
+	struct hook_proc *p = find(h, tgid);
+
+	if (!p)
+		return;
+	*p = h->procs[--h->nr];
+	h->hot = NULL;
+}
+
+bool hook_source__has(struct hook_source *h, pid_t tgid)
+{
+	struct hook_proc *p = find(h, tgid);
+
+	return p && p->ctl;
+}
+
+uint64_t hook_source__lost(struct hook_source *h, pid_t tgid)
+{
+	struct hook_proc *p = find(h, tgid);
+
+	return p ? p->lost : 0;
+}
