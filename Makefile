@@ -1,5 +1,5 @@
 # benchmemd — one non-recursive Makefile; every output goes to build/.
-# Targets: all deps test unit bench demo format install deb fuzz clean.
+# Targets: all deps venv test unit bench demo format install deb fuzz clean.
 
 B        := build
 CC       ?= gcc
@@ -33,54 +33,74 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log compare memray/writer memray/reader hookpath
+LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks \
+	memray/writer memray/reader memray/decode memray/stats hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
-DAEMON := loop symbols procmaps procstatus probe ringbuf live region session targets rss results \
-	  proto server dispatch listen collector config placement profile spool stacks hook_source
+DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
+	  sessions targets rss results profiles serve \
+	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
+	  hook_source
 # client/: what only the command-line clients do.
-CTL    := benchmemctl conn table ctl_inspect report runs ctl_compare ctl_report ctl_region
-RUN    := benchmem-run launch conn gate runs table embedded
+CTL    := benchmemctl cli_err conn table ctl_inspect report report_data report_svg report_gate \
+	  compare_model compare_render ctl_compare ctl_report ctl_region
+RUN    := benchmem-run cli_err launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
 daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
 client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
-		  $(call lib_objs,units jsonutil atomic_file log compare memray/writer hookpath)
+		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
+			    memray/writer hookpath)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare memray/writer memray/reader)
-RUN_OBJS := $(call client_objs,$(RUN)) $(COLLECTOR_OBJS)
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks \
+			  memray/writer memray/reader memray/decode memray/stats)
+RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so \
 	$(B)/libbenchmem-hook.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units live region procmaps procstatus symbols compare memray proto config listen results placement spool stacks
+UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
+	 memray_read proto config listen results placement spool stacks sources
 UNIT_units      := lib/units
+UNIT_names      := lib/names
+UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
-UNIT_symbols    := daemon/symbols
+UNIT_symbols    := daemon/symbols lib/allocators
+UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
-UNIT_memray     := lib/memray/writer lib/memray/reader lib/units
-UNIT_proto      := daemon/proto
-UNIT_config     := daemon/config lib/units
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
+		   lib/allocators lib/units
+UNIT_memray_read := $(UNIT_memray)
+UNIT_proto      := daemon/proto lib/names lib/context
+UNIT_config     := daemon/config daemon/config_yaml lib/units
 UNIT_listen     := daemon/listen
-UNIT_results    := daemon/results lib/jsonutil lib/atomic_file lib/units client/table
+UNIT_results    := daemon/results lib/compare lib/context lib/jsonutil lib/atomic_file lib/units client/table
 UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
-UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer
+UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
+UNIT_ticks      := lib/ticks
+# a second event source through the interface into the session table (no BPF)
+UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
+		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
+		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
+		   lib/memray/writer lib/allocators
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
-WORKLOADS := $(patsubst tests/workloads/%.c,$(B)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(B)/workloads/%,$(WORKLOAD_SRCS)) \
+	     $(patsubst tests/workloads/%.cc,$(B)/workloads/%,$(WORKLOAD_CXX_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
 FORMAT_FILES = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps test unit bench demo format format-check install deb fuzz clean
+.PHONY: all deps venv test unit bench demo format format-check install deb fuzz clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -127,7 +147,7 @@ $(B)/benchmemctl: $(CTL_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
-$(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/benchmem.h
+$(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h
 	$(call msg,CC-PIC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
@@ -142,7 +162,7 @@ $(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
 # The in-process hook (docs/hook.md): preloaded into launched commands, libc and libdl only.
 # Everything hidden but the wrappers, the control block and the probe sites.
 HOOK_SRCS := hook/hook.c hook/real.c
-$(B)/libbenchmem-hook.so: $(HOOK_SRCS) hook/hook.h bpf/benchmem.h
+$(B)/libbenchmem-hook.so: $(HOOK_SRCS) hook/hook.h bpf/benchmem.h lib/allocators.h
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(B)/hook && $(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -fPIC -shared \
 		-fvisibility=hidden -fno-builtin -Wl,-soname,libbenchmem-hook.so -o $@ $(HOOK_SRCS) -ldl
@@ -162,6 +182,13 @@ $(B)/workloads/%: tests/workloads/%.c tests/workloads/workload.h $(B)/libbenchme
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a \
 		$(if $(findstring static,$*),-static,)
 
+# C++ workloads: -fno-allocation-dce keeps every new/delete pair the source writes.
+WL_CXXFLAGS := -std=gnu++17 -O2 -g -Wall -Wextra -Werror -fno-builtin -fno-allocation-dce \
+	       -fno-omit-frame-pointer -pthread -MMD -MP
+$(B)/workloads/%: tests/workloads/%.cc tests/workloads/workload.h $(B)/libbenchmem.a
+	$(call msg,CXX-WL,$@)
+	$(Q)mkdir -p $(@D) && $(CXX) $(WL_CXXFLAGS) -Iclient/c -o $@ $< $(B)/libbenchmem.a
+
 $(B)/bench/%: tests/bench/%.c
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -o $@ $<
@@ -173,7 +200,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
 EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
-	       $(call lib_objs,jsonutil atomic_file units memray/writer)
+	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -188,7 +215,25 @@ format-check:
 	$(Q)clang-format --dry-run -Werror $(FORMAT_FILES) && \
 		printf '  %-8s ok (%d files)\n' FORMAT $(words $(FORMAT_FILES))
 
-test: deps
+# build/venv: the pinned peers (pytest-benchmark, pytest-benchmem, memray, ASV, pyperf) plus our
+# client/python, for the tests that compare against them; Debian's python3 stays untouched. The
+# stamp redoes it only when the pins or the package's files change.
+VENV       := $(B)/venv
+PEERS_REQ  := packaging/requirements-peers.txt
+PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py)
+PIP_QUIET  := -q --disable-pip-version-check --no-input
+
+venv: $(VENV)/.stamp
+
+$(VENV)/.stamp: $(PEERS_REQ) $(PY_PKG) | deps
+	$(call msg,VENV,$(VENV))
+	$(Q)test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) -r $(PEERS_REQ)
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python
+	$(Q)rm -rf client/python/build client/python/*.egg-info
+	$(Q)touch $@
+
+test: deps venv
 	$(Q)$(MAKE) --no-print-directory all $(BENCHES)
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(PYTHON) -m pytest -c tests/pytest.ini --rootdir=. $(PYTEST_ARGS)
@@ -231,8 +276,10 @@ install: $(BINS)
 	$(Q)install -m 0644 $(B)/libbenchmem.a $(DESTDIR)$(LIBDIR)/libbenchmem.a
 	$(Q)install -m 0644 $(B)/libbenchmem.so $(DESTDIR)$(LIBDIR)/libbenchmem.so.0
 	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
-	$(Q)install -m 0644 client/c/benchmem.h $(DESTDIR)$(INCLUDEDIR)/benchmem.h
+	$(Q)install -D -m 0644 $(B)/libbenchmem-hook.so $(DESTDIR)$(LIBDIR)/benchmem/libbenchmem-hook.so
+	$(Q)install -m 0644 client/c/libbenchmem.h $(DESTDIR)$(INCLUDEDIR)/libbenchmem.h
 	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
+	$(Q)packaging/python-dist-info.sh client/python/pyproject.toml $(DESTDIR)$(PYTHONDIR)
 	$(Q)install -m 0644 schemas/*.json $(DESTDIR)$(DATADIR)/benchmem/schemas/
 	$(Q)install -m 0644 packaging/benchmemd.yaml $(DESTDIR)$(SYSCONFDIR)/benchmem/benchmemd.yaml
 	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.service,$(DESTDIR)$(UNITDIR)/benchmemd.service)
@@ -246,8 +293,8 @@ deb: $(BINS)
 # ---- fuzzing (clang 14's libFuzzer, from libclang-rt-14-dev) ------------------------------
 # fuzz_<f> is built from tests/fuzz/fuzz_<f>.c and the sources (paths from the top) in FUZZ_<f>.
 FUZZERS      := proto config
-FUZZ_proto   := daemon/proto
-FUZZ_config  := daemon/config lib/units
+FUZZ_proto   := daemon/proto lib/names lib/context
+FUZZ_config  := daemon/config daemon/config_yaml lib/units
 FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined

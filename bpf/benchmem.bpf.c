@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* bpf/benchmem.bpf.c — the allocator probes. One entry and one return program serve every
- * allocator function: the attach cookie says which (enum bm_alloc_func), so a process needs
- * one uprobe_multi link per program and library instead of one perf event per function. */
+ * allocator function: the attach cookie says which row of lib/allocators.h (its argument spec
+ * is in the `argspecs` rodata), so a process needs one uprobe_multi link per program and
+ * library instead of one perf event per function, and no program knows any function. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

@@ -14,25 +14,32 @@ enum bm_event_kind {
 	BM_EV_HOOK_HELLO, /* the hook library started in tgid: addr = its struct bm_hook_ctl */
 };
 
-/* Allocator entry points; the numbering is ours (lib/memray/writer.c maps memray's ids). */
-enum bm_alloc_func {
-	BM_FN_MALLOC = 1,
-	BM_FN_CALLOC,
-	BM_FN_REALLOC,
-	BM_FN_REALLOCARRAY,
-	BM_FN_FREE,
-	BM_FN_POSIX_MEMALIGN,
-	BM_FN_ALIGNED_ALLOC,
-	BM_FN_MEMALIGN,
-	BM_FN_VALLOC,
-	BM_FN_PVALLOC,
-	BM_FN_MMAP,
-	BM_FN_MUNMAP,
-	BM_FN_MAX,
+/*
+ * How the generic probes read one allocator entry point (a row of lib/allocators.h): user
+ * space fills the `argspecs` rodata array, indexed by row id, before load; the attach cookie
+ * of every probe carries the row id. Argument numbers are 1-based, 0 = none.
+ */
+#define BM_ROWS_MAX 32 /* power of two: the BPF side masks the row id with BM_ROWS_MAX - 1 */
+
+#define BM_AS_RETURN	  0x01u /* stash at entry, emit BM_EV_ALLOC at return */
+#define BM_AS_EMIT_FREE	  0x02u /* emit BM_EV_FREE of `addr` at entry (NULL: nothing) */
+#define BM_AS_EMIT_MUNMAP 0x04u /* emit BM_EV_MUNMAP of `addr`, `size` at entry */
+#define BM_AS_STATUS	  0x08u /* returns 0 on success; the block is stored through `out` */
+#define BM_AS_ANON_ONLY	  0x10u /* mmap: only MAP_ANONYMOUS mappings (flags are argument 4) */
+#define BM_AS_INSIDE	  0x20u /* skip calls made from the function's own segment (cookie) */
+#define BM_AS_FAIL_NEG1	  0x40u /* (void *)-1 is the failure value (MAP_FAILED) */
+
+struct bm_argspec {
+	__u8 size;  /* argument with the size in bytes */
+	__u8 nmemb; /* argument multiplied into the size (calloc, reallocarray) */
+	__u8 addr;  /* argument with the block freed or resized */
+	__u8 out;   /* argument pointing to where the new block's address is stored */
+	__u8 flags; /* BM_AS_* */
+	__u8 __pad[3];
 };
 
 /*
- * The attach cookie of every probe. Bits 0-7: enum bm_alloc_func. For mmap/munmap the
+ * The attach cookie of every probe. Bits 0-7: the row id. For rows with BM_AS_INSIDE the
  * daemon also stores where the probed function sits in its executable segment, so the
  * BPF side can tell a call made from inside that object (glibc mapping a thread stack or
  * a large malloc chunk) from a call made by the program: bits 8-35 the function's offset
@@ -59,7 +66,7 @@ struct bm_event {
 	__u32 tid;	/* thread, tid */
 	__s32 stack_id; /* <0: no stack (capture off, or the error from bpf_get_stackid) */
 	__u16 kind;	/* enum bm_event_kind */
-	__u16 func;	/* enum bm_alloc_func: which entry point produced the event */
+	__u16 func;	/* row id (lib/allocators.h): which entry point produced the event */
 };
 _Static_assert(sizeof(struct bm_event) == 40, "bm_event is the bpf/daemon ABI");
 _Static_assert(__builtin_offsetof(struct bm_event, stack_id) == 32, "bm_event layout");
@@ -107,7 +114,7 @@ struct bm_hook_rec {
 	__u64 size; /* requested bytes; 0 for FREE */
 	__u32 tid;  /* thread, tid */
 	__u16 kind; /* enum bm_event_kind; 0: nothing happened (a realloc that failed) */
-	__u16 func; /* enum bm_alloc_func */
+	__u16 func; /* row id (lib/allocators.h) */
 };
 _Static_assert(sizeof(struct bm_hook_rec) == 32, "bm_hook_rec is the hook/daemon ABI");
 

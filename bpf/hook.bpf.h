@@ -20,14 +20,34 @@ static __always_inline void count_lost(__u32 tgid, __u64 n)
 		bpf_map_update_elem(&lost, &tgid, &n, BPF_NOEXIST);
 }
 
+/* The hook's hello (addr: its control block) goes with its batches, to the hook's source. */
+static __always_inline int hook_hello(__u64 id, __u64 addr)
+{
+	struct bm_event *e = bpf_ringbuf_reserve(&hook_batches, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost(id >> 32, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->addr = addr;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->kind = BM_EV_HOOK_HELLO;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 /* Transport "call": one event per allocator call, into the uprobes' ring buffer as the same
- * struct bm_event; and the hook's hello (addr: its control block). */
+ * struct bm_event (with a stack when the session keeps profiles). */
 static __always_inline int hook_event(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), kf = PT_REGS_PARM1(ctx);
 
 	if (!traced_flags(id >> 32))
 		return 0;
+	if ((__u16)kf == BM_EV_HOOK_HELLO)
+		return hook_hello(id, PT_REGS_PARM2(ctx));
 	return emit(ctx, id, (__u16)kf, (__u16)(kf >> 16), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
 }
 

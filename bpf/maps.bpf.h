@@ -6,8 +6,8 @@
 
 struct bm_pending {
 	__u64 size; /* requested bytes */
-	__u64 aux;  /* realloc: old block; posix_memalign: user address of memptr */
-	__u32 func; /* enum bm_alloc_func of the call that stashed it */
+	__u64 aux; /* the `out` argument (posix_memalign's memptr), else the `addr` one (realloc) */
+	__u32 func; /* row id (cookie) of the call that stashed it */
 	__u32 __pad;
 };
 

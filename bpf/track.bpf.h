@@ -9,6 +9,10 @@
 /* Set through skel->rodata before load: false only in system-wide mode without a filter. */
 const volatile bool check_traced = true;
 
+/* Set through skel->rodata before load from lib/allocators.h: the argument spec of each row,
+ * indexed by the row id in the attach cookie. */
+const volatile struct bm_argspec argspecs[BM_ROWS_MAX];
+
 static __always_inline void count(__u32 idx, __u32 tgid)
 {
 	__u64 *c = bpf_map_lookup_elem(&drops, &idx), one = 1;
@@ -91,60 +95,86 @@ static __always_inline int stash(__u64 id, __u32 func, __u64 size, __u64 aux)
 	return 0;
 }
 
+/* The first four integer arguments, read once: the verifier refuses a ctx offset computed
+ * from the argument number, so the spec picks among values, not registers. */
+struct args {
+	__u64 a1, a2, a3, a4;
+};
+
+/* The n-th (1-based) argument; 0 for none. */
+static __always_inline __u64 arg(const struct args *a, __u8 n)
+{
+	switch (n) {
+	case 1:
+		return a->a1;
+	case 2:
+		return a->a2;
+	case 3:
+		return a->a3;
+	case 4:
+		return a->a4;
+	default:
+		return 0;
+	}
+}
+
+/* The row's argument spec: one array slot, whatever the number of rows. */
+static __always_inline const volatile struct bm_argspec *spec_of(__u32 row)
+{
+	return &argspecs[row & (BM_ROWS_MAX - 1)];
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), size, aux;
 	__u32 func = BM_COOKIE_FUNC(cookie);
-	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
+	const volatile struct bm_argspec *sp = spec_of(func);
+	struct args a = { PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx),
+			  PT_REGS_PARM4(ctx) };
+	__u8 flags = sp->flags;
 
 	if (!traced_flags(id >> 32))
 		return 0;
-	switch (func) {
-	case BM_FN_FREE: /* before the real free, so no thread can get the block back first */
-		return a1 ? emit(ctx, id, BM_EV_FREE, func, a1, 0) : 0;
-	case BM_FN_MUNMAP:
-		if (called_from_inside(ctx, cookie))
-			return 0;
-		return emit(ctx, id, BM_EV_MUNMAP, func, a1, a2);
-	case BM_FN_MMAP:
-		if (!(PT_REGS_PARM4(ctx) & BM_MAP_ANONYMOUS) || called_from_inside(ctx, cookie))
-			return 0;
-		return stash(id, func, a2, 0);
-	case BM_FN_CALLOC:
-		return stash(id, func, a1 * a2, 0);
-	case BM_FN_REALLOC:
-		return stash(id, func, a2, a1);
-	case BM_FN_REALLOCARRAY:
-		return stash(id, func, a2 * a3, a1);
-	case BM_FN_POSIX_MEMALIGN:
-		return stash(id, func, a3, a1);
-	case BM_FN_ALIGNED_ALLOC:
-	case BM_FN_MEMALIGN:
-		return stash(id, func, a2, 0);
-	default: /* malloc, valloc, pvalloc */
-		return stash(id, func, a1, 0);
+	/* free: before the real free, so no thread can get the block back first */
+	if (flags & BM_AS_EMIT_FREE) {
+		aux = arg(&a, sp->addr);
+		return aux ? emit(ctx, id, BM_EV_FREE, func, aux, 0) : 0;
 	}
+	if ((flags & BM_AS_INSIDE) && called_from_inside(ctx, cookie))
+		return 0;
+	if (flags & BM_AS_EMIT_MUNMAP)
+		return emit(ctx, id, BM_EV_MUNMAP, func, arg(&a, sp->addr), arg(&a, sp->size));
+	if ((flags & BM_AS_ANON_ONLY) && !(a.a4 & BM_MAP_ANONYMOUS))
+		return 0;
+	size = arg(&a, sp->size);
+	if (sp->nmemb)
+		size *= arg(&a, sp->nmemb);
+	aux = arg(&a, sp->out ? sp->out : sp->addr);
+	return stash(id, func, size, aux);
 }
 
 static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 {
 	__u64 id = bpf_get_current_pid_tgid(), ret = PT_REGS_RC(ctx), addr = ret;
 	__u32 func = BM_COOKIE_FUNC(cookie), tid = (__u32)id;
+	const volatile struct bm_argspec *sp = spec_of(func);
 	struct bm_pending *p = bpf_map_lookup_elem(&pending, &tid);
 	struct bm_pending c;
+	__u8 flags;
 
 	if (!p || p->func != func) /* untraced, or the return of a nested call */
 		return 0;
 	c = *p;
 	bpf_map_delete_elem(&pending, &tid);
-	if (func == BM_FN_POSIX_MEMALIGN) {
+	flags = sp->flags;
+	if (flags & BM_AS_STATUS) { /* posix_memalign: 0, and the block is in *aux */
 		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)c.aux))
 			return 0;
 	}
-	if (!addr || (func == BM_FN_MMAP && addr == BM_MAP_FAILED))
+	if (!addr || ((flags & BM_AS_FAIL_NEG1) && addr == BM_MAP_FAILED))
 		return 0;
 	/* realloc is a free of the old block and an allocation of the new one (memray's rule). */
-	if ((func == BM_FN_REALLOC || func == BM_FN_REALLOCARRAY) && c.aux)
+	if (sp->addr && c.aux)
 		emit(ctx, id, BM_EV_FREE, func, c.aux, 0);
 	return emit(ctx, id, BM_EV_ALLOC, func, addr, c.size);
 }

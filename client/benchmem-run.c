@@ -13,19 +13,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_err.h"
 #include "conn.h"
+#include "context.h"
 #include "embedded.h"
 #include "gate.h"
 #include "hookpath.h"
 #include "jsonutil.h"
 #include "launch.h"
 #include "log.h"
-#include "proto.h"
-#include "results.h"
+#include "names.h"
 #include "table.h"
 #include "units.h"
 
 #define RUN_TIMEOUT_MS 60000
+#define PROG	       "benchmem-run" /* the prefix of diagnostics */
 
 enum profile_mode { PROFILE_DEFAULT, PROFILE_NONE, PROFILE_REGRESSED, PROFILE_ALL };
 enum probe_mode { PROBE_AUTO, PROBE_HOOK, PROBE_UPROBES };
@@ -36,6 +38,8 @@ struct run_opts {
 	const char *socket;
 	const char *profile_dir;
 	enum profile_mode profile;
+	const char *baseline; /* a result file or a .benchmarks directory; NULL: none */
+	json_t *context;      /* commit_info/machine_info of our working directory, or NULL */
 	struct gate_opts gate;
 	bool gating; /* rules or ceilings given */
 	bool python_malloc;
@@ -47,20 +51,6 @@ struct run_opts {
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
 };
 
-static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("benchmem-run: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -70,8 +60,9 @@ static void usage(FILE *f)
 		"FIELD:T]...\n"
 		"                    [--max-peak SIZE] [--max-allocated SIZE] [--max-allocations "
 		"N]\n"
-		"                    [--profile all|regressed|none] [--profile-dir DIR]\n"
-		"                    [--probe auto|hook|uprobes] -- CMD [ARGS...]\n"
+		"                    [--probe auto|hook|uprobes]\n"
+		"                    [--profile all|regressed|none] [--profile-dir DIR] -- CMD "
+		"[ARGS...]\n"
 		"Traces CMD's allocations (peak, total, count, rss) and prints a table to stderr.\n"
 		"Without explicit regions the whole command is one region named NAME (default: "
 		"the\n"
@@ -99,20 +90,33 @@ static int take_gate_option(struct run_opts *o, int c, const char *arg)
 				return 0;
 			}
 		}
-		return fail(2, "--profile %s: want all, regressed or none", arg), -EINVAL;
+		return cli_err(PROG, -EINVAL, "--profile %s: want all, regressed or none", arg);
 	}
-	if (c == 'F') {
-		if (o->gate.nr_rules == GATE_MAX_RULES)
-			return fail(2, "--fail-on: at most %d rules", GATE_MAX_RULES), -EINVAL;
-		if (cmp_rule_parse(arg, &o->gate.rules[o->gate.nr_rules], err, sizeof(err)))
-			return fail(2, "--fail-on %s: %s", arg, err), -EINVAL;
-		o->gate.nr_rules++;
-	} else if (cmp_limit_parse((enum cmp_field)(c - 1000), arg, &o->gate.ceiling[c - 1000], err,
-				   sizeof(err))) {
-		return fail(2, "--max-%s: %s", cmp_field_name((enum cmp_field)(c - 1000)), err),
-		       -EINVAL;
-	}
+	if (c == 'F'
+		    ? gate_add_rule(&o->gate, arg, err, sizeof(err))
+		    : gate_set_ceiling(&o->gate, (enum cmp_field)(c - 1000), arg, err, sizeof(err)))
+		return cli_err(PROG, -EINVAL, "%s", err);
 	o->gating = true;
+	return 0;
+}
+
+/* The directory --json writes into must exist and be writable before the run starts. */
+static int json_dir_check(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path)) == 0)
+		snprintf(dir, sizeof(dir), "/");
+	if (access(dir, W_OK | X_OK)) {
+		int err = -errno;
+
+		cli_err(PROG, 2, "--json %s: directory %s: %s", path, dir, strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -120,20 +124,30 @@ static int take_gate_option(struct run_opts *o, int c, const char *arg)
 static int finish_args(int argc, char **argv, struct run_opts *o)
 {
 	if (optind >= argc) {
-		fail(2, "no command given (usage: benchmem-run [OPTIONS] -- CMD [ARGS...])");
+		cli_err(PROG, 2,
+			"no command given (usage: benchmem-run [OPTIONS] -- CMD [ARGS...])");
 		return -EINVAL;
 	}
-	if (o->gate.nr_rules && !o->gate.baseline) {
-		fail(2,
-		     "--fail-on needs --baseline FILE (a result file or a .benchmarks directory)");
+	if (o->gate.nr_rules && !o->baseline) {
+		cli_err(PROG, 2,
+			"--fail-on needs --baseline FILE (a result file or a .benchmarks "
+			"directory)");
 		return -EINVAL;
 	}
+	/* checked before the run, not after it: a typo must not cost a whole benchmark run */
+	if (o->baseline && access(o->baseline, R_OK)) {
+		cli_err(PROG, 2, "--baseline %s: %s", o->baseline, strerror(errno));
+		return -EINVAL;
+	}
+	if (o->json_path && json_dir_check(o->json_path))
+		return -EINVAL;
 	o->argv = &argv[optind];
 	if (!o->name)
 		o->name = basename(o->argv[0]);
-	if (!proto_is_valid_name(o->name)) {
-		fail(2, "--name '%s': use 1-128 characters from A-Z a-z 0-9 . _ : / [ ] = , + -",
-		     o->name);
+	if (!names_is_valid(o->name)) {
+		cli_err(PROG, 2,
+			"--name '%s': use 1-128 characters from A-Z a-z 0-9 . _ : / [ ] = , + -",
+			o->name);
 		return -EINVAL;
 	}
 	return 0;
@@ -184,20 +198,21 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->quiet = true;
 			break;
 		case 'B':
-			o->gate.baseline = optarg;
+			o->baseline = optarg;
 			break;
 		case 'D':
 			o->profile_dir = optarg;
 			break;
 		case 'R':
-			if (!strcmp(optarg, "auto") || !strcmp(optarg, "hook") ||
-			    !strcmp(optarg, "uprobes")) {
-				o->probe = optarg[0] == 'a'   ? PROBE_AUTO
-					   : optarg[0] == 'h' ? PROBE_HOOK
-							      : PROBE_UPROBES;
-				break;
-			}
-			return fail(2, "--probe %s: want auto, hook or uprobes", optarg), -EINVAL;
+			if (strcmp(optarg, "auto") && strcmp(optarg, "hook") &&
+			    strcmp(optarg, "uprobes"))
+				return cli_err(PROG, 2, "--probe %s: want auto, hook or uprobes",
+					       optarg),
+				       -EINVAL;
+			o->probe = optarg[0] == 'a'   ? PROBE_AUTO
+				   : optarg[0] == 'h' ? PROBE_HOOK
+						      : PROBE_UPROBES;
+			break;
 		case 'P':
 		case 'F':
 		case 1000 + CMP_PEAK:
@@ -260,8 +275,8 @@ static bool wants_profiles(const struct run_opts *o)
 }
 
 /* --probe: the hook where the command can preload it (docs/hook.md), else uprobes. The
- * hook is put first in LD_PRELOAD, so an allocator preloaded by the user (jemalloc) is the
- * one it forwards to. Profiles need a stack per event: one probe hit per call then. */
+ * hook goes first in LD_PRELOAD, so an allocator the user preloads (jemalloc) is the one it
+ * forwards to. Profiles need a stack per event: one probe hit per call then. */
 static void choose_probe(struct run_opts *o)
 {
 	char hook[PATH_MAX], env[3 * PATH_MAX];
@@ -270,9 +285,9 @@ static void choose_probe(struct run_opts *o)
 
 	o->hook = found && hook_can_preload(o->exe);
 	if (o->probe == PROBE_HOOK && !o->hook)
-		fprintf(stderr, "benchmem-run: warning: --probe hook: %s; traced with uprobes\n",
+		fprintf(stderr, PROG ": warning: --probe hook: %s; traced with uprobes\n",
 			found ? "the command is statically linked or set-user-ID"
-			      : HOOK_LIBRARY " not found beside benchmem-run");
+			      : HOOK_LIBRARY " not found beside " PROG);
 	if (!o->hook)
 		return;
 	snprintf(env, sizeof(env), "%s%s%s", hook, old && *old ? ":" : "", old ? old : "");
@@ -298,6 +313,21 @@ struct backend {
 	struct embedded *emb; /* else */
 };
 
+/* commit_info and machine_info of our working directory: git runs here, as the user who ran
+ * us, never in the daemon. NULL (results then say null) when it does not fit the protocol. */
+static json_t *user_context(void)
+{
+	json_t *ctx = context_collect(NULL);
+	char why[160];
+
+	if (ctx && context_check(ctx, why, sizeof(why))) {
+		cli_warn(PROG, "commit_info/machine_info left out: %s", why);
+		json_decref(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
 /* Daemon mode: the service traces, we launch and wait. */
 static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 {
@@ -309,16 +339,17 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 
 	e = launch_prepare(&l, o->argv);
 	if (e)
-		return fail(2, "cannot fork: %s", strerror(-e));
-	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:s}", "op", "launch", "pid", (int)l.pid,
-			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
-			"profile", wants_profiles(o), "probe", o->hook ? "hook" : "uprobes");
+		return cli_err(PROG, 2, "cannot fork: %s", strerror(-e));
+	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:O?, s:s}", "op", "launch", "pid",
+			(int)l.pid, "name", o->name, "exe", o->exe, "python_malloc",
+			o->python_malloc, "profile", wants_profiles(o), "context", o->context,
+			"probe", o->hook ? "hook" : "uprobes");
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
 		json_decref(reply);
 		launch_abort(&l);
-		return fail(2, "benchmemd refused to trace: %s", err);
+		return cli_err(PROG, 2, "benchmemd refused to trace: %s", err);
 	}
 	b->session = json_integer_value(json_object_get(reply, "session"));
 	json_decref(reply);
@@ -332,7 +363,7 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 	while (waitpid(l.pid, status, 0) < 0 && errno == EINTR)
 		;
 	if (e)
-		return fail(127, "cannot run '%s': %s", o->argv[0], strerror(-e));
+		return cli_err(PROG, 127, "cannot run '%s': %s", o->argv[0], strerror(-e));
 	return 0;
 }
 
@@ -344,16 +375,16 @@ static int run_embedded(struct backend *b, struct run_opts *o, const char *comma
 
 	b->emb = embedded__new(wants_profiles(o), o->profile_dir, err, sizeof(err));
 	if (!b->emb)
-		return fail(2, "%s", err);
+		return cli_err(PROG, 2, "%s", err);
 	r = launch_prepare(&l, o->argv);
 	if (r)
-		return fail(2, "cannot fork: %s", strerror(-r));
-	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->hook, status, err,
-			  sizeof(err));
+		return cli_err(PROG, 2, "cannot fork: %s", strerror(-r));
+	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->hook, o->context,
+			  status, err, sizeof(err));
 	if (r == -ENOENT || r == -EACCES)
-		return fail(r == -ENOENT ? 127 : 126, "%s", err);
+		return cli_err(PROG, r == -ENOENT ? 127 : 126, "%s", err);
 	if (r)
-		return fail(2, "%s", err);
+		return cli_err(PROG, 2, "%s", err);
 	return 0;
 }
 
@@ -366,7 +397,7 @@ static json_t *fetch_results(struct backend *b)
 	if (b->emb) {
 		doc = embedded__results(b->emb);
 		if (!doc)
-			fail(2, "cannot build the results: %s", strerror(errno));
+			cli_err(PROG, 2, "cannot build the results: %s", strerror(errno));
 		return doc;
 	}
 	/* the daemon keeps the ended session while this connection lives */
@@ -375,7 +406,7 @@ static json_t *fetch_results(struct backend *b)
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
 		json_decref(reply);
-		fail(2, "cannot fetch the results: %s", err);
+		cli_err(PROG, 2, "cannot fetch the results: %s", err);
 		return NULL;
 	}
 	doc = json_incref(json_object_get(reply, "result"));
@@ -404,8 +435,30 @@ static void write_profile(struct backend *b, const char *name)
 		fprintf(stderr, "benchmem-run: profile of %s: %s (memray flamegraph %s)\n", name,
 			path, path);
 	else
-		fprintf(stderr, "benchmem-run: warning: no profile of %s: %s\n", name, err);
+		cli_warn(PROG, "no profile of %s: %s", name, err);
 	json_decref(reply);
+}
+
+/* lib/gate over this run's document and the newest run of the baseline (a file or a storage
+ * directory). Returns 0 or -errno with a one-line reason in @err. */
+static int gate_doc(const struct run_opts *o, json_t *doc, struct gate_hit **hits, size_t *n,
+		    char *err, size_t errlen)
+{
+	struct run *cur = run__from_doc(doc, "this run", err, errlen);
+	struct runs rs = { 0 };
+	int e;
+
+	*hits = NULL;
+	*n = 0;
+	if (!cur)
+		return -errno;
+	e = o->baseline && o->gate.nr_rules ? runs__load(&rs, o->baseline, err, errlen) : 0;
+	if (!e)
+		e = gate_eval(&o->gate, rs.nr ? rs.v[rs.nr - 1] : NULL, cur,
+			      rs.nr ? rs.v[rs.nr - 1]->path : "", "this run", hits, n, err, errlen);
+	runs__clear(&rs);
+	run__free(cur);
+	return e;
 }
 
 /* Gates the run; writes the profiles asked for. Returns the hits' count or -1 (printed). */
@@ -416,12 +469,11 @@ static int judge(struct backend *b, struct run_opts *o, json_t *doc)
 	json_t *bm;
 	char err[512];
 
-	if (o->gating && gate_check(&o->gate, doc, &hits, &n, err, sizeof(err))) {
-		fail(2, "%s", err);
+	if (o->gating && gate_doc(o, doc, &hits, &n, err, sizeof(err))) {
+		cli_err(PROG, 2, "%s", err);
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		fprintf(stderr, "benchmem-run: regression: %s: %s\n", hits[i].name, hits[i].what);
+	gate_print(stderr, PROG ": ", hits, n, false);
 	if (o->profile == PROFILE_ALL) {
 		json_array_foreach(json_object_get(doc, "benchmarks"), i, bm)
 			write_profile(b, json_string_value(json_object_get(bm, "name")));
@@ -448,9 +500,9 @@ int main(int argc, char **argv)
 	log_setup("benchmem-run", getenv("BENCHMEM_DEBUG") ? BM_LOG_DEBUG : BM_LOG_WARNING);
 	e = launch_check(o.argv[0], o.exe);
 	if (e == -ENOENT)
-		return fail(127, "cannot run '%s': command not found", o.argv[0]);
+		return cli_err(PROG, 127, "cannot run '%s': command not found", o.argv[0]);
 	if (e)
-		return fail(126, "cannot run '%s': %s", o.argv[0], strerror(-e));
+		return cli_err(PROG, 126, "cannot run '%s': %s", o.argv[0], strerror(-e));
 	join_argv(o.argv, command, sizeof(command));
 	if (o.python_malloc)
 		setenv("PYTHONMALLOC", "malloc", 1);
@@ -462,10 +514,11 @@ int main(int argc, char **argv)
 		b.fd = conn_open(conn_socket_path(), RUN_TIMEOUT_MS);
 	/* the daemon writes as root: only its own profile_dir is allowed */
 	if (b.fd >= 0 && o.profile_dir)
-		fprintf(stderr, "benchmem-run: warning: --profile-dir is ignored with benchmemd; "
-				"profiles go to its profile_dir\n");
+		cli_warn(PROG, "--profile-dir is ignored with benchmemd; profiles go to its "
+			       "profile_dir");
 	if (o.socket && b.fd < 0)
-		return fail(2, "no benchmemd at %s: %s", o.socket, strerror(-b.fd));
+		return cli_err(PROG, 2, "no benchmemd at %s: %s", o.socket, strerror(-b.fd));
+	o.context = user_context();
 	code = b.fd >= 0 ? run_with_daemon(&b, &o, &status)
 			 : run_embedded(&b, &o, command, &status);
 	if (!code) {
@@ -482,15 +535,16 @@ int main(int argc, char **argv)
 	if (b.fd >= 0)
 		close(b.fd);
 	embedded__free(b.emb);
+	json_decref(o.context);
 	if (code)
 		return code;
 	if (!o.quiet)
 		table_print(stderr, doc, isatty(STDERR_FILENO) && !getenv("NO_COLOR"));
 	if (o.json_path) {
-		e = results_write(doc, o.json_path);
+		e = jsonutil_write_file(doc, o.json_path);
 		if (e) {
 			json_decref(doc);
-			return fail(2, "cannot write %s: %s", o.json_path, strerror(-e));
+			return cli_err(PROG, 2, "cannot write %s: %s", o.json_path, strerror(-e));
 		}
 	}
 	json_decref(doc);

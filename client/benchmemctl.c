@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_err.h"
 #include "ctl.h"
 
 struct ctl_cmd {
@@ -49,7 +50,5 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], ctl_cmds[i].name))
 			return ctl_cmds[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "benchmemctl: error: unknown command '%s' (see benchmemctl --help)\n",
-		argv[1]);
-	return 2;
+	return cli_err("benchmemctl", 2, "unknown command '%s' (see benchmemctl --help)", argv[1]);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_err.h"
 #include "ctl.h"
 #include "memray/reader.h"
 #include "units.h"
@@ -118,32 +119,31 @@ int ctl_inspect(int argc, char **argv)
 			printf("usage: benchmemctl inspect FILE.bin [--json]\n");
 			return 0;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, CMD ": error: unknown option '%s'\n", argv[i]);
-			return 2;
+			return cli_err(CMD, 2, "unknown option '%s'", argv[i]);
 		} else if (path) {
-			fprintf(stderr, CMD ": error: more than one FILE ('%s')\n", argv[i]);
+			cli_err(CMD, 0, "more than one FILE ('%s')", argv[i]);
 			return 2;
 		} else {
 			path = argv[i];
 		}
 	}
 	if (!path) {
-		fprintf(stderr, CMD ": error: missing FILE (usage: inspect FILE.bin [--json])\n");
+		cli_err(CMD, 0, "missing FILE (usage: inspect FILE.bin [--json])");
 		return 2;
 	}
 	f = fopen(path, "rb");
 	if (!f) {
-		fprintf(stderr, CMD ": error: %s: %s\n", path, strerror(errno));
+		cli_err(CMD, 0, "%s: %s", path, strerror(errno));
 		return 2;
 	}
 	err = memray_read_file(f, NULL, NULL, &prof, reason, sizeof(reason));
 	if (err) {
-		fprintf(stderr, CMD ": error: %s: %s\n", path, reason);
+		cli_err(CMD, 0, "%s: %s", path, reason);
 		goto out;
 	}
 	if (json) {
 		if (print_json(&prof)) {
-			fprintf(stderr, CMD ": error: %s: cannot write the JSON document\n", path);
+			cli_err(CMD, 0, "%s: cannot write the JSON document", path);
 			goto out;
 		}
 	} else {

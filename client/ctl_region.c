@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_err.h"
 #include "conn.h"
 #include "ctl.h"
 #include "jsonutil.h"
@@ -26,19 +27,19 @@ struct ctl_args {
 	bool json;
 };
 
+/* "benchmemctl CMD: error: ..." through the one printer (cli_err); returns @code. */
 static int fail(const char *cmd, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
 static int fail(const char *cmd, int code, const char *fmt, ...)
 {
+	char prog[48], msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "benchmemctl %s: error: ", cmd);
+	snprintf(prog, sizeof(prog), "benchmemctl %s", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return code;
+	return cli_err(prog, code, "%s", msg);
 }
 
 /* Shared option parsing: --pid, --repeat, --param K=V, --json, -o FILE; one positional. */
@@ -106,10 +107,8 @@ static json_t *call(const char *cmd, json_t *req, int *code)
 	int fd = conn_open(path, CTL_TIMEOUT_MS);
 
 	if (fd < 0) {
-		fprintf(stderr,
-			"benchmemctl %s: error: no collector at %s: %s (start benchmemd, or run "
-			"under benchmem-run)\n",
-			cmd, path, strerror(-fd));
+		fail(cmd, 0, "no collector at %s: %s (start benchmemd, or run under benchmem-run)",
+		     path, strerror(-fd));
 		json_decref(req);
 		*code = 3;
 		return NULL;
@@ -118,12 +117,12 @@ static json_t *call(const char *cmd, json_t *req, int *code)
 	json_decref(req);
 	close(fd);
 	if (!reply) {
-		fprintf(stderr, "benchmemctl %s: error: %s\n", cmd, err);
+		fail(cmd, 0, "%s", err);
 		*code = 3;
 		return NULL;
 	}
 	if (conn_error(reply, err, sizeof(err))) {
-		fprintf(stderr, "benchmemctl %s: error: %s\n", cmd, err);
+		fail(cmd, 0, "%s", err);
 		json_decref(reply);
 		*code = 1;
 		return NULL;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* client/ctl_report.c — `benchmemctl report RUN... -o report.html`: options and the file. */
+/* client/ctl_report.c — `benchmemctl report RUN... [-o report.html] [--baseline RUN]
+ * [--fail-on FIELD:THRESHOLD]...`: options, the runs, the file. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,15 +8,23 @@
 #include <string.h>
 
 #include "atomic_file.h"
+#include "cli_err.h"
 #include "ctl.h"
 #include "report.h"
 #include "runs.h"
 
-static const char report_usage[] = "usage: benchmemctl report RUN... [-o report.html]\n"
-				   "RUN is a pytest-benchmark JSON file or a storage directory.\n";
+#define CMD "benchmemctl report"
+
+static const char report_usage[] =
+	"usage: benchmemctl report RUN... [-o report.html] [--baseline RUN]\n"
+	"                          [--fail-on FIELD:THRESHOLD]...\n"
+	"RUN is a pytest-benchmark JSON file or a storage directory, oldest first; any number\n"
+	"of runs make the history. The summary judges the last run against --baseline (its\n"
+	"newest run) or the run before it with the --fail-on rules (default peak:10%), as\n"
+	"`benchmemctl compare BASE LAST --fail-on ...` does.\n";
 
 /* Renders into memory, then writes the file atomically: no half-written report. */
-static int write_report(const struct runs *rs, const char *out)
+static int write_report(const struct runs *rs, const struct report_opts *o, const char *out)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -24,7 +33,7 @@ static int write_report(const struct runs *rs, const char *out)
 
 	if (!f)
 		return -errno;
-	ret = report_write(f, rs);
+	ret = report_write(f, rs, o);
 	if (fclose(f) && !ret)
 		ret = -EIO;
 	if (!ret)
@@ -33,50 +42,88 @@ static int write_report(const struct runs *rs, const char *out)
 	return ret;
 }
 
-int ctl_report(int argc, char **argv)
+/* Parses the options into @o, @out, @baseline. Returns the index of the first RUN, -1 on a
+ * usage error (printed), -2 after --help. */
+static int parse(int argc, char **argv, struct report_opts *o, const char **out,
+		 const char **baseline)
 {
 	static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
+					      { "baseline", required_argument, NULL, 'b' },
+					      { "fail-on", required_argument, NULL, 'f' },
 					      { "help", no_argument, NULL, 'h' },
 					      { NULL, 0, NULL, 0 } };
-	const char *out = "report.html";
-	struct runs rs = { 0 };
 	char err[512];
-	int c, ret = 2;
+	int c;
 
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(report_usage, stdout);
-			return 0;
+			return -2;
+		} else if (c == 'o') {
+			*out = optarg;
+		} else if (c == 'b') {
+			*baseline = optarg;
+		} else if (c == 'f' && report_rules_add(&o->rules, optarg, err, sizeof(err))) {
+			cli_err(CMD, 0, "%s", err);
+			return -1;
+		} else if (c != 'f') {
+			cli_err(CMD, 0, "bad option '%s' (see --help)", argv[optind - 1]);
+			return -1;
 		}
-		if (c != 'o') {
-			fprintf(stderr, "benchmemctl report: error: bad option '%s' (see --help)\n",
-				argv[optind - 1]);
-			return 2;
-		}
-		out = optarg;
+	}
+	if (!o->rules.nr) {
+		o->default_rules = true;
+		if (report_rules_add(&o->rules, "peak:10%", err, sizeof(err)))
+			return -1;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "benchmemctl report: error: no RUN given\n%s", report_usage);
-		return 2;
+		cli_err(CMD, 0, "no RUN given");
+		fputs(report_usage, stderr);
+		return -1;
 	}
-	for (int i = optind; i < argc; i++) {
-		if (runs__load(&rs, argv[i], err, sizeof(err))) {
-			fprintf(stderr, "benchmemctl report: error: %s\n", err);
+	return optind;
+}
+
+static int load(struct runs *rs, const char *path)
+{
+	char err[512];
+
+	if (!runs__load(rs, path, err, sizeof(err)))
+		return 0;
+	cli_err(CMD, 0, "%s", err);
+	return -EINVAL;
+}
+
+int ctl_report(int argc, char **argv)
+{
+	const char *out = "report.html", *baseline = NULL;
+	struct runs rs = { 0 }, base = { 0 };
+	struct report_opts o = { 0 };
+	int first, ret = 2;
+
+	first = parse(argc, argv, &o, &out, &baseline);
+	if (first < 0)
+		return first == -2 ? 0 : 2;
+	for (int i = first; i < argc; i++)
+		if (load(&rs, argv[i]))
 			goto out;
-		}
+	if (baseline) {
+		if (load(&base, baseline))
+			goto out;
+		o.baseline = base.v[base.nr - 1]; /* a storage directory: its newest run */
 	}
-	ret = write_report(&rs, out);
+	ret = write_report(&rs, &o, out);
 	if (ret == -ENODATA)
-		fprintf(stderr, "benchmemctl report: error: no benchmark in these runs has "
-				"extra_info.benchmem\n");
+		cli_err(CMD, 0, "no benchmark in these runs has extra_info.benchmem");
 	else if (ret)
-		fprintf(stderr, "benchmemctl report: error: %s: %s\n", out, strerror(-ret));
+		cli_err(CMD, 0, "%s: %s", out, strerror(-ret));
 	else
 		printf("wrote %s (%zu run(s))\n", out, rs.nr);
 	ret = ret ? 2 : 0;
 out:
+	runs__clear(&base);
 	runs__clear(&rs);
 	return ret;
 }

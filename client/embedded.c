@@ -10,13 +10,11 @@
 
 #include "collector.h"
 #include "embedded.h"
-#include "listen.h"
 
 struct embedded {
 	bool profile;
 	char dir[PATH_MAX];
 	char sock[PATH_MAX + 32];
-	int listen_fd;
 	struct collector *c;
 };
 
@@ -28,7 +26,6 @@ struct embedded *embedded__new(bool profile, const char *profile_dir, char *err,
 
 	if (!e)
 		return NULL;
-	e->listen_fd = -1;
 	if ((size_t)snprintf(e->dir, sizeof(e->dir), "%s/benchmem-run.XXXXXX",
 			     tmp && *tmp ? tmp : "/tmp") >= sizeof(e->dir) ||
 	    !mkdtemp(e->dir)) {
@@ -46,12 +43,8 @@ struct embedded *embedded__new(bool profile, const char *profile_dir, char *err,
 		snprintf(err, errlen, "--profile-dir: path too long");
 		goto fail;
 	}
-	e->listen_fd = listen_open(e->sock, 0666, NULL, err, errlen);
-	if (e->listen_fd < 0)
-		goto fail;
-	o.listen_fd = e->listen_fd;
 	e->c = collector__new(&o, err, errlen);
-	if (!e->c)
+	if (!e->c || collector__serve_path(e->c, e->sock, 0666, err, errlen))
 		goto fail;
 	setenv("BENCHMEM_SOCKET", e->sock, 1);
 	return e;
@@ -66,15 +59,14 @@ void embedded__free(struct embedded *e)
 	if (!e)
 		return;
 	collector__free(e->c);
-	if (e->listen_fd >= 0)
-		listen_close(e->listen_fd, e->sock);
 	if (e->dir[0])
 		rmdir(e->dir);
 	free(e);
 }
 
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, bool hook, int *status, char *err, size_t errlen)
+		  bool python_malloc, bool hook, json_t *context, int *status, char *err,
+		  size_t errlen)
 {
 	struct session *s;
 	int r;
@@ -85,6 +77,8 @@ int embedded__run(struct embedded *e, struct launch *l, const char *name, const 
 		launch_abort(l);
 		return r;
 	}
+	/* in-process, the context the daemon would get in the launch request */
+	collector__local_session(e->c)->context = json_incref(context);
 	r = launch_release(l);
 	if (r) {
 		snprintf(err, errlen, "cannot run '%s': %s", command, strerror(-r));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "jsonutil.h"
 #include "units.h"
 
@@ -42,41 +43,38 @@ struct headline {
 	size_t passes;
 };
 
-static bool u64_at(const json_t *arr, size_t i, uint64_t *out)
-{
-	const json_t *v = json_array_get(arr, i);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return false;
-	*out = (uint64_t)json_integer_value(v);
-	return true;
-}
-
-/* The min-peak pass's numbers from the per-pass lists (files written by other tools). */
+/* The headline from the per-pass lists (files written by other tools): cmp_headline_of's rule;
+ * rss only when its list has a value for every pass. */
 static int derive_headline(const json_t *bm, struct headline *h)
 {
-	const json_t *peaks = json_object_get(bm, "peak_bytes");
-	const json_t *rss = json_object_get(bm, "rss_bytes");
-	size_t best = 0;
-	uint64_t v;
+	static const char *const keys[] = { "peak_bytes", "total_bytes", "allocations",
+					    "rss_bytes" };
+	uint64_t *v[4] = { NULL };
+	struct cmp_headline ch;
+	size_t n[4] = { 0 };
+	int ret = 0;
 
-	for (size_t i = 0; i < h->passes; i++) {
-		if (!u64_at(peaks, i, &v))
-			return -EINVAL;
-		if (i == 0 || v < h->peak) {
-			h->peak = v;
-			best = i;
-		}
+	for (int k = 0; k < 3 && !ret; k++) {
+		ret = jsonutil_get_u64_array(bm, keys[k], &v[k], &n[k]);
+		if (!ret && n[k] != h->passes)
+			ret = -EINVAL;
 	}
-	if (!u64_at(json_object_get(bm, "total_bytes"), best, &h->total) ||
-	    !u64_at(json_object_get(bm, "allocations"), best, &h->allocations))
+	if (!ret) {
+		struct cmp_series s = { v[0], v[1], v[2], NULL, h->passes };
+
+		if (!jsonutil_get_u64_array(bm, keys[3], &v[3], &n[3]) && n[3] == h->passes)
+			s.rss_bytes = v[3];
+		ret = cmp_headline_of(&s, &ch);
+	}
+	for (int k = 0; k < 4; k++)
+		free(v[k]);
+	if (ret)
 		return -EINVAL;
-	h->has_rss = json_array_size(rss) == h->passes;
-	for (size_t i = 0; h->has_rss && i < h->passes; i++) {
-		h->has_rss = u64_at(rss, i, &v);
-		if (i == 0 || v < h->rss)
-			h->rss = v;
-	}
+	h->peak = ch.peak_bytes;
+	h->total = ch.total_bytes;
+	h->allocations = ch.allocations;
+	h->rss = ch.rss_bytes;
+	h->has_rss = ch.has_rss;
 	return 0;
 }
 

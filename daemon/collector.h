@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/collector.h — the top-level context: owns the loop, the probes, the ring buffer,
- * the ptrace follower, the server and every session, and wires them together. benchmemd
- * runs one; benchmem-run embeds one when no daemon listens. */
+/* daemon/collector.h — the top-level context: owns the loop, the probes, the event sources
+ * (sources.c), the traced processes (tracer.c), the session table (sessions.c) and the profile
+ * jobs (profiles.c), and wires them together. benchmemd runs one; benchmem-run embeds one when no
+ * daemon listens. The socket front (serve.c: the server and dispatch.c) sits on top: it uses this
+ * API and registers itself with collector__set_front(), so the collector knows no protocol. */
 #ifndef BM_COLLECTOR_H
 #define BM_COLLECTOR_H
 
@@ -11,16 +13,16 @@
 
 #include "config.h"
 #include "session.h"
+#include "source.h"
 
 #define BM_VERSION "benchmemd 0.1.0"
 
 struct collector;
-struct client;
+struct loop;
 
 struct collector_opts {
 	struct bm_config cfg;
 	bool embedded; /* inside benchmem-run: no result files, stop when the root exits */
-	int listen_fd; /* a listening socket (the collector does not own it) */
 	int ready_fd;  /* >= 0: write "READY\n" there once serving */
 };
 
@@ -28,6 +30,33 @@ struct collector_opts {
  * @err that says what to do. */
 struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen);
 void collector__free(struct collector *c); /* NULL-safe */
+
+/* ---- the socket front (implemented in serve.c, on top of the collector) ------------- */
+/* Serves the protocol on listening socket @listen_fd (not owned) until collector__free().
+ * 0 or -errno with @err. */
+int collector__serve(struct collector *c, int listen_fd, char *err, size_t errlen);
+/* The same on a socket of its own at @path, created with @mode, closed and unlinked by
+ * collector__free() (benchmem-run's private socket). 0 or -errno with @err. */
+int collector__serve_path(struct collector *c, const char *path, mode_t mode, char *err,
+			  size_t errlen);
+
+/* What the front registers: how a finished profile writer is reported (see
+ * collector__profile_start), and how it is freed, first, in collector__free(). */
+struct collector_front_ops {
+	void (*profile_done)(void *arg, int client_id, const char *name, const char *path,
+			     const char *err);
+	void (*free)(void *arg);
+};
+/* One front per collector: 0, or -EBUSY when one is registered already. */
+int collector__set_front(struct collector *c, const struct collector_front_ops *ops, void *arg);
+struct loop *collector__loop(struct collector *c);
+const struct bm_config *collector__config(const struct collector *c);
+
+/* The sink a new event source (source.h) delivers its events to: *@fn(*@arg, event). The
+ * ring buffer is added by collector__new(); another source is made with this sink, then
+ * added (the collector owns it from then on, even on failure: 0 or -errno). */
+void collector__sink(struct collector *c, source_event_fn **fn, void **arg);
+int collector__add_source(struct collector *c, struct event_source *src);
 
 /* Runs the loop until SIGTERM/SIGINT (daemon) or until the launched root exits (embedded).
  * Returns 0 or -errno. */
@@ -43,7 +72,7 @@ json_t *collector__results(struct collector *c, struct session *s);
 /* Forwards @sig to the root of the embedded session (benchmem-run's SIGINT/SIGTERM). */
 void collector__forward_signal(struct collector *c, int sig);
 
-/* ---- for dispatch.c: the operations behind the protocol ------------------------------ */
+/* ---- the operations behind the protocol (dispatch.c) --------------------------------- */
 struct session *collector__find_session_by_pid(struct collector *c, pid_t pid);
 struct session *collector__find_session_by_id(struct collector *c, uint32_t id);
 /* Trace running process @pid for @uid. Returns the session or NULL + errno/@err. */
@@ -56,7 +85,7 @@ struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int
 const char *collector__profile(struct collector *c, struct session *s, const char *name,
 			       int64_t repeat, char *err, size_t errlen);
 void collector__detach(struct collector *c, struct session *s);
-/* Drains the ring buffer so that every event produced so far is accounted. */
+/* Drains every event source so that every event produced so far is accounted. */
 void collector__drain(struct collector *c);
 uint64_t collector__lost(struct collector *c); /* the whole collector's lost events */
 uint64_t collector__session_lost(struct collector *c, const struct session *s);

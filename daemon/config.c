@@ -1,21 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/config.c — benchmemd.yaml via libyaml → struct bm_config, driven by one table of keys
- * with their types and limits; pure apart from config_load's read. */
+/* daemon/config.c — the table of benchmemd.yaml's keys with their types and limits: defaults,
+ * parsing one value, the rules between keys, formatting; pure. config_yaml.c reads the file. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <yaml.h>
 
 #include "config.h"
+#include "config_keys.h"
 #include "units.h"
-
-enum cfg_type { CFG_PATH, CFG_MODE, CFG_GROUP, CFG_SIZE, CFG_UINT, CFG_BOOL, CFG_ENUM };
 
 static const char *const cfg_type_names[] = {
 	[CFG_PATH] = "path", [CFG_MODE] = "mode", [CFG_GROUP] = "group", [CFG_SIZE] = "size",
@@ -26,17 +20,6 @@ static const char *const log_level_names[] = { "err", "warning", "info", "debug"
 static const int log_level_values[] = { BM_LOG_ERR, BM_LOG_WARNING, BM_LOG_INFO, BM_LOG_DEBUG };
 static const char *const attach_mode_names[] = { "process", "system", NULL };
 static const int attach_mode_values[] = { BM_ATTACH_PROCESS, BM_ATTACH_SYSTEM };
-
-/* One key of benchmemd.yaml. For CFG_PATH and CFG_GROUP, @max is the field's size (NUL
- * included); for CFG_ENUM, @names and @values list the choices. */
-struct cfg_key {
-	const char *key;
-	enum cfg_type type;
-	size_t offset;
-	uint64_t min, max;
-	const char *const *names;
-	const int *values;
-};
 
 #define FIELD(f) offsetof(struct bm_config, f), 0, sizeof(((struct bm_config *)0)->f)
 #define KiB	 (1ull << 10)
@@ -73,8 +56,13 @@ static const struct cfg_key cfg_keys[] = {
 	  1, NULL, NULL },
 };
 
-/* config_load_buffer marks seen keys in a 64-bit set to find duplicates. */
-_Static_assert(ARRAY_SIZE(cfg_keys) <= 64, "cfg_keys fits the duplicate-key bit set");
+/* the YAML reader marks seen keys in a 64-bit set to find duplicates */
+_Static_assert(ARRAY_SIZE(cfg_keys) <= CFG_MAX_KEYS, "cfg_keys fits the duplicate-key bit set");
+
+const char *cfg_type_name(const struct cfg_key *k)
+{
+	return cfg_type_names[k->type];
+}
 
 void config_defaults(struct bm_config *c)
 {
@@ -100,7 +88,7 @@ void config_defaults(struct bm_config *c)
 	};
 }
 
-static const struct cfg_key *cfg_find(const char *key, size_t *idx)
+const struct cfg_key *cfg_find(const char *key, size_t *idx)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cfg_keys); i++) {
 		if (!strcmp(cfg_keys[i].key, key)) {
@@ -131,7 +119,7 @@ static void fmt_size(uint64_t v, char *buf, size_t len)
 
 /* A printable, bounded copy of @s for a message: at most 64 bytes, then "..."; bytes outside
  * printable ASCII become '?', so a reason stays one line whatever the file holds. */
-static const char *shown(const char *s, char *buf, size_t len)
+const char *cfg_shown(const char *s, char *buf, size_t len)
 {
 	size_t i;
 
@@ -155,7 +143,8 @@ static int parse_path(const struct cfg_key *k, const char *s, size_t n, void *fi
 {
 	char buf[72];
 	if (n == 0 || s[0] != '/') {
-		snprintf(why, whylen, "\"%s\" is not an absolute path", shown(s, buf, sizeof(buf)));
+		snprintf(why, whylen, "\"%s\" is not an absolute path",
+			 cfg_shown(s, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	if (n >= k->max) {
@@ -177,7 +166,7 @@ static int parse_group(const struct cfg_key *k, const char *s, size_t n, void *f
 	if (!ok) {
 		snprintf(why, whylen,
 			 "\"%s\" is not a group name (1-%" PRIu64 " of [A-Za-z0-9_.-])",
-			 shown(s, buf, sizeof(buf)), k->max - 1);
+			 cfg_shown(s, buf, sizeof(buf)), k->max - 1);
 		return -EINVAL;
 	}
 	memcpy(field, s, n + 1);
@@ -192,7 +181,7 @@ static int parse_mode(const struct cfg_key *k, const char *s, size_t n, void *fi
 
 	if (n == 0 || n > 4 || strspn(s, "01234567") != n) {
 		snprintf(why, whylen, "\"%s\" is not an octal mode such as 0660",
-			 shown(s, buf, sizeof(buf)));
+			 cfg_shown(s, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -220,7 +209,7 @@ static int check_range(const struct cfg_key *k, const char *s, uint64_t v, char 
 		snprintf(lo, sizeof(lo), "%" PRIu64, k->min);
 		snprintf(hi, sizeof(hi), "%" PRIu64, k->max);
 	}
-	snprintf(why, whylen, "%s is out of range %s-%s", shown(s, buf, sizeof(buf)), lo, hi);
+	snprintf(why, whylen, "%s is out of range %s-%s", cfg_shown(s, buf, sizeof(buf)), lo, hi);
 	return -EINVAL;
 }
 
@@ -237,7 +226,7 @@ static int parse_number(const struct cfg_key *k, const char *s, size_t n, void *
 	else
 		err = units_parse_u64(s, UINT64_MAX, &v);
 	if (err == -EINVAL) {
-		snprintf(why, whylen, "%s is not %s", shown(s, buf, sizeof(buf)),
+		snprintf(why, whylen, "%s is not %s", cfg_shown(s, buf, sizeof(buf)),
 			 k->type == CFG_SIZE ? "a size" : "a non-negative integer");
 		return -EINVAL;
 	}
@@ -265,7 +254,7 @@ static int parse_bool(const struct cfg_key *k, const char *s, size_t n, void *fi
 			return 0;
 		}
 	}
-	snprintf(why, whylen, "%s is not true or false", shown(s, buf, sizeof(buf)));
+	snprintf(why, whylen, "%s is not true or false", cfg_shown(s, buf, sizeof(buf)));
 	return -EINVAL;
 }
 
@@ -282,7 +271,7 @@ static int parse_enum(const struct cfg_key *k, const char *s, size_t n, void *fi
 			return 0;
 		}
 	}
-	used = (size_t)snprintf(why, whylen, "%s is not one of", shown(s, buf, sizeof(buf)));
+	used = (size_t)snprintf(why, whylen, "%s is not one of", cfg_shown(s, buf, sizeof(buf)));
 	for (size_t i = 0; k->names[i] && used < whylen; i++)
 		used += (size_t)snprintf(why + used, whylen - used, "%s %s", i ? "," : "",
 					 k->names[i]);
@@ -298,9 +287,8 @@ static cfg_parse_fn *const cfg_parsers[] = {
 	[CFG_ENUM] = parse_enum,
 };
 
-/* Parses @s (@n bytes, NUL-terminated) for key @k into @c. Returns 0 or -EINVAL + @why. */
-static int cfg_apply(struct bm_config *c, const struct cfg_key *k, const char *s, size_t n,
-		     char *why, size_t whylen)
+int cfg_apply(struct bm_config *c, const struct cfg_key *k, const char *s, size_t n, char *why,
+	      size_t whylen)
 {
 	if (strlen(s) != n) {
 		snprintf(why, whylen, "value contains a NUL byte");
@@ -336,7 +324,7 @@ int config_set(struct bm_config *c, const char *key, const char *value, char *er
 	int ret;
 
 	if (!k) {
-		snprintf(err, errlen, "%s: unknown key", shown(key, buf, sizeof(buf)));
+		snprintf(err, errlen, "%s: unknown key", cfg_shown(key, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	ret = cfg_apply(&tmp, k, value, strlen(value), why, sizeof(why));
@@ -403,263 +391,4 @@ int config_key_info(size_t i, struct bm_config_key_info *out)
 		out->max = cfg_keys[i].max - 1; /* a length, without the NUL */
 	}
 	return 0;
-}
-
-/* ---- the YAML walk ------------------------------------------------------------------------- */
-
-struct cfg_reader {
-	yaml_parser_t parser;
-	struct bm_config *c;
-	const char *name;
-	char *err;
-	size_t errlen;
-	uint64_t seen; /* bit i: cfg_keys[i] was set by this file */
-};
-
-static int fail_at(struct cfg_reader *r, const yaml_mark_t *m, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail_at(struct cfg_reader *r, const yaml_mark_t *m, const char *fmt, ...)
-{
-	va_list ap;
-	int used;
-
-	used = snprintf(r->err, r->errlen, "%s:%zu:%zu: ", r->name, m->line + 1, m->column + 1);
-	if (used < 0 || (size_t)used >= r->errlen)
-		return -EINVAL;
-	va_start(ap, fmt);
-	vsnprintf(r->err + used, r->errlen - (size_t)used, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-/* Gets the next event into @ev (caller deletes it). Returns 0, or -EINVAL / -ENOMEM + reason. */
-static int next_event(struct cfg_reader *r, yaml_event_t *ev)
-{
-	const char *ctx;
-
-	if (yaml_parser_parse(&r->parser, ev))
-		return 0;
-	if (r->parser.error == YAML_MEMORY_ERROR) {
-		snprintf(r->err, r->errlen, "%s: out of memory", r->name);
-		return -ENOMEM;
-	}
-	ctx = r->parser.context ? r->parser.context : "";
-	return fail_at(r, &r->parser.problem_mark, "%s%s%s", ctx, *ctx ? ": " : "",
-		       r->parser.problem ? r->parser.problem : "invalid YAML");
-}
-
-static const char *kind_name(yaml_event_type_t t)
-{
-	switch (t) {
-	case YAML_SEQUENCE_START_EVENT:
-		return "a list";
-	case YAML_MAPPING_START_EVENT:
-		return "a mapping";
-	case YAML_ALIAS_EVENT:
-		return "an alias";
-	default:
-		return "not a scalar";
-	}
-}
-
-/* Applies one "key: value" pair; @key is the key's scalar event. Reads the value event. */
-static int read_pair(struct cfg_reader *r, const yaml_event_t *key)
-{
-	char buf[72];
-	const char *name = (const char *)key->data.scalar.value;
-	const struct cfg_key *k;
-	yaml_event_t val;
-	char why[256];
-	size_t idx;
-	int err;
-
-	k = strlen(name) == key->data.scalar.length ? cfg_find(name, &idx) : NULL;
-	if (!k)
-		return fail_at(r, &key->start_mark, "%s: unknown key",
-			       shown(name, buf, sizeof(buf)));
-	if (r->seen & (1ull << idx))
-		return fail_at(r, &key->start_mark, "%s: duplicate key", k->key);
-	r->seen |= 1ull << idx;
-	err = next_event(r, &val);
-	if (err)
-		return err;
-	if (val.type != YAML_SCALAR_EVENT) {
-		err = fail_at(r, &val.start_mark, "%s: expected a %s value, got %s", k->key,
-			      cfg_type_names[k->type], kind_name(val.type));
-		goto out;
-	}
-	err = cfg_apply(r->c, k, (const char *)val.data.scalar.value, val.data.scalar.length, why,
-			sizeof(why));
-	if (err)
-		fail_at(r, &val.start_mark, "%s: %s", k->key, why);
-out:
-	yaml_event_delete(&val);
-	return err;
-}
-
-/* Reads "key: value" pairs up to the end of the top-level mapping. */
-static int read_mapping(struct cfg_reader *r)
-{
-	yaml_event_t ev;
-	int err;
-
-	for (;;) {
-		err = next_event(r, &ev);
-		if (err)
-			return err;
-		if (ev.type == YAML_MAPPING_END_EVENT)
-			break;
-		if (ev.type == YAML_SCALAR_EVENT)
-			err = read_pair(r, &ev);
-		else
-			err = fail_at(r, &ev.start_mark, "a key must be a plain string, not %s",
-				      kind_name(ev.type));
-		yaml_event_delete(&ev);
-		if (err)
-			return err;
-	}
-	yaml_event_delete(&ev);
-	return 0;
-}
-
-static bool is_null_scalar(const yaml_event_t *ev)
-{
-	const char *v = (const char *)ev->data.scalar.value;
-
-	return ev->type == YAML_SCALAR_EVENT && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	       (!*v || !strcmp(v, "~") || !strcmp(v, "null"));
-}
-
-/* Reads one document's body: a mapping, or an empty (null) document. */
-static int read_document(struct cfg_reader *r)
-{
-	yaml_event_t ev;
-	int err;
-
-	err = next_event(r, &ev);
-	if (err)
-		return err;
-	if (ev.type == YAML_MAPPING_START_EVENT)
-		err = read_mapping(r);
-	else if (!is_null_scalar(&ev))
-		err = fail_at(r, &ev.start_mark,
-			      "the top level must be a mapping of keys to values, not %s",
-			      ev.type == YAML_SCALAR_EVENT ? "a scalar" : kind_name(ev.type));
-	yaml_event_delete(&ev);
-	return err;
-}
-
-/* Walks the event stream: stream start, at most one document, stream end. */
-static int read_stream(struct cfg_reader *r)
-{
-	int nr_docs = 0, err = 0;
-	yaml_event_t ev;
-
-	for (;;) {
-		err = next_event(r, &ev);
-		if (err)
-			return err;
-		if (ev.type == YAML_STREAM_END_EVENT)
-			break;
-		if (ev.type == YAML_DOCUMENT_START_EVENT && nr_docs++)
-			err = fail_at(r, &ev.start_mark, "only one YAML document is allowed");
-		else if (ev.type == YAML_DOCUMENT_START_EVENT)
-			err = read_document(r);
-		yaml_event_delete(&ev);
-		if (err)
-			return err;
-	}
-	yaml_event_delete(&ev);
-	return 0;
-}
-
-static int validate_named(const struct bm_config *c, const char *name, char *err, size_t errlen)
-{
-	char why[256];
-	int ret = config_validate(c, why, sizeof(why));
-
-	if (ret)
-		snprintf(err, errlen, "%s: %s", name, why);
-	return ret;
-}
-
-int config_load_buffer(struct bm_config *c, const char *buf, size_t len, const char *name,
-		       char *err, size_t errlen)
-{
-	struct cfg_reader r = { .name = name, .err = err, .errlen = errlen };
-	int ret;
-
-	if (errlen)
-		err[0] = '\0';
-	if (len > BM_CONFIG_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %u bytes", name, BM_CONFIG_FILE_MAX);
-		return -EFBIG;
-	}
-	r.c = malloc(sizeof(*r.c)); /* all or nothing: parse into a copy */
-	if (!r.c || !yaml_parser_initialize(&r.parser)) {
-		free(r.c);
-		snprintf(err, errlen, "%s: out of memory", name);
-		return -ENOMEM;
-	}
-	*r.c = *c;
-	yaml_parser_set_input_string(&r.parser, (const unsigned char *)buf, len);
-	ret = read_stream(&r);
-	if (!ret)
-		ret = validate_named(r.c, name, err, errlen);
-	yaml_parser_delete(&r.parser);
-	if (!ret)
-		*c = *r.c;
-	free(r.c);
-	return ret;
-}
-
-/* Reads all of @fd, at most BM_CONFIG_FILE_MAX + 1 bytes, into a new buffer (caller frees). */
-static int read_all(int fd, char **out, size_t *len)
-{
-	size_t cap = BM_CONFIG_FILE_MAX + 1, n = 0;
-	char *buf = malloc(cap);
-	ssize_t got;
-
-	if (!buf)
-		return -ENOMEM;
-	while (n < cap) {
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			got = -errno;
-			free(buf);
-			return (int)got;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-int config_load(struct bm_config *c, const char *path, char *err, size_t errlen)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = read_all(fd, &buf, &len);
-	close(fd);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = config_load_buffer(c, buf, len, path, err, errlen);
-	free(buf);
-	return ret;
 }

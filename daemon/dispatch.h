@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/dispatch.h — runs one validated request against the sessions; the uid
- * authorisation check lives here; turns codes into one-line replies. */
+/* daemon/dispatch.h — runs one validated request through the collector's public API; the uid
+ * authorisation check lives here; turns codes into one-line replies. serve.c calls it. */
 #ifndef BM_DISPATCH_H
 #define BM_DISPATCH_H
 

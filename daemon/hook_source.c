@@ -25,14 +25,18 @@ struct hook_proc {
 };
 
 struct hook_source {
+	struct event_source src; /* first: the sources hold &src */
 	struct ring_buffer *rb;
-	hook_event_fn *fn;
+	source_event_fn *fn;
 	void *arg;
 	struct hook_proc *procs;
 	int nr, cap;
 	struct hook_proc *hot;
 	uint64_t malformed;
+	uint64_t lost_gone; /* holes of processes forgotten since */
 };
+
+static void hello(struct hook_source *h, pid_t tgid, uint64_t ctl);
 
 static struct hook_proc *find(struct hook_source *h, pid_t tgid)
 {
@@ -90,8 +94,13 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct hook_source *h = ctx;
 	const struct bm_hook_batch *b = data;
+	const struct bm_event *e = data;
 	struct hook_proc *p;
 
+	if (size == sizeof(*e) && e->kind == BM_EV_HOOK_HELLO) {
+		hello(h, (pid_t)e->tgid, e->addr);
+		return 0;
+	}
 	if (size != sizeof(*b) || b->nr > BM_HOOK_CHUNK) {
 		h->malformed++;
 		return 0;
@@ -111,39 +120,6 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-struct hook_source *hook_source__new(int map_fd, hook_event_fn *fn, void *arg)
-{
-	struct hook_source *h = calloc(1, sizeof(*h));
-
-	if (!h)
-		return NULL;
-	h->fn = fn;
-	h->arg = arg;
-	h->rb = ring_buffer__new(map_fd, on_record, h, NULL);
-	if (!h->rb) {
-		int e = errno;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
-	return h;
-}
-
-void hook_source__free(struct hook_source *h)
-{
-	if (!h)
-		return;
-	ring_buffer__free(h->rb);
-	free(h->procs);
-	free(h);
-}
-
-int hook_source__epoll_fd(const struct hook_source *h)
-{
-	return ring_buffer__epoll_fd(h->rb);
-}
-
 static int write_ctl(pid_t pid, uint64_t ctl, size_t off, const void *v, size_t len)
 {
 	struct iovec local = { (void *)v, len }, remote = { (void *)(uintptr_t)(ctl + off), len };
@@ -153,7 +129,7 @@ static int write_ctl(pid_t pid, uint64_t ctl, size_t off, const void *v, size_t 
 
 /* The hook keeps at most BM_HOOK_WINDOW batches in the ring buffer: tell each process how
  * far we got, so it goes on. */
-int hook_source__consume(struct hook_source *h)
+static int consume(struct hook_source *h)
 {
 	int n = ring_buffer__consume(h->rb);
 
@@ -169,7 +145,7 @@ int hook_source__consume(struct hook_source *h)
 	return n;
 }
 
-void hook_source__hello(struct hook_source *h, pid_t tgid, uint64_t ctl)
+static void hello(struct hook_source *h, pid_t tgid, uint64_t ctl)
 {
 	struct hook_proc *p = get(h, tgid);
 
@@ -226,7 +202,7 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 	uint64_t t0 = now_ns();
 	int e;
 
-	hook_source__consume(h);
+	consume(h);
 	if (!p || !p->ctl)
 		return p ? 0 : -ENOENT;
 	e = read_mem(tgid, p->ctl, &c, sizeof(c));
@@ -246,7 +222,7 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 			continue;
 		}
 		nanosleep(&ts, NULL);
-		hook_source__consume(h);
+		consume(h);
 	}
 	free(ring);
 	return e;
@@ -282,20 +258,84 @@ void hook_source__forget(struct hook_source *h, pid_t tgid)
 
 	if (!p)
 		return;
+	h->lost_gone += p->lost;
 	*p = h->procs[--h->nr];
 	h->hot = NULL;
 }
 
-bool hook_source__has(struct hook_source *h, pid_t tgid)
-{
-	struct hook_proc *p = find(h, tgid);
+/* ---- the event source ------------------------------------------------------------------ */
 
-	return p && p->ctl;
+static int hs_fd(const struct event_source *src)
+{
+	return ring_buffer__epoll_fd(((const struct hook_source *)src)->rb);
 }
 
-uint64_t hook_source__lost(struct hook_source *h, pid_t tgid)
+static int hs_consume(struct event_source *src)
 {
-	struct hook_proc *p = find(h, tgid);
+	return consume((struct hook_source *)src);
+}
+
+/* The batches first, then what every process still holds in its memory. */
+static void hs_drain(struct event_source *src)
+{
+	struct hook_source *h = (struct hook_source *)src;
+
+	consume(h);
+	for (int i = 0; i < h->nr; i++)
+		hook_source__sync(h, h->procs[i].tgid);
+}
+
+static uint64_t hs_lost(struct event_source *src, uint32_t tgid)
+{
+	struct hook_proc *p = find((struct hook_source *)src, (pid_t)tgid);
 
 	return p ? p->lost : 0;
+}
+
+static uint64_t hs_lost_total(struct event_source *src)
+{
+	struct hook_source *h = (struct hook_source *)src;
+	uint64_t n = h->lost_gone + h->malformed;
+
+	for (int i = 0; i < h->nr; i++)
+		n += h->procs[i].lost;
+	return n;
+}
+
+static void hs_free(struct event_source *src)
+{
+	struct hook_source *h = (struct hook_source *)src;
+
+	if (!h)
+		return;
+	ring_buffer__free(h->rb);
+	free(h->procs);
+	free(h);
+}
+
+struct hook_source *hook_source__new(struct probe *p, source_event_fn *fn, void *arg)
+{
+	static const struct event_source_ops ops = { hs_fd,   hs_consume,    hs_drain,
+						     hs_lost, hs_lost_total, hs_free };
+	struct hook_source *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->src.ops = &ops;
+	h->fn = fn;
+	h->arg = arg;
+	h->rb = ring_buffer__new(probe__hook_batches_fd(p), on_record, h, NULL);
+	if (!h->rb) {
+		int e = errno;
+
+		free(h);
+		errno = e;
+		return NULL;
+	}
+	return h;
+}
+
+struct event_source *hook_source__src(struct hook_source *h)
+{
+	return &h->src;
 }

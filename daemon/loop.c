@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -74,6 +77,43 @@ void loop__del(struct loop *l, int fd)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 	l->slots[fd].used = 0;
+}
+
+/* Adds @fd (ours until then) or closes it: the fd, or -errno. */
+static int add_or_close(struct loop *l, int fd, loop_fn *fn, void *arg)
+{
+	int e;
+
+	if (fd < 0)
+		return -errno;
+	e = loop__add(l, fd, EPOLLIN, fn, arg);
+	if (e) {
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int loop__add_signals(struct loop *l, const sigset_t *set, loop_fn *fn, void *arg)
+{
+	if (sigprocmask(SIG_BLOCK, set, NULL))
+		return -errno;
+	return add_or_close(l, signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC), fn, arg);
+}
+
+int loop__add_timer(struct loop *l, unsigned int ms, loop_fn *fn, void *arg)
+{
+	struct itimerspec its = { .it_interval = { ms / 1000, (long)(ms % 1000) * 1000000L },
+				  .it_value = { ms / 1000, (long)(ms % 1000) * 1000000L } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return add_or_close(l, fd, fn, arg);
 }
 
 int loop__run(struct loop *l)

@@ -4,6 +4,7 @@
 #ifndef BM_LOOP_H
 #define BM_LOOP_H
 
+#include <signal.h>
 #include <stdint.h>
 
 struct loop;
@@ -15,6 +16,12 @@ void loop__free(struct loop *l); /* NULL-safe; closes only its epoll fd */
 int loop__add(struct loop *l, int fd, uint32_t events, loop_fn *fn, void *arg);
 int loop__mod(struct loop *l, int fd, uint32_t events);
 void loop__del(struct loop *l, int fd);
+/* Blocks the signals of @set and watches a signalfd for them: @fn(@arg) reads the
+ * signalfd_siginfo records. Returns the fd (the caller closes it after loop__free) or -errno. */
+int loop__add_signals(struct loop *l, const sigset_t *set, loop_fn *fn, void *arg);
+/* A timer firing every @ms milliseconds: @fn(@arg) reads its 8-byte count. Returns the fd (the
+ * caller closes it) or -errno. */
+int loop__add_timer(struct loop *l, unsigned int ms, loop_fn *fn, void *arg);
 int loop__run(struct loop *l); /* until loop__stop(); 0 or -errno */
 void loop__stop(struct loop *l);
 

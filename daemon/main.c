@@ -147,29 +147,29 @@ int main(int argc, char **argv)
 	struct collector_opts o = { .ready_fd = -1 };
 	struct collector *c;
 	char err[512] = "";
-	int e;
+	int e, fd;
 
 	if (parse_args(argc, argv, &o.cfg, &o.ready_fd))
 		return 2;
 	log_setup("benchmemd", o.cfg.log_level);
-	o.listen_fd =
-		listen_open(o.cfg.socket, o.cfg.socket_mode, o.cfg.socket_group, err, sizeof(err));
-	if (o.listen_fd < 0) {
+	fd = listen_open(o.cfg.socket, o.cfg.socket_mode, o.cfg.socket_group, err, sizeof(err));
+	if (fd < 0) {
 		pr_err("%s", err);
 		return 1;
 	}
 	if (err[0])
 		pr_warn("%s", err);
 	c = collector__new(&o, err, sizeof(err));
-	if (!c) {
+	if (!c || collector__serve(c, fd, err, sizeof(err))) {
 		pr_err("%s", err);
-		listen_close(o.listen_fd, o.cfg.socket);
+		collector__free(c);
+		listen_close(fd, o.cfg.socket);
 		return 1;
 	}
 	pr_info("listening on %s", o.cfg.socket);
 	e = collector__run(c);
 	collector__free(c);
-	listen_close(o.listen_fd, o.cfg.socket);
+	listen_close(fd, o.cfg.socket);
 	if (e)
 		pr_err("event loop: %s", strerror(-e));
 	return e ? 1 : 0;

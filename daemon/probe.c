@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "allocators.h"
 #include "benchmem.skel.h"
 #include "probe.h"
 
@@ -108,6 +109,7 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 		goto fail;
 	}
 	p->skel->rodata->check_traced = true;
+	allocators_fill_specs(p->skel->rodata->argspecs);
 	if (o->ringbuf_bytes &&
 	    bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes)) {
 		e = -errno;
@@ -170,18 +172,15 @@ int probe__hook_batches_fd(const struct probe *p)
 
 static uint64_t cookie_of(const struct alloc_sym *s)
 {
+	const struct allocator *r = allocator_row(s->func);
 	uint64_t c = s->func;
 
-	/* mmap/munmap need the segment bounds to skip the allocator's own calls */
-	if ((s->func == BM_FN_MMAP || s->func == BM_FN_MUNMAP) && s->seg_len &&
+	/* rows with BM_AS_INSIDE (mmap, munmap) need the segment bounds to skip the
+	 * allocator's own calls */
+	if (r && (r->spec.flags & BM_AS_INSIDE) && s->seg_len &&
 	    s->seg_off <= BM_COOKIE_FIELD_MAX && s->seg_len <= BM_COOKIE_FIELD_MAX)
 		c |= s->seg_off << 8 | s->seg_len << 36;
 	return c;
-}
-
-static bool needs_return(uint16_t func)
-{
-	return func != BM_FN_FREE && func != BM_FN_MUNMAP;
 }
 
 static int link_multi(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *syms,
@@ -193,7 +192,7 @@ static int link_multi(struct probe *p, pid_t pid, const char *path, const struct
 	int fd;
 
 	for (size_t i = 0; i < n && i < SYMBOLS_MAX_FUNCS; i++) {
-		if (ret && !needs_return(syms[i].func))
+		if (ret && !allocator_needs_return(syms[i].func))
 			continue;
 		offs[cnt] = syms[i].offset;
 		cookies[cnt++] = cookie_of(&syms[i]);
@@ -237,7 +236,7 @@ static int attach_perf(struct probe *p, pid_t pid, const char *path, const struc
 		for (int ret = 0; ret <= 1; ret++) {
 			int fd;
 
-			if (ret && !needs_return(syms[i].func))
+			if (ret && !allocator_needs_return(syms[i].func))
 				continue;
 			fd = link_perf(p, pid, path, &syms[i], ret);
 			if (fd < 0)

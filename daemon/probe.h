@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "allocators.h"
 #include "benchmem.h"
 #include "symbols.h"
 

@@ -152,20 +152,11 @@ int profile_write(struct probe *p, const struct session *s, const struct region 
 int profile_path(const char *dir, const struct session *s, const struct region *r, char *out,
 		 size_t len)
 {
-	char safe[BM_NAME_MAX + 1];
-	struct stat st;
+	char safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 32];
 
-	proto_sanitize_filename(r->name, safe, sizeof(safe));
+	names_clean(r->name, safe, sizeof(safe));
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -errno;
-	for (int i = 0; i < 1000; i++) {
-		int n = i ? snprintf(out, len, "%s/%u-%s-%u-%d.bin", dir, s->id, safe, r->repeat, i)
-			  : snprintf(out, len, "%s/%u-%s-%u.bin", dir, s->id, safe, r->repeat);
-
-		if (n < 0 || (size_t)n >= len)
-			return -ENAMETOOLONG;
-		if (stat(out, &st))
-			return 0;
-	}
-	return -EEXIST;
+	snprintf(stem, sizeof(stem), "%u-%s-%u", s->id, safe, r->repeat);
+	return names_free_path(dir, stem, ".bin", out, len);
 }

@@ -8,6 +8,8 @@
 
 #include "proto.h"
 
+#include "context.h"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where a parse error goes: the caller's code pointer and message buffer. */
@@ -51,7 +53,8 @@ enum member_bit {
 	M_EXE = 1u << 7,
 	M_PYTHON_MALLOC = 1u << 8,
 	M_PROFILE = 1u << 9,
-	M_PROBE = 1u << 10,
+	M_PROBE = 1u << 11,
+	M_CONTEXT = 1u << 10,
 };
 
 typedef int member_parse_fn(const char *key, json_t *v, struct bm_request *r, const struct perr *e);
@@ -109,24 +112,6 @@ static int parse_repeat(const char *key, json_t *v, struct bm_request *r, const 
 	return 0;
 }
 
-bool proto_is_valid_name(const char *name)
-{
-	static const char extra[] = "._:/[]=,+ -";
-	size_t n = strlen(name);
-
-	if (n == 0 || n > BM_NAME_MAX || strstr(name, ".."))
-		return false;
-	for (const char *p = name; *p; p++) {
-		char c = *p;
-		bool alnum =
-			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && !strchr(extra, c))
-			return false;
-	}
-	return true;
-}
-
 static int parse_name(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
 {
 	const char *s;
@@ -137,7 +122,7 @@ static int parse_name(const char *key, json_t *v, struct bm_request *r, const st
 	/* An embedded NUL cannot get here: jansson rejects "\u0000" without JSON_ALLOW_NUL. */
 	if (json_string_length(v) > BM_NAME_MAX)
 		return fail(e, "bad_name", "region name is longer than %d bytes", BM_NAME_MAX);
-	if (!proto_is_valid_name(s))
+	if (!names_is_valid(s))
 		return fail(
 			e, "bad_name",
 			"region name must be 1..%d bytes of [A-Za-z0-9._:/[]=,+ -] without \"..\"",
@@ -205,6 +190,18 @@ static int parse_profile(const char *key, json_t *v, struct bm_request *r, const
 	return 0;
 }
 
+/* launch/attach "context": the client's commit_info/machine_info, bounded (lib/context). */
+static int parse_context(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	char why[160];
+
+	(void)key;
+	if (context_check(v, why, sizeof(why)))
+		return fail(e, "bad_request", "%s", why);
+	r->context = json_incref(v);
+	return 0;
+}
+
 static int parse_probe(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
 {
 	const char *s = json_string_value(v);
@@ -264,6 +261,7 @@ static const struct member_desc member_table[] = {
 	{ "python_malloc", M_PYTHON_MALLOC, parse_python_malloc },
 	{ "profile", M_PROFILE, parse_profile },
 	{ "probe", M_PROBE, parse_probe },
+	{ "context", M_CONTEXT, parse_context },
 };
 
 /* ---- ops --------------------------------------------------------------------------------- */
@@ -280,8 +278,8 @@ struct op_desc {
 static const struct op_desc ops[] = {
 	{ "hello", BM_OP_HELLO, 0, 0 },
 	{ "launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
-	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_PROBE },
-	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE },
+	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_PROBE },
+	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT },
 	{ "start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET },
 	{ "stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET },
 	{ "status", BM_OP_STATUS, 0, 0 },
@@ -418,6 +416,8 @@ void bm_request_release(struct bm_request *r)
 		return;
 	json_decref(r->params);
 	r->params = NULL;
+	json_decref(r->context);
+	r->context = NULL;
 }
 
 /* ---- replies ----------------------------------------------------------------------------- */
@@ -488,27 +488,4 @@ out:
 	json_decref(doc);
 	json_decref(members);
 	return line;
-}
-
-const char *proto_sanitize_filename(const char *name, char *buf, size_t len)
-{
-	size_t i;
-
-	if (!buf || len < 2)
-		return buf;
-	for (i = 0; name && name[i] && i < len - 1; i++) {
-		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-
-		buf[i] = ok ? c : '_';
-	}
-	buf[i] = '\0';
-	if (i == 0) {
-		buf[0] = '_';
-		buf[1] = '\0';
-	} else if (!strcmp(buf, ".") || !strcmp(buf, "..")) {
-		buf[0] = '_';
-	}
-	return buf;
 }

@@ -9,14 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BM_PROTOCOL_VERSION 1
-#define BM_LINE_MAX	    4096    /* bytes of one request line, newline included */
-#define BM_NAME_MAX	    128	    /* bytes of a region name (and of a group, a param key) */
-#define BM_GROUP_MAX	    128	    /* bytes of a group */
-#define BM_PARAMS_MAX	    32	    /* members of "params" */
-#define BM_PARAM_STR_MAX    1024    /* bytes of one string value in "params" */
-#define BM_EXE_MAX	    4095    /* bytes of "exe" (PATH_MAX - 1) */
-#define BM_REPEAT_MAX	    1000000 /* largest "repeat" */
+#include "bm_limits.h"
+#include "names.h"
 
 enum bm_op {
 	BM_OP_HELLO = 1,
@@ -38,7 +32,7 @@ struct bm_request {
 	uint32_t session; /* >0 */
 	bool has_pid;
 	int32_t pid;		    /* >0 */
-	char name[BM_NAME_MAX + 1]; /* "" when absent; else passes proto_is_valid_name() */
+	char name[BM_NAME_MAX + 1]; /* "" when absent; else passes names_is_valid() */
 	bool has_repeat;
 	uint32_t repeat; /* 0..BM_REPEAT_MAX */
 	json_t *params;	 /* owned: object of at most BM_PARAMS_MAX scalars; NULL if absent */
@@ -46,8 +40,10 @@ struct bm_request {
 	bool has_group; /* false when absent or null */
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
-	bool profile; /* launch/attach: keep events with stacks for .bin profiles */
-	bool hook;    /* launch: the command preloads the hook ("probe":"hook", docs/hook.md) */
+	bool profile;	 /* launch/attach: keep events with stacks for .bin profiles */
+	bool hook;	 /* launch: the command preloads the hook ("probe":"hook", docs/hook.md) */
+	json_t *context; /* launch/attach, owned: the client's commit_info/machine_info (checked
+			  * by context_check), or NULL */
 };
 
 /* Returns the op's wire name ("hello", ...) or NULL for a value outside enum bm_op. */
@@ -65,12 +61,8 @@ const char *proto_op_name(enum bm_op op);
 int proto_parse_request(const char *line, size_t len, struct bm_request *out, const char **code,
 			char *msg, size_t msglen);
 
-/* Frees what @r owns (params) and clears the pointer; NULL-safe, idempotent. */
+/* Frees what @r owns (params, context) and clears the pointer; NULL-safe, idempotent. */
 void bm_request_release(struct bm_request *r);
-
-/* Returns true when @name is a valid region name: 1..BM_NAME_MAX bytes from
- * [A-Za-z0-9._:/[]=,+ -] and no "..". */
-bool proto_is_valid_name(const char *name);
 
 /* Returns a malloc'd line {"ok":false,"error":{"code":@code,"message":@msg}} ending in "\n"
  * (caller frees), or NULL with errno set. Bytes of @msg that are not printable ASCII become
@@ -81,10 +73,5 @@ char *proto_format_error(const char *code, const char *msg);
  * line {"ok":true,...members} ending in "\n" (caller frees), or NULL with errno set (EINVAL when
  * @members is not an object; ENOMEM). @members must not hold an "ok" member. */
 char *proto_format_ok(json_t *members);
-
-/* Writes into @buf (@len bytes, at least 2) a file-name-safe form of @name: every byte outside
- * [A-Za-z0-9._-] becomes '_', the result is never "", "." or "..", and it is cut to @len - 1
- * bytes. Returns @buf. Two names may map to the same file name; callers add a suffix. */
-const char *proto_sanitize_filename(const char *name, char *buf, size_t len);
 
 #endif /* BM_PROTO_H */

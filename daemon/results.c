@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "compare.h"
+#include "context.h"
 #include "jsonutil.h"
 
 #ifndef ARRAY_SIZE
@@ -31,25 +31,37 @@ static json_int_t ji(uint64_t v)
 
 int results_headline(const struct bm_repeat *reps, size_t n, struct bm_repeat *out)
 {
-	size_t best = 0;
+	uint64_t *v = reps && n ? calloc(4 * n, sizeof(*v)) : NULL;
+	struct cmp_series s = { .n = n };
+	struct cmp_headline h;
+	bool all_rss = true;
+	int ret;
 
 	if (!reps || !n || !out)
 		return -EINVAL;
-	for (size_t i = 1; i < n; i++)
-		if (reps[i].peak_bytes < reps[best].peak_bytes)
-			best = i;
-	*out = reps[best];
-	out->has_rss = true;
-	out->aborted = false;
+	if (!v)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		out->aborted |= reps[i].aborted;
-		if (!reps[i].has_rss)
-			out->has_rss = false;
-		else if (reps[i].rss_bytes < out->rss_bytes)
-			out->rss_bytes = reps[i].rss_bytes;
+		v[i] = reps[i].peak_bytes;
+		v[n + i] = reps[i].total_bytes;
+		v[2 * n + i] = reps[i].allocations;
+		v[3 * n + i] = reps[i].rss_bytes;
+		all_rss = all_rss && reps[i].has_rss;
 	}
-	if (!out->has_rss)
-		out->rss_bytes = 0;
+	s.peak_bytes = v;
+	s.total_bytes = v + n;
+	s.allocations = v + 2 * n;
+	s.rss_bytes = all_rss ? v + 3 * n : NULL;
+	ret = cmp_headline_of(&s, &h);
+	free(v);
+	if (ret)
+		return ret;
+	*out = reps[h.pass]; /* wall_ns of the min-peak pass too */
+	out->has_rss = h.has_rss;
+	out->rss_bytes = h.rss_bytes;
+	out->aborted = false;
+	for (size_t i = 0; i < n; i++)
+		out->aborted |= reps[i].aborted;
 	return 0;
 }
 
@@ -263,237 +275,6 @@ char *results_param_id(const json_t *params)
 	return id;
 }
 
-/* ---- machine_info and commit_info: the I/O, kept small ------------------------------------ */
-
-/* Copies the value of the first "@key<tabs>: value" line of /proc/cpuinfo into @out. */
-static void cpuinfo_field(FILE *f, const char *key, char *out, size_t len)
-{
-	char line[512];
-	size_t klen = strlen(key);
-
-	rewind(f);
-	while (fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (strncmp(line, key, klen) || !colon || (line[klen] != '\t' && line[klen] != ' '))
-			continue;
-		colon += 1 + (colon[1] == ' ');
-		colon[strcspn(colon, "\n")] = '\0';
-		snprintf(out, len, "%s", colon);
-		return;
-	}
-}
-
-static json_t *machine_info_read(void)
-{
-	char brand[256] = "", vendor[64] = "";
-	struct utsname u;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	FILE *f;
-
-	if (uname(&u))
-		return NULL;
-	f = fopen("/proc/cpuinfo", "re");
-	if (f) {
-		cpuinfo_field(f, "model name", brand, sizeof(brand));
-		cpuinfo_field(f, "vendor_id", vendor, sizeof(vendor));
-		fclose(f);
-	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:s, s:s,"
-			 " s:{s:s, s:s, s:s, s:i, s:I}}",
-			 "node", u.nodename, "processor", u.machine, "machine", u.machine,
-			 "python_compiler", "", "python_implementation", "",
-			 "python_implementation_version", "", "python_version", "", "python_build",
-			 "release", u.release, "system", u.sysname, "cpu", "brand_raw", brand,
-			 "vendor_id_raw", vendor, "arch_string_raw", u.machine, "bits",
-			 (int)(sizeof(void *) * 8), "count", (json_int_t)(cpus > 0 ? cpus : 1));
-}
-
-/* @out = @name if absolute, else @dir/@name; PATH_MAX bytes. 0 or -ENAMETOOLONG. */
-static int path_join(char *out, const char *dir, const char *name)
-{
-	int n = *name == '/' ? snprintf(out, PATH_MAX, "%s", name)
-			     : snprintf(out, PATH_MAX, "%s/%s", dir, name);
-
-	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-/* Reads the first line of @dir/@name into @out (newline stripped). 0 or -errno. */
-static int read_line(const char *dir, const char *name, char *out, size_t len)
-{
-	char path[PATH_MAX];
-	int err;
-	FILE *f;
-
-	err = path_join(path, dir, name);
-	if (err)
-		return err;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(out, (int)len, f))
-		err = -EIO;
-	fclose(f);
-	out[strcspn(out, "\n")] = '\0';
-	return err;
-}
-
-/* Finds the repository above @start: @top gets the work tree, @gitdir the git directory
- * (following a "gitdir:" file), @common the directory holding refs and objects. */
-static int find_git(const char *start, char *top, char *gitdir, char *common)
-{
-	char line[PATH_MAX];
-	struct stat st;
-
-	if (!realpath(start, top))
-		return -errno;
-	while (path_join(gitdir, top, ".git") || stat(gitdir, &st)) {
-		if (!strcmp(top, "/"))
-			return -ENOENT;
-		*strrchr(top, '/') = '\0';
-		if (!*top)
-			strcpy(top, "/");
-	}
-	if (S_ISREG(st.st_mode) &&
-	    (read_line(top, ".git", line, sizeof(line)) || strncmp(line, "gitdir: ", 8) ||
-	     path_join(gitdir, top, line + 8)))
-		return -ENOENT;
-	/* A linked worktree keeps refs and objects in the main repository's git dir. */
-	if (read_line(gitdir, "commondir", line, sizeof(line)) || path_join(common, gitdir, line))
-		strcpy(common, gitdir);
-	return 0;
-}
-
-/* Resolves @ref ("refs/heads/main") to a 40-hex id: the loose ref, then packed-refs. */
-static int resolve_ref(const char *common, const char *ref, char *id)
-{
-	char line[PATH_MAX + 64], path[PATH_MAX];
-	size_t rlen = strlen(ref);
-	int err;
-	FILE *f;
-
-	if (!read_line(common, ref, line, sizeof(line)) && strlen(line) >= 40) {
-		memcpy(id, line, 40);
-		id[40] = '\0';
-		return 0;
-	}
-	err = path_join(path, common, "packed-refs");
-	f = err ? NULL : fopen(path, "re");
-	if (!f)
-		return err ? err : -errno;
-	err = -ENOENT;
-	while (err && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strlen(line) == 41 + rlen && line[40] == ' ' && !strcmp(line + 41, ref)) {
-			memcpy(id, line, 40);
-			id[40] = '\0';
-			err = 0;
-		}
-	}
-	fclose(f);
-	return err;
-}
-
-/* Inflates the head of loose object @id (enough for a commit's header lines) into @out. */
-static int read_loose_object(const char *common, const char *id, char *out, size_t len)
-{
-	unsigned char in[8192];
-	char path[PATH_MAX];
-	z_stream zs = { 0 };
-	size_t got;
-	int rc;
-	FILE *f;
-
-	if (snprintf(path, sizeof(path), "%s/objects/%.2s/%s", common, id, id + 2) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno; /* packed: no times, by design (no pack reader here) */
-	got = fread(in, 1, sizeof(in), f);
-	fclose(f);
-	if (inflateInit(&zs) != Z_OK)
-		return -ENOMEM;
-	zs.next_in = in;
-	zs.avail_in = (uInt)got;
-	zs.next_out = (unsigned char *)out;
-	zs.avail_out = (uInt)(len - 1);
-	rc = inflate(&zs, Z_SYNC_FLUSH);
-	out[len - 1 - zs.avail_out] = '\0';
-	inflateEnd(&zs);
-	return rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR ? 0 : -EIO;
-}
-
-/* "author A <a@b> 1700000000 +0100" in commit text @obj → "2023-11-14T23:13:20+01:00". */
-static int signature_time(const char *obj, size_t len, const char *who, char *out, size_t olen)
-{
-	const char *line = memchr(obj, '\0', len); /* skip the "commit <size>" header */
-	size_t wlen = strlen(who);
-	const char *nl, *gt;
-	long long t;
-	int tz, off;
-	struct tm tm;
-	time_t tt;
-
-	/* Header lines run up to the first empty line; the message follows. */
-	for (line = line ? line + 1 : NULL; line && *line && *line != '\n';
-	     line = nl ? nl + 1 : NULL) {
-		nl = strchr(line, '\n');
-		if (strncmp(line, who, wlen) || line[wlen] != ' ')
-			continue;
-		gt = memchr(line, '>', nl ? (size_t)(nl - line) : strlen(line));
-		if (!gt || sscanf(gt + 1, " %lld %d", &t, &tz) != 2)
-			return -EINVAL;
-		off = (tz / 100 * 60 + tz % 100) * 60;
-		tt = (time_t)(t + off);
-		if (!gmtime_r(&tt, &tm))
-			return -EINVAL;
-		strftime(out, olen, "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(out + strlen(out), olen - strlen(out), "%c%02d:%02d", tz < 0 ? '-' : '+',
-			 abs(tz) / 100, abs(tz) % 100);
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-/* pytest-benchmark's commit_info, without a git subprocess: HEAD and refs are read directly,
- * the times only from a loose commit object. "dirty" would need an index scan: null. */
-static json_t *commit_info_read(const char *dir)
-{
-	char top[PATH_MAX], gitdir[PATH_MAX], common[PATH_MAX], head[PATH_MAX], cwd[PATH_MAX];
-	char id[41] = "", obj[2048] = "", ctime_s[40] = "", atime_s[40] = "";
-	const char *branch = NULL;
-	bool have_id = false;
-
-	if (!dir)
-		dir = getcwd(cwd, sizeof(cwd));
-	if (!dir || find_git(dir, top, gitdir, common) ||
-	    read_line(gitdir, "HEAD", head, sizeof(head)))
-		return json_pack("{s:n, s:n, s:n, s:b, s:s, s:n}", "id", "time", "author_time",
-				 "dirty", 0, "project", dir ? base_name(dir) : "", "branch");
-	if (!strncmp(head, "ref: ", 5)) {
-		branch = head + 5 + (strncmp(head + 5, "refs/heads/", 11) ? 0 : 11);
-		have_id = !resolve_ref(common, head + 5, id);
-	} else if (strlen(head) >= 40) {
-		branch = "(detached head)";
-		memcpy(id, head, 40);
-		have_id = true;
-	}
-	if (have_id && !read_loose_object(common, id, obj, sizeof(obj))) {
-		signature_time(obj, sizeof(obj), "committer", ctime_s, sizeof(ctime_s));
-		signature_time(obj, sizeof(obj), "author", atime_s, sizeof(atime_s));
-	}
-	return json_pack("{s:s?, s:s?, s:s?, s:n, s:s, s:s?}", "id", have_id ? id : NULL, "time",
-			 *ctime_s ? ctime_s : NULL, "author_time", *atime_s ? atime_s : NULL,
-			 "dirty", "project", base_name(top), "branch", branch);
-}
-
 /* ---- the document -------------------------------------------------------------------------- */
 
 static const struct {
@@ -648,7 +429,7 @@ static json_t *benchmarks_array(const struct bm_series *s, size_t n, const struc
 
 json_t *results_build(const struct bm_series *s, size_t n, const struct bm_run_meta *m)
 {
-	json_t *machine = NULL, *commit = NULL, *bms = NULL, *doc = NULL;
+	json_t *machine = NULL, *bms = NULL, *doc = NULL;
 	char when[64];
 
 	if (!m || (n && !s) || m->start_unix_ns < 0) {
@@ -659,19 +440,21 @@ json_t *results_build(const struct bm_series *s, size_t n, const struct bm_run_m
 	bms = benchmarks_array(s, n, m);
 	if (!bms)
 		goto out;
-	machine = machine_info_read();
-	commit = commit_info_read(m->repo_dir);
-	if (!machine || !commit)
+	/* the host's machine_info under what the client sent; commit_info only from the client */
+	machine = context_machine_info();
+	if (!machine)
 		goto out;
 	iso_utc(m->start_unix_ns, when, sizeof(when));
-	doc = json_pack("{s:O, s:O, s:O, s:s, s:s, s:{s:s?, s:I, s:s?, s:s?}}", "machine_info",
-			machine, "commit_info", commit, "benchmarks", bms, "datetime", when,
-			"version", m->version ? m->version : "benchmemd", "benchmem", "command",
-			m->command, "lost_events", ji(m->lost_events), "attach_mode",
+	doc = json_pack("{s:O, s:s, s:s, s:{s:s?, s:I, s:s?, s:s?}}", "benchmarks", bms, "datetime",
+			when, "version", m->version ? m->version : "benchmemd", "benchmem",
+			"command", m->command, "lost_events", ji(m->lost_events), "attach_mode",
 			m->attach_mode, "python_allocator", m->python_allocator);
+	if (doc && context_apply(doc, m->context, machine)) {
+		json_decref(doc);
+		doc = NULL;
+	}
 out:
 	json_decref(machine);
-	json_decref(commit);
 	json_decref(bms);
 	if (!doc && !errno)
 		errno = ENOMEM;

@@ -41,11 +41,13 @@ struct bm_run_meta {
 	const char *version;	      /* "benchmemd 0.1.0" */
 	const char *attach_mode;      /* "per-process", "system-wide", ... */
 	const char *probe;	      /* "hook", "uprobes", "hook+uprobes" (docs/hook.md) */
-	const char *repo_dir;	      /* where commit_info looks for .git; NULL = cwd */
+	const json_t *context;	      /* the client's {commit_info, machine_info} (checked by
+				       * context_check), or NULL */
 };
 
-/* Builds the result document for @n series (n may be 0). Reads uname(), /proc/cpuinfo and
- * the .git directory above @m->repo_dir for machine_info/commit_info; otherwise pure.
+/* Builds the result document for @n series (n may be 0). commit_info and machine_info are the
+ * client's @m->context (context_apply: commit_info null without one; machine_info over the
+ * host's uname() and /proc/cpuinfo); the daemon reads no working directory. Otherwise pure.
  * Returns a new reference (caller json_decref()s) or NULL with errno set (EINVAL: a series
  * with no pass or no name; ENOMEM). */
 json_t *results_build(const struct bm_series *s, size_t n, const struct bm_run_meta *m);
@@ -57,7 +59,8 @@ int results_write(const json_t *doc, const char *path);
 /* The headline of @n passes (pytest-benchmem's rule): peak = the minimum peak_bytes;
  * total_bytes, allocations and wall_ns are those OF THE MIN-PEAK PASS (the first one on a
  * tie), not their own minima; rss = the minimum rss_bytes, has_rss only when every pass has
- * it; aborted when any pass was. Returns 0 or -EINVAL (n == 0 or NULL). Pure. */
+ * it; aborted when any pass was. The rule is cmp_headline_of's. Returns 0, -EINVAL (n == 0
+ * or NULL) or -ENOMEM. Pure. */
 int results_headline(const struct bm_repeat *reps, size_t n, struct bm_repeat *out);
 
 /* Full pytest-benchmark stats (stats.py semantics) over @n wall times in ns, reported in

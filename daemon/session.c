@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "benchmem.h"
+#include "log.h"
 #include "results.h"
 #include "session.h"
 #include "spool.h"
@@ -39,6 +40,7 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
+	json_decref(s->context);
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
 		free(s->procs[i]);
@@ -119,7 +121,7 @@ void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_
 	struct live_block old;
 
 	s->events++;
-	if (func == BM_FN_MMAP) {
+	if (allocator_is_ranged(func)) {
 		/* a mapping that fails to record only under-counts a later munmap */
 		live_table__map(p->live, addr, size, s->epoch);
 	} else if (live_table__insert(p->live, addr, size, s->epoch, &old) == 0 && old.size) {
@@ -151,6 +153,38 @@ void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64
 {
 	s->events++;
 	live_table__unmap(p->live, addr, len, unmap_piece, s);
+}
+
+void session__on_event(struct session *s, struct proc *p, const struct bm_event *e)
+{
+	if (s->profile) {
+		struct spool_rec r = { .addr = e->addr,
+				       .size = e->size,
+				       .tid = e->tid,
+				       .stack_id = e->stack_id,
+				       .kind = e->kind,
+				       .func = e->func };
+
+		for (int i = 0; i < s->nr_open; i++) {
+			/* a full budget marks the spool truncated: the profile says so, results
+			 * stay */
+			if (s->open[i]->spool)
+				spool__append(s->open[i]->spool, &r);
+		}
+	}
+	switch (e->kind) {
+	case BM_EV_ALLOC:
+		session__on_alloc(s, p, e->func, e->addr, e->size);
+		break;
+	case BM_EV_FREE:
+		session__on_free(s, p, e->addr);
+		break;
+	case BM_EV_MUNMAP:
+		session__on_munmap(s, p, e->addr, e->size);
+		break;
+	default:
+		break;
+	}
 }
 
 void session__on_exec(struct session *s, struct proc *p)
@@ -215,8 +249,30 @@ struct region *session__start(struct session *s, const char *name, int64_t repea
 	region_acct_start(&r->acct, ++s->epoch);
 	r->start_ns = now_ns;
 	r->lost_at_start = lost;
+	if (s->profile && s->budget) {
+		r->spool = spool__new(s->budget, s->spill_dir);
+		if (!r->spool)
+			pr_warn("session %u: region '%s' keeps no profile: %s", s->id, name,
+				strerror(errno));
+	}
 	s->open[s->nr_open++] = r;
 	return r;
+}
+
+struct region *session__find_closed(struct session *s, const char *name, int64_t repeat)
+{
+	struct region *best = NULL;
+
+	for (size_t i = 0; i < s->nr_closed; i++) {
+		struct region *r = &s->closed[i];
+
+		if (strcmp(r->name, name))
+			continue;
+		if (repeat >= 0 ? r->repeat == repeat
+				: (!best || r->acct.peak_bytes < best->acct.peak_bytes))
+			best = r;
+	}
+	return best;
 }
 
 struct region *session__find_open(const struct session *s, const char *name)
@@ -285,6 +341,12 @@ static void to_repeat(const struct region *r, struct bm_repeat *o)
 				 .aborted = r->aborted };
 }
 
+/* One series is one (name, params): "r" with n=1000 and "r" with n=100000 are two entries. */
+static bool same_params(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || (a && b && json_equal(a, b));
+}
+
 json_t *session__results(const struct session *s, const char *version, const char *attach_mode,
 			 uint64_t lost_events)
 {
@@ -297,6 +359,7 @@ json_t *session__results(const struct session *s, const char *version, const cha
 									   : "pymalloc",
 				    .lost_events = lost_events,
 				    .start_unix_ns = s->start_unix_ns,
+				    .context = s->context,
 				    .version = version,
 				    .attach_mode = attach_mode,
 				    .probe = !s->hook		? "uprobes"
@@ -327,7 +390,8 @@ json_t *session__results(const struct session *s, const char *version, const cha
 		se->profile = s->closed[i].profile;
 		for (size_t j = i; j < s->nr_closed; j++) {
 			if (taken[j] || s->closed[j].whole_run != s->closed[i].whole_run ||
-			    strcmp(s->closed[j].name, se->name))
+			    strcmp(s->closed[j].name, se->name) ||
+			    !same_params(s->closed[j].params, se->params))
 				continue;
 			taken[j] = true;
 			if (s->closed[j].profile)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* daemon/session.h — a session: one traced process tree, its owner, its processes' live
- * tables, its open regions and the per-repeat series of its closed ones; no I/O. */
+ * tables, its open regions (each with its own event spool when profiles are kept) and the
+ * per-repeat series of its closed ones. No I/O but the spools' spill files. */
 #ifndef BM_SESSION_H
 #define BM_SESSION_H
 
@@ -9,27 +10,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "benchmem.h"
 #include "live.h"
-#include "probe.h"
 #include "proto.h"
 #include "region.h"
 
 #define SESSION_MAX_OPEN   256	   /* open regions per session */
-#define SESSION_MAX_LIBS   8	   /* probed libraries per process */
 #define SESSION_MAX_CLOSED 1000000 /* closed regions kept per session */
 
 struct session;
 struct spool;
+struct spool_budget;
 struct stacks_images;
 
 struct proc {
 	pid_t tgid;
 	struct session *s;
 	struct live_table *live;
-	struct probe_links links[SESSION_MAX_LIBS];
-	dev_t lib_dev[SESSION_MAX_LIBS];
-	ino_t lib_ino[SESSION_MAX_LIBS];
-	int nr_libs;
 	bool hook; /* its events come from the preloaded hook, not from uprobes */
 };
 
@@ -79,6 +76,11 @@ struct session {
 	int owner_client;   /* client that launched/attached it; results kept while it lives */
 	struct stacks_images *images; /* owned: the root's ELF images, for native symbols */
 	int64_t start_unix_ns;
+	/* where profiled regions spool their events (the table's; not owned): the budget shared
+	 * by every spool, and the directory of spill files */
+	struct spool_budget *budget;
+	const char *spill_dir;
+	json_t *context; /* owned: the launching/attaching client's commit_info/machine_info */
 };
 
 /* NULL + errno. Strings are copied. */
@@ -91,6 +93,10 @@ struct proc *session__add_proc(struct session *s, pid_t tgid);
 void session__remove_proc(struct session *s, struct proc *p);
 struct proc *session__find_proc(const struct session *s, pid_t tgid);
 
+/* One event of process @p (of @s): kept in the spool of every open region when the session
+ * keeps profiles, then accounted (below). The one entry point of the event sources. */
+void session__on_event(struct session *s, struct proc *p, const struct bm_event *e);
+
 /* The event stream, applied to the process's live table and every open region. */
 void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_t addr,
 		       uint64_t size);
@@ -100,10 +106,15 @@ void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64
 void session__on_exec(struct session *s, struct proc *p);
 
 /* Opens region @name. @repeat < 0 picks one more than the last closed repeat of @name.
- * Takes a reference to @params. Returns the region or NULL with errno: EEXIST (already
- * open), EMFILE (too many open), ERANGE (epoch exhausted), ENOMEM. */
+ * Takes a reference to @params. When @s keeps profiles, the region gets a spool (a region
+ * whose spool cannot be made is logged and keeps no profile). Returns the region or NULL with
+ * errno: EEXIST (already open), EMFILE (too many open), ERANGE (epoch exhausted), ENOMEM. */
 struct region *session__start(struct session *s, const char *name, int64_t repeat, json_t *params,
 			      const char *group, uint64_t now_ns, uint64_t lost);
+
+/* The closed region @name: repeat @repeat, or (@repeat < 0) the pass whose peak is the
+ * headline (the minimum), the one a regression report is about. NULL when none. */
+struct region *session__find_closed(struct session *s, const char *name, int64_t repeat);
 
 /* Finds the open region @name (the most recent one of that name). */
 struct region *session__find_open(const struct session *s, const char *name);

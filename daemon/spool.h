@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "allocators.h"
+
 struct spool;
 
 /* One event as the spool keeps it. */
@@ -16,7 +18,7 @@ struct spool_rec {
 	uint32_t tid;	  /* thread id */
 	int32_t stack_id; /* BPF stack map id; <0: no stack */
 	uint16_t kind;	  /* enum bm_event_kind */
-	uint16_t func;	  /* enum bm_alloc_func */
+	uint16_t func;	  /* row id of lib/allocators.h */
 	uint32_t __pad;
 };
 _Static_assert(sizeof(struct spool_rec) == 32, "spool_rec is 32 bytes");

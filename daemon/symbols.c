@@ -9,22 +9,33 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "benchmem.h"
+#include "allocators.h"
 #include "symbols.h"
 
-/* Order matters for aliases: the first name at an address wins. */
-static const struct {
+#define MAX_NAMES 64
+
+/* One symbol name we look for and the row it belongs to. */
+struct want {
 	const char *name;
 	uint16_t func;
-} wanted[] = {
-	{ "malloc", BM_FN_MALLOC },	{ "calloc", BM_FN_CALLOC },
-	{ "realloc", BM_FN_REALLOC },	{ "reallocarray", BM_FN_REALLOCARRAY },
-	{ "free", BM_FN_FREE },		{ "posix_memalign", BM_FN_POSIX_MEMALIGN },
-	{ "memalign", BM_FN_MEMALIGN }, { "aligned_alloc", BM_FN_ALIGNED_ALLOC },
-	{ "valloc", BM_FN_VALLOC },	{ "pvalloc", BM_FN_PVALLOC },
-	{ "mmap", BM_FN_MMAP },		{ "mmap64", BM_FN_MMAP },
-	{ "munmap", BM_FN_MUNMAP },
 };
+
+/* The names of every row we probe, in table order (the first name at an address wins);
+ * forwarding rows (operator new/delete...) are counted at the call they make. */
+static size_t wanted_names(struct want *w)
+{
+	size_t n = 0;
+
+	for (unsigned int f = BM_FN_NONE + 1; f < BM_FN_MAX; f++) {
+		const struct allocator *r = allocator_row(f);
+
+		if (r->flags & BM_AF_FORWARDS)
+			continue;
+		for (const char *nm = r->names; *nm && n < MAX_NAMES; nm += strlen(nm) + 1)
+			w[n++] = (struct want){ .name = nm, .func = (uint16_t)f };
+	}
+	return n;
+}
 
 static const char *const lib_dirs[] = { "/lib/x86_64-linux-gnu",
 					"/usr/lib/x86_64-linux-gnu",
@@ -79,17 +90,18 @@ static bool locate(Elf *e, uint64_t vaddr, struct alloc_sym *s)
 	return false;
 }
 
-static int wanted_index(const char *name)
+static int wanted_index(const struct want *w, size_t nr, const char *name)
 {
-	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
-		if (!strcmp(name, wanted[i].name))
+	for (size_t i = 0; i < nr; i++) {
+		if (!strcmp(name, w[i].name))
 			return (int)i;
 	}
 	return -1;
 }
 
-/* Fills @found (indexed like wanted[]) from one symbol table section. */
-static void scan_symtab(Elf *e, Elf_Scn *scn, GElf_Shdr *sh, uint64_t *found)
+/* Fills @found (indexed like @w) from one symbol table section. */
+static void scan_symtab(Elf *e, Elf_Scn *scn, GElf_Shdr *sh, const struct want *w, size_t nr,
+			uint64_t *found)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
@@ -97,7 +109,7 @@ static void scan_symtab(Elf *e, Elf_Scn *scn, GElf_Shdr *sh, uint64_t *found)
 
 	for (size_t i = 0; d && i < n; i++) {
 		const char *name;
-		int w;
+		int k;
 
 		if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
 			continue;
@@ -106,19 +118,20 @@ static void scan_symtab(Elf *e, Elf_Scn *scn, GElf_Shdr *sh, uint64_t *found)
 		if (GELF_ST_BIND(sym.st_info) == STB_LOCAL)
 			continue;
 		name = elf_strptr(e, sh->sh_link, sym.st_name);
-		if (!name || (w = wanted_index(name)) < 0 || found[w])
+		if (!name || (k = wanted_index(w, nr, name)) < 0 || found[k])
 			continue;
-		found[w] = sym.st_value;
+		found[k] = sym.st_value;
 	}
 }
 
 int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max, char *err,
 			    size_t errlen)
 {
-	uint64_t found[sizeof(wanted) / sizeof(wanted[0])] = { 0 };
+	uint64_t found[MAX_NAMES] = { 0 };
+	struct want w[MAX_NAMES];
+	size_t nr = 0, nr_want = wanted_names(w);
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	size_t nr = 0;
 	int fd;
 	Elf *e = open_elf(path, &fd, err, errlen);
 
@@ -127,13 +140,12 @@ int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max,
 	while ((scn = elf_nextscn(e, scn))) {
 		if (gelf_getshdr(scn, &sh) &&
 		    (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB))
-			scan_symtab(e, scn, &sh, found);
+			scan_symtab(e, scn, &sh, w, nr_want, found);
 	}
-	/* a file that defines no malloc is not an allocator, whatever else it exports */
-	for (size_t i = 0; found[0] && i < sizeof(wanted) / sizeof(wanted[0]) && nr < max; i++) {
-		struct alloc_sym s = { .name = wanted[i].name,
-				       .vaddr = found[i],
-				       .func = wanted[i].func };
+	/* a file that defines no malloc is not an allocator, whatever else it exports
+	 * (w[0] is malloc: the table's first row) */
+	for (size_t i = 0; found[0] && i < nr_want && nr < max; i++) {
+		struct alloc_sym s = { .name = w[i].name, .vaddr = found[i], .func = w[i].func };
 		bool dup = false;
 
 		if (!found[i])

@@ -17,11 +17,12 @@ struct alloc_sym {
 	uint64_t vaddr;	  /* st_value */
 	uint64_t seg_off; /* offset of the function from the start of its PT_LOAD segment */
 	uint64_t seg_len; /* p_memsz of that segment */
-	uint16_t func;	  /* enum bm_alloc_func */
+	uint16_t func;	  /* row id of lib/allocators.h */
 };
 
-/* Finds the allocator functions that @path defines (malloc, calloc, realloc, reallocarray,
- * free, posix_memalign, memalign, aligned_alloc, valloc, pvalloc, mmap, mmap64, munmap),
+/* Finds the allocator functions that @path defines (the probed rows of lib/allocators.h:
+ * malloc, calloc, realloc, reallocarray, free, posix_memalign, memalign, aligned_alloc, valloc,
+ * pvalloc, mmap, munmap and their aliases),
  * from .dynsym and .symtab. Symbols that share an address are kept once (glibc 2.36:
  * memalign and aligned_alloc). Returns the number found (0: the file is no allocator),
  * or -errno with a reason in @err. */

@@ -172,6 +172,40 @@ static void on_stop(struct targets *t, pid_t tid, int status)
 	ptrace(PTRACE_CONT, tid, 0, 0);
 }
 
+/* A running tracee must be in a ptrace-stop to be detached: interrupt it and take its next
+ * stop here (a signal it was about to receive goes with the detach, unchanged). */
+static void release_task(pid_t tid)
+{
+	int status, sig = 0;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
+		return;
+	for (;;) {
+		pid_t got = waitpid(tid, &status, __WALL);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 || !WIFSTOPPED(status))
+			return; /* gone: nothing to detach */
+		break;
+	}
+	if (status >> 16 == 0 && WSTOPSIG(status) != SIGTRAP)
+		sig = WSTOPSIG(status);
+	ptrace(PTRACE_DETACH, tid, 0, sig);
+}
+
+void targets__release(struct targets *t, pid_t tgid)
+{
+	for (int i = 0; i < t->nr;) {
+		if (t->tasks[i].tgid != tgid) {
+			i++;
+			continue;
+		}
+		release_task(t->tasks[i].tid);
+		t->tasks[i] = t->tasks[--t->nr];
+	}
+}
+
 int targets__reap(struct targets *t)
 {
 	for (;;) {

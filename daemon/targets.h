@@ -29,6 +29,10 @@ void targets__free(struct targets *t); /* NULL-safe; detaches from every tracee 
  * every thread with the fork/exec/exit options. Returns 0 or -errno. */
 int targets__seize(struct targets *t, pid_t pid);
 
+/* Stops following process @tgid (every thread of it): it runs on untraced, and a later
+ * targets__seize of it succeeds (a detached session can be attached again). */
+void targets__release(struct targets *t, pid_t tgid);
+
 /* Drains every pending wait status (call on SIGCHLD). Returns 0 or -errno. */
 int targets__reap(struct targets *t);
 

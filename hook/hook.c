@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "allocators.h"
 #include "benchmem.h"
 #include "hook.h"
 

@@ -171,6 +171,7 @@ int cmp_headline_of(const struct cmp_series *s, struct cmp_headline *out)
 		if (s->peak_bytes[i] < s->peak_bytes[best])
 			best = i;
 	}
+	out->pass = best;
 	out->peak_bytes = s->peak_bytes[best];
 	out->total_bytes = s->total_bytes[best];
 	out->allocations = s->allocations[best];

@@ -45,9 +45,12 @@ struct cmp_series {
 	size_t n;
 };
 
-/* Headline numbers: peak = min of peak_bytes; allocated/allocations = the values of the
- * min-peak pass (the first such pass on ties); rss = min of rss_bytes. */
+/* Headline numbers (pytest-benchmem's rule; the only implementation: the daemon's result
+ * documents, the tables and the gates all use cmp_headline_of): peak = min of peak_bytes;
+ * allocated/allocations = the values of the min-peak pass (the first such pass on ties), not
+ * their own minima; rss = min of rss_bytes. */
 struct cmp_headline {
+	size_t pass; /* index of the min-peak pass */
 	uint64_t peak_bytes;
 	uint64_t total_bytes;
 	uint64_t allocations;

@@ -11,11 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "benchmem.h"
+#include "bm_limits.h"
+#include "libbenchmem.h"
 
 #define DEFAULT_SOCKET	  "/run/benchmem/benchmemd.sock"
-#define NAME_MAX_BYTES	  128  /* BM_NAME_MAX in daemon/proto.h */
-#define REPLY_MAX	  4096 /* BM_LINE_MAX: the server's replies to us are far shorter */
+#define NAME_MAX_BYTES	  BM_NAME_MAX
+#define REPLY_MAX	  BM_LINE_MAX /* the server's replies to us are far shorter */
 #define REQUEST_MAX	  1024 /* worst case: 128 name bytes escaped as \u00XX, plus members */
 #define IO_TIMEOUT_S	  5
 #define RETRY_INTERVAL_NS 1000000000LL

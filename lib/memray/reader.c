@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* lib/memray/reader.c — the memray .bin reader: header, records, `memray stats` numbers; pure. */
+/* lib/memray/reader.c — the memray .bin reader: header and record decoding (the numbers
+ * `memray stats` prints are counted in stats.c, the input primitives are in decode.c); pure. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "memray/decode.h"
+#include "memray/format.h"
 #include "memray/reader.h"
+#include "memray/stats.h"
 
-#define CHUNK_BYTES    (64u << 10)
-#define CACHE_SLOTS    15
-#define STRING_MAX     (16u << 20) /* longest string we accept anywhere */
-#define LIST_MAX       (1u << 20)  /* longest header string list */
-#define HEADER_VERSION 13
-#define ARRAY_LEN(a)   (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const rec_names[MEMRAY_NR_REC] = {
 	[MEMRAY_REC_ALLOCATION] = "allocation",
@@ -46,309 +45,28 @@ const char *memray_python_allocator_name(unsigned int id)
 
 const char *memray_allocator_name(unsigned int id)
 {
-	static const char *const names[] = {
-		NULL,
-		"pymalloc_free",
-		"pymalloc_malloc",
-		"pymalloc_calloc",
-		"pymalloc_realloc",
-		"free",
-		"malloc",
-		"realloc",
-		"calloc",
-		"posix_memalign",
-		"aligned_alloc",
-		"memalign",
-		"valloc",
-		"pvalloc",
-		"mmap",
-		"munmap",
+	static const char *const al_names[MEMRAY_AL_MAX + 1] = {
+		[MEMRAY_AL_PYMALLOC_FREE] = "pymalloc_free",
+		[MEMRAY_AL_PYMALLOC_MALLOC] = "pymalloc_malloc",
+		[MEMRAY_AL_PYMALLOC_CALLOC] = "pymalloc_calloc",
+		[MEMRAY_AL_PYMALLOC_REALLOC] = "pymalloc_realloc",
+		[MEMRAY_AL_FREE] = "free",
+		[MEMRAY_AL_MALLOC] = "malloc",
+		[MEMRAY_AL_REALLOC] = "realloc",
+		[MEMRAY_AL_CALLOC] = "calloc",
+		[MEMRAY_AL_POSIX_MEMALIGN] = "posix_memalign",
+		[MEMRAY_AL_ALIGNED_ALLOC] = "aligned_alloc",
+		[MEMRAY_AL_MEMALIGN] = "memalign",
+		[MEMRAY_AL_VALLOC] = "valloc",
+		[MEMRAY_AL_PVALLOC] = "pvalloc",
+		[MEMRAY_AL_MMAP] = "mmap",
+		[MEMRAY_AL_MUNMAP] = "munmap",
 	};
 
-	return id < sizeof(names) / sizeof(names[0]) ? names[id] : NULL;
-}
-
-enum kind { K_SIMPLE_ALLOC, K_SIMPLE_FREE, K_RANGED_ALLOC, K_RANGED_FREE };
-
-static enum kind allocator_kind(unsigned int id)
-{
-	switch (id) {
-	case 1: /* PYMALLOC_FREE */
-	case 5: /* FREE */
-		return K_SIMPLE_FREE;
-	case 14:
-		return K_RANGED_ALLOC;
-	case 15:
-		return K_RANGED_FREE;
-	default:
-		return K_SIMPLE_ALLOC;
-	}
-}
-
-/* ---- input: a buffer, or a FILE * read in chunks ------------------------------------------ */
-
-struct src {
-	const uint8_t *p; /* current window */
-	size_t len, pos;
-	uint64_t base; /* file offset of p[0] */
-	FILE *f;
-	uint8_t *chunk;
-};
-
-static uint64_t src_off(const struct src *s)
-{
-	return s->base + s->pos;
-}
-
-/* 0, -ENODATA at the end, -EIO on a read error. */
-static int src_fill(struct src *s)
-{
-	size_t n;
-
-	if (!s->f)
-		return -ENODATA;
-	s->base += s->len;
-	s->len = s->pos = 0;
-	n = fread(s->chunk, 1, CHUNK_BYTES, s->f);
-	if (!n)
-		return ferror(s->f) ? -EIO : -ENODATA;
-	s->p = s->chunk;
-	s->len = n;
-	return 0;
-}
-
-static int get_u8(struct src *s, uint8_t *b)
-{
-	int err;
-
-	if (s->pos == s->len) {
-		err = src_fill(s);
-		if (err)
-			return err;
-	}
-	*b = s->p[s->pos++];
-	return 0;
-}
-
-static int get_le(struct src *s, int bytes, uint64_t *v)
-{
-	uint8_t b;
-	int err;
-
-	*v = 0;
-	for (int i = 0; i < bytes; i++) {
-		err = get_u8(s, &b);
-		if (err)
-			return err;
-		*v |= (uint64_t)b << (8 * i);
-	}
-	return 0;
-}
-
-/* -EOVERFLOW for a varint longer than 64 bits. */
-static int get_varint(struct src *s, uint64_t *v)
-{
-	unsigned int shift = 0;
-	uint8_t b;
-	int err;
-
-	*v = 0;
-	do {
-		if (shift >= 64)
-			return -EOVERFLOW;
-		err = get_u8(s, &b);
-		if (err)
-			return err;
-		*v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	return 0;
-}
-
-/* R += svarint; *out = R. */
-static int get_delta(struct src *s, uint64_t *reg, uint64_t *out)
-{
-	uint64_t z;
-	int err = get_varint(s, &z);
-
-	if (err)
-		return err;
-	*reg += (z >> 1) ^ (0 - (z & 1));
-	if (out)
-		*out = *reg;
-	return 0;
-}
-
-/* A NUL-terminated string; stored in a new allocation when @out, else skipped. */
-static int get_string(struct src *s, char **out)
-{
-	char *buf = NULL, *tmp;
-	size_t n = 0, cap = 0;
-	uint8_t b;
-	int err;
-
-	for (;;) {
-		err = get_u8(s, &b);
-		if (err)
-			goto fail;
-		if (out && n + 1 >= cap) {
-			cap = cap ? cap * 2 : 64;
-			tmp = realloc(buf, cap);
-			if (!tmp) {
-				err = -ENOMEM;
-				goto fail;
-			}
-			buf = tmp;
-		}
-		if (!b)
-			break;
-		if (++n > STRING_MAX) {
-			err = -E2BIG;
-			goto fail;
-		}
-		if (out)
-			buf[n - 1] = (char)b;
-	}
-	if (out) {
-		buf[n] = 0;
-		*out = buf;
-	}
-	return 0;
-fail:
-	free(buf);
-	return err;
-}
-
-/* ---- u64 → u64 map (open addressing, linear probing, backward-shift deletion) ------------- */
-
-struct u64map {
-	uint64_t *keys, *vals;
-	uint8_t *used;
-	size_t cap, nr;
-};
-
-static size_t map_hash(uint64_t x, size_t cap)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return (size_t)x & (cap - 1);
-}
-
-static size_t map_slot(const struct u64map *m, uint64_t key)
-{
-	size_t i = map_hash(key, m->cap);
-
-	while (m->used[i] && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static uint64_t *map_get(struct u64map *m, uint64_t key)
-{
-	size_t i;
-
-	if (!m->cap)
-		return NULL;
-	i = map_slot(m, key);
-	return m->used[i] ? &m->vals[i] : NULL;
-}
-
-static int map_grow(struct u64map *m)
-{
-	struct u64map n = { .cap = m->cap ? m->cap * 2 : 256 };
-
-	n.keys = malloc(n.cap * sizeof(*n.keys));
-	n.vals = malloc(n.cap * sizeof(*n.vals));
-	n.used = calloc(n.cap, 1);
-	if (!n.keys || !n.vals || !n.used) {
-		free(n.keys);
-		free(n.vals);
-		free(n.used);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (!m->used[i])
-			continue;
-		j = map_slot(&n, m->keys[i]);
-		n.used[j] = 1;
-		n.keys[j] = m->keys[i];
-		n.vals[j] = m->vals[i];
-	}
-	n.nr = m->nr;
-	free(m->keys);
-	free(m->vals);
-	free(m->used);
-	*m = n;
-	return 0;
-}
-
-/* Inserts or replaces. */
-static int map_put(struct u64map *m, uint64_t key, uint64_t val)
-{
-	size_t i;
-	int err;
-
-	if ((m->nr + 1) * 2 > m->cap) {
-		err = map_grow(m);
-		if (err)
-			return err;
-	}
-	i = map_slot(m, key);
-	if (!m->used[i]) {
-		m->used[i] = 1;
-		m->keys[i] = key;
-		m->nr++;
-	}
-	m->vals[i] = val;
-	return 0;
-}
-
-/* Removes @key; returns whether it was there (and its value in *@val). */
-static bool map_del(struct u64map *m, uint64_t key, uint64_t *val)
-{
-	size_t mask = m->cap - 1, i, j;
-
-	if (!m->cap)
-		return false;
-	i = map_slot(m, key);
-	if (!m->used[i])
-		return false;
-	*val = m->vals[i];
-	m->used[i] = 0;
-	m->nr--;
-	for (j = (i + 1) & mask; m->used[j]; j = (j + 1) & mask) {
-		size_t k = map_hash(m->keys[j], m->cap);
-
-		/* keep j where it is if its home k lies cyclically in (i, j] */
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		m->keys[i] = m->keys[j];
-		m->vals[i] = m->vals[j];
-		m->used[i] = 1;
-		m->used[j] = 0;
-		i = j;
-	}
-	return true;
-}
-
-static void map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	free(m->used);
-	memset(m, 0, sizeof(*m));
+	return id <= MEMRAY_AL_MAX ? al_names[id] : NULL;
 }
 
 /* ---- the reader ---------------------------------------------------------------------------- */
-
-struct range {
-	uint64_t start, end; /* [start, end) */
-};
 
 struct rd {
 	struct src s;
@@ -358,14 +76,11 @@ struct rd {
 	memray_event_fn *fn;
 	void *arg;
 	uint64_t r_ip, r_nid, r_ptr, r_line;
-	uint64_t cache[CACHE_SLOTS];
+	uint64_t cache[MEMRAY_CACHE_SLOTS];
 	bool have_tid;
 	uint64_t tid;
-	uint64_t cur;	     /* live bytes */
-	struct u64map live;  /* address → size of simple allocations */
+	struct mr_hwm hwm;   /* live, peak and total bytes */
 	struct u64map depth; /* tid → Python frames on its stack */
-	struct range *ranges;
-	size_t nr_ranges, ranges_cap;
 	size_t nodes_cap;
 };
 
@@ -397,7 +112,7 @@ static int rec_fail(struct rd *r, int err, uint64_t off, const char *what)
 		return fail(r, -EBADMSG, off, "%s record: varint longer than 64 bits", what);
 	case -E2BIG:
 		return fail(r, -EBADMSG, off, "%s record: string longer than %u bytes", what,
-			    STRING_MAX);
+			    MR_STRING_MAX);
 	case -EIO:
 		return fail(r, -EIO, off, "read error");
 	case -ENOMEM:
@@ -407,62 +122,33 @@ static int rec_fail(struct rd *r, int err, uint64_t off, const char *what)
 	}
 }
 
-static int read_list(struct src *s, char ***out, size_t *nr)
-{
-	char *str, **tmp;
-	int err;
-
-	for (;;) {
-		err = get_string(s, &str);
-		if (err)
-			return err;
-		if (!*str) {
-			free(str);
-			return 0;
-		}
-		if (*nr >= LIST_MAX) {
-			free(str);
-			return -E2BIG;
-		}
-		tmp = realloc(*out, (*nr + 1) * sizeof(*tmp));
-		if (!tmp) {
-			free(str);
-			return -ENOMEM;
-		}
-		*out = tmp;
-		(*out)[(*nr)++] = str;
-	}
-}
-
 static int get_fields(struct src *s, const uint8_t *widths, size_t n, uint64_t *v)
 {
 	int err = 0;
 
 	for (size_t i = 0; i < n && !err; i++)
-		err = get_le(s, widths[i], &v[i]);
+		err = mr_get_le(s, widths[i], &v[i]);
 	return err;
 }
 
 static int read_header(struct rd *r)
 {
-	static const uint8_t magic[7] = { 'm', 'e', 'm', 'r', 'a', 'y', 0 };
-	static const uint8_t lz4[4] = { 0x04, 0x22, 0x4d, 0x18 };
 	struct memray_header *h = &r->p->hdr;
 	/* widths of the fixed fields: version; python_version .. end_time; pid .. lifetimes */
 	static const uint8_t pre[] = { 4 }, fixed1[] = { 4, 1, 1, 8, 8, 8, 8 },
 			     fixed2[] = { 4, 8, 8, 1, 1, 1 };
 	struct src *s = &r->s;
-	uint8_t got[7];
+	uint8_t got[MEMRAY_MAGIC_LEN];
 	size_t n = 0;
 	uint64_t v[7];
 	int err = 0;
 
-	while (n < sizeof(got) && !(err = get_u8(s, &got[n])))
+	while (n < sizeof(got) && !(err = mr_get_u8(s, &got[n])))
 		n++;
-	if (n >= 4 && !memcmp(got, lz4, 4))
+	if (n >= MEMRAY_LZ4_MAGIC_LEN && !memcmp(got, MEMRAY_LZ4_MAGIC, MEMRAY_LZ4_MAGIC_LEN))
 		return fail(r, -EPROTONOSUPPORT, UINT64_MAX,
 			    "lz4-compressed capture, decompress first (lz4 -d FILE OUT)");
-	if (memcmp(got, magic, n))
+	if (memcmp(got, MEMRAY_MAGIC, n))
 		return fail(r, -EBADMSG, UINT64_MAX, "not a memray capture file (bad magic)");
 	if (n < sizeof(got))
 		goto truncated;
@@ -470,10 +156,10 @@ static int read_header(struct rd *r)
 	if ((err = get_fields(s, pre, ARRAY_LEN(pre), v)))
 		goto truncated;
 	h->version = (int32_t)v[0];
-	if (h->version != HEADER_VERSION)
+	if (h->version != MEMRAY_HEADER_VERSION)
 		return fail(r, -EPROTONOSUPPORT, UINT64_MAX,
 			    "header version %" PRId32 " is not %d (memray 1.20)", h->version,
-			    HEADER_VERSION);
+			    MEMRAY_HEADER_VERSION);
 	if ((err = get_fields(s, fixed1, ARRAY_LEN(fixed1), v)))
 		goto truncated;
 	h->python_version = (uint32_t)v[0];
@@ -483,7 +169,7 @@ static int read_header(struct rd *r)
 	h->n_frames = v[4];
 	h->start_ms = (int64_t)v[5];
 	h->end_ms = (int64_t)v[6];
-	if ((err = get_string(s, &h->command_line)))
+	if ((err = mr_get_string(s, &h->command_line)))
 		goto truncated;
 	if ((err = get_fields(s, fixed2, ARRAY_LEN(fixed2), v)))
 		goto truncated;
@@ -493,17 +179,17 @@ static int read_header(struct rd *r)
 	h->python_allocator = (uint8_t)v[3];
 	h->trace_python_allocators = v[4];
 	h->track_object_lifetimes = v[5];
-	if ((err = get_string(s, &h->libdest)) ||
-	    (err = read_list(s, &h->site_packages, &h->nr_site_packages)) ||
-	    (err = read_list(s, &h->sys_path, &h->nr_sys_path)))
+	if ((err = mr_get_string(s, &h->libdest)) ||
+	    (err = mr_read_list(s, &h->site_packages, &h->nr_site_packages)) ||
+	    (err = mr_read_list(s, &h->sys_path, &h->nr_sys_path)))
 		goto truncated;
-	h->header_bytes = src_off(s);
+	h->header_bytes = mr_src_off(s);
 
-	if (h->file_format == 1)
+	if (h->file_format == MEMRAY_FMT_AGGREGATED)
 		return fail(r, -EPROTONOSUPPORT, UINT64_MAX,
 			    "aggregated capture (file_format 1) is not supported, only "
 			    "ALL_ALLOCATIONS (0)");
-	if (h->file_format != 0)
+	if (h->file_format != MEMRAY_FMT_ALL_ALLOCS)
 		return fail(r, -EBADMSG, UINT64_MAX, "unknown file_format %u", h->file_format);
 	if (!memray_python_allocator_name(h->python_allocator))
 		return fail(r, -EBADMSG, UINT64_MAX,
@@ -513,106 +199,12 @@ static int read_header(struct rd *r)
 truncated:
 	if (err == -ENOMEM || err == -EIO)
 		return fail(r, err, UINT64_MAX, "%s", err == -EIO ? "read error" : "out of memory");
-	return fail(r, -EBADMSG, UINT64_MAX, "truncated header (%" PRIu64 " bytes)", src_off(s));
-}
-
-static void peak_update(struct rd *r)
-{
-	if (r->cur > r->p->peak_bytes)
-		r->p->peak_bytes = r->cur;
-}
-
-static int range_add(struct rd *r, uint64_t addr, uint64_t size)
-{
-	uint64_t end = addr + size < addr ? UINT64_MAX : addr + size;
-	struct range *tmp;
-
-	if (r->nr_ranges == r->ranges_cap) {
-		size_t cap = r->ranges_cap ? r->ranges_cap * 2 : 64;
-
-		tmp = realloc(r->ranges, cap * sizeof(*tmp));
-		if (!tmp)
-			return -ENOMEM;
-		r->ranges = tmp;
-		r->ranges_cap = cap;
-	}
-	r->ranges[r->nr_ranges++] = (struct range){ addr, end };
-	return 0;
-}
-
-/* Removes [addr, addr+size) from every range, splitting; *removed = bytes taken away. */
-static int range_remove(struct rd *r, uint64_t addr, uint64_t size, uint64_t *removed)
-{
-	uint64_t end = addr + size < addr ? UINT64_MAX : addr + size;
-	int err;
-
-	*removed = 0;
-	for (size_t i = 0; i < r->nr_ranges;) {
-		struct range *g = &r->ranges[i];
-		uint64_t lo = g->start > addr ? g->start : addr;
-		uint64_t hi = g->end < end ? g->end : end;
-		uint64_t right = g->end;
-
-		if (lo >= hi) {
-			i++;
-			continue;
-		}
-		*removed += hi - lo;
-		if (g->start < addr && right > end) {
-			g->end = addr;
-			err = range_add(r, end, right - end); /* may move r->ranges */
-			if (err)
-				return err;
-			i++;
-		} else if (g->start < addr) {
-			g->end = addr;
-			i++;
-		} else if (right > end) {
-			g->start = end;
-			i++;
-		} else {
-			*g = r->ranges[--r->nr_ranges];
-		}
-	}
-	return 0;
-}
-
-static int account(struct rd *r, const struct memray_event *ev)
-{
-	struct memray_profile *p = r->p;
-	uint64_t sz;
-	int err = 0;
-
-	switch (allocator_kind(ev->allocator)) {
-	case K_SIMPLE_ALLOC:
-		p->allocations++;
-		p->total_bytes += ev->size;
-		r->cur += ev->size;
-		err = map_put(&r->live, ev->addr, ev->size);
-		break;
-	case K_SIMPLE_FREE:
-		if (map_del(&r->live, ev->addr, &sz))
-			r->cur -= sz;
-		break;
-	case K_RANGED_ALLOC:
-		p->allocations++;
-		p->total_bytes += ev->size;
-		r->cur += ev->size;
-		if (ev->size)
-			err = range_add(r, ev->addr, ev->size);
-		break;
-	case K_RANGED_FREE:
-		err = range_remove(r, ev->addr, ev->size, &sz);
-		r->cur -= sz;
-		break;
-	}
-	peak_update(r);
-	return err;
+	return fail(r, -EBADMSG, UINT64_MAX, "truncated header (%" PRIu64 " bytes)", mr_src_off(s));
 }
 
 static void cache_push(struct rd *r, uint64_t addr)
 {
-	memmove(&r->cache[1], &r->cache[0], (CACHE_SLOTS - 1) * sizeof(r->cache[0]));
+	memmove(&r->cache[1], &r->cache[0], (MEMRAY_CACHE_SLOTS - 1) * sizeof(r->cache[0]));
 	r->cache[0] = addr;
 }
 
@@ -637,8 +229,8 @@ static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 	bool dealloc;
 	int err;
 
-	if (slot == CACHE_SLOTS) {
-		err = get_delta(&r->s, &r->r_ptr, NULL);
+	if (slot == MEMRAY_CACHE_SLOTS) {
+		err = mr_get_delta(&r->s, &r->r_ptr, NULL);
 		if (err)
 			return rec_fail(r, err, off, "ALLOCATION");
 		ev.addr = r->r_ptr << 3;
@@ -649,16 +241,16 @@ static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 		r->p->nr_cache_hits++;
 	}
 	if (!id) {
-		err = get_u8(&r->s, &id);
+		err = mr_get_u8(&r->s, &id);
 		if (err)
 			return rec_fail(r, err, off, "ALLOCATION");
 		if (!id || id > 15)
 			return fail(r, -EBADMSG, off, "invalid allocator id %u", id);
 	}
 	ev.allocator = id;
-	dealloc = allocator_kind(id) == K_SIMPLE_FREE;
+	dealloc = memray_allocator_is_dealloc(id);
 	if (r->p->hdr.native_traces && !dealloc) {
-		err = get_delta(&r->s, &r->r_nid, &ev.native_id);
+		err = mr_get_delta(&r->s, &r->r_nid, &ev.native_id);
 		if (err)
 			return rec_fail(r, err, off, "ALLOCATION");
 		err = check_native_id(r, off, ev.native_id);
@@ -666,7 +258,7 @@ static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 			return err;
 	}
 	if (!dealloc) {
-		err = get_varint(&r->s, &ev.size);
+		err = mr_get_varint(&r->s, &ev.size);
 		if (err)
 			return rec_fail(r, err, off, "ALLOCATION");
 	}
@@ -674,10 +266,10 @@ static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 		return fail(r, -EBADMSG, off, "ALLOCATION with no previous CONTEXT_SWITCH");
 	ev.tid = r->tid;
 	ev.map_generation = r->p->nr_map_generations;
-	depth = map_get(&r->depth, r->tid);
+	depth = u64map_get(&r->depth, r->tid);
 	ev.py_depth = depth ? (uint32_t)*depth : 0;
 	r->p->nr_by_allocator[id]++;
-	err = account(r, &ev);
+	err = mr_hwm_account(&r->hwm, r->p, &ev);
 	if (err)
 		return fail(r, err, off, "out of memory");
 	err = r->fn ? r->fn(r->arg, &ev) : 0;
@@ -691,16 +283,16 @@ static int read_frame(struct rd *r, uint8_t t, uint64_t off, bool push)
 	int err;
 
 	if (push) {
-		err = get_varint(&r->s, &code_id);
+		err = mr_get_varint(&r->s, &code_id);
 		if (!err)
-			err = get_varint(&r->s, &pos);
+			err = mr_get_varint(&r->s, &pos);
 		if (err)
 			return rec_fail(r, err, off, "FRAME_PUSH");
 	}
 	if (!r->have_tid)
 		return fail(r, -EBADMSG, off, "%s with no previous CONTEXT_SWITCH",
 			    push ? "FRAME_PUSH" : "FRAME_POP");
-	depth = map_get(&r->depth, r->tid);
+	depth = u64map_get(&r->depth, r->tid);
 	if (push) {
 		++*depth;
 		return 0;
@@ -719,14 +311,14 @@ static int read_object(struct rd *r, uint8_t t, uint64_t off)
 	uint64_t nid;
 	int err;
 
-	if (slot == CACHE_SLOTS) {
-		err = get_delta(&r->s, &r->r_ptr, NULL);
+	if (slot == MEMRAY_CACHE_SLOTS) {
+		err = mr_get_delta(&r->s, &r->r_ptr, NULL);
 		if (err)
 			return rec_fail(r, err, off, "OBJECT_RECORD");
 		cache_push(r, r->r_ptr << 3);
 	}
 	if ((t & 1) && r->p->hdr.native_traces) {
-		err = get_delta(&r->s, &r->r_nid, &nid);
+		err = mr_get_delta(&r->s, &r->r_nid, &nid);
 		if (err)
 			return rec_fail(r, err, off, "OBJECT_RECORD");
 		return check_native_id(r, off, nid);
@@ -740,9 +332,9 @@ static int read_native_node(struct rd *r, uint64_t off)
 	uint64_t ip, parent;
 	int err;
 
-	err = get_delta(&r->s, &r->r_ip, &ip);
+	err = mr_get_delta(&r->s, &r->r_ip, &ip);
 	if (!err)
-		err = get_delta(&r->s, &r->r_nid, &parent);
+		err = mr_get_delta(&r->s, &r->r_nid, &parent);
 	if (err)
 		return rec_fail(r, err, off, "NATIVE_TRACE_INDEX");
 	if (parent > p->nr_native_nodes)
@@ -773,25 +365,25 @@ static int read_segments(struct rd *r, uint64_t off)
 	uint8_t b;
 	int err;
 
-	err = get_string(&r->s, NULL);
+	err = mr_get_string(&r->s, NULL);
 	if (!err)
-		err = get_varint(&r->s, &nr);
+		err = mr_get_varint(&r->s, &nr);
 	if (!err)
-		err = get_le(&r->s, 8, &v);
+		err = mr_get_le(&r->s, 8, &v);
 	if (err)
 		return rec_fail(r, err, off, "SEGMENT_HEADER");
 	for (uint64_t i = 0; i < nr; i++) {
-		uint64_t soff = src_off(&r->s);
+		uint64_t soff = mr_src_off(&r->s);
 
-		err = get_u8(&r->s, &b);
-		if (!err && b != 0x08)
+		err = mr_get_u8(&r->s, &b);
+		if (!err && b != MEMRAY_T_SEGMENT)
 			return fail(r, -EBADMSG, soff,
 				    "SEGMENT_HEADER announced %" PRIu64 " segments, found %" PRIu64,
 				    nr, i);
 		if (!err)
-			err = get_le(&r->s, 8, &v);
+			err = mr_get_le(&r->s, 8, &v);
 		if (!err)
-			err = get_varint(&r->s, &v);
+			err = mr_get_varint(&r->s, &v);
 		if (err)
 			return rec_fail(r, err, soff, "SEGMENT");
 		r->p->nr_records[MEMRAY_REC_SEGMENT]++;
@@ -805,17 +397,17 @@ static int read_code_object(struct rd *r, uint64_t off)
 	uint8_t b;
 	int err;
 
-	err = get_varint(&r->s, &v);
+	err = mr_get_varint(&r->s, &v);
 	if (!err)
-		err = get_string(&r->s, NULL);
+		err = mr_get_string(&r->s, NULL);
 	if (!err)
-		err = get_string(&r->s, NULL);
+		err = mr_get_string(&r->s, NULL);
 	if (!err)
-		err = get_delta(&r->s, &r->r_line, NULL);
+		err = mr_get_delta(&r->s, &r->r_line, NULL);
 	if (!err)
-		err = get_varint(&r->s, &len);
+		err = mr_get_varint(&r->s, &len);
 	for (uint64_t i = 0; i < len && !err; i++)
-		err = get_u8(&r->s, &b);
+		err = mr_get_u8(&r->s, &b);
 	if (err)
 		return rec_fail(r, err, off, "CODE_OBJECT");
 	return 0;
@@ -827,7 +419,7 @@ static int read_zeros(struct rd *r, uint64_t off)
 	uint8_t b;
 	int err;
 
-	while (!(err = get_u8(&r->s, &b))) {
+	while (!(err = mr_get_u8(&r->s, &b))) {
 		if (b)
 			return fail(r, -EBADMSG, off, "invalid record type 0x00");
 	}
@@ -838,73 +430,74 @@ static int read_zeros(struct rd *r, uint64_t off)
 static int read_record(struct rd *r)
 {
 	struct memray_profile *p = r->p;
-	uint64_t off = src_off(&r->s), v;
+	uint64_t off = mr_src_off(&r->s), v;
 	uint64_t *depth;
 	uint8_t t;
 	int err;
 
-	err = get_u8(&r->s, &t);
+	err = mr_get_u8(&r->s, &t);
 	if (err == -ENODATA)
 		return 1;
 	if (err)
 		return rec_fail(r, err, off, "next");
-	if (t & 0x80) {
+	if (t & MEMRAY_T_ALLOCATION) {
 		p->nr_records[MEMRAY_REC_ALLOCATION]++;
 		return read_allocation(r, t, off);
 	}
-	if (t & 0x40) {
+	if (t & MEMRAY_T_FRAME_PUSH) {
 		p->nr_records[MEMRAY_REC_FRAME_PUSH]++;
 		return read_frame(r, t, off, true);
 	}
-	if (t & 0x20) {
+	if (t & MEMRAY_T_OBJECT_RECORD) {
 		p->nr_records[MEMRAY_REC_OBJECT_RECORD]++;
 		return read_object(r, t, off);
 	}
-	if (t & 0x10) {
+	if (t & MEMRAY_T_FRAME_POP) {
 		p->nr_records[MEMRAY_REC_FRAME_POP]++;
 		return read_frame(r, t, off, false);
 	}
 	switch (t) {
-	case 0x00:
+	case MEMRAY_T_PADDING:
 		return read_zeros(r, off);
-	case 0x01:
+	case MEMRAY_T_TRAILER:
 		p->nr_records[MEMRAY_REC_TRAILER]++;
 		p->has_trailer = true;
 		return 1;
-	case 0x02:
+	case MEMRAY_T_MEMORY_RECORD:
 		p->nr_records[MEMRAY_REC_MEMORY_RECORD]++;
-		err = get_varint(&r->s, &v);
+		err = mr_get_varint(&r->s, &v);
 		if (!err)
-			err = get_varint(&r->s, &v);
+			err = mr_get_varint(&r->s, &v);
 		return err ? rec_fail(r, err, off, "MEMORY_RECORD") : 0;
-	case 0x05:
+	case MEMRAY_T_NATIVE_INDEX:
 		p->nr_records[MEMRAY_REC_NATIVE_TRACE_INDEX]++;
 		return read_native_node(r, off);
-	case 0x06:
+	case MEMRAY_T_MAP_START:
 		p->nr_records[MEMRAY_REC_MEMORY_MAP_START]++;
 		p->nr_map_generations++;
 		return 0;
-	case 0x07:
+	case MEMRAY_T_SEGMENT_HEADER:
 		p->nr_records[MEMRAY_REC_SEGMENT_HEADER]++;
 		return read_segments(r, off);
-	case 0x08:
+	case MEMRAY_T_SEGMENT:
 		return fail(r, -EBADMSG, off, "SEGMENT outside a SEGMENT_HEADER");
-	case 0x0a:
+	case MEMRAY_T_THREAD_RECORD:
 		p->nr_records[MEMRAY_REC_THREAD_RECORD]++;
-		err = get_string(&r->s, NULL);
+		err = mr_get_string(&r->s, NULL);
 		return err ? rec_fail(r, err, off, "THREAD_RECORD") : 0;
-	case 0x0c:
+	case MEMRAY_T_CONTEXT_SWITCH:
 		p->nr_records[MEMRAY_REC_CONTEXT_SWITCH]++;
-		err = get_le(&r->s, 8, &r->tid);
+		err = mr_get_le(&r->s, 8, &r->tid);
 		if (err)
 			return rec_fail(r, err, off, "CONTEXT_SWITCH");
 		r->have_tid = true;
-		depth = map_get(&r->depth, r->tid);
+		depth = u64map_get(&r->depth, r->tid);
 		if (depth)
 			return 0;
 		p->nr_threads++;
-		return map_put(&r->depth, r->tid, 0) ? fail(r, -ENOMEM, off, "out of memory") : 0;
-	case 0x0e:
+		return u64map_put(&r->depth, r->tid, 0) ? fail(r, -ENOMEM, off, "out of memory")
+							: 0;
+	case MEMRAY_T_CODE_OBJECT:
 		p->nr_records[MEMRAY_REC_CODE_OBJECT]++;
 		return read_code_object(r, off);
 	default:
@@ -922,11 +515,10 @@ static int read_all(struct rd *r)
 	err = read_header(r);
 	while (!err)
 		err = read_record(r);
-	r->p->live_bytes = r->cur;
-	r->p->data_bytes = src_off(&r->s);
-	map_free(&r->live);
-	map_free(&r->depth);
-	free(r->ranges);
+	r->p->live_bytes = r->hwm.cur;
+	r->p->data_bytes = mr_src_off(&r->s);
+	mr_hwm_release(&r->hwm);
+	u64map_free(&r->depth);
 	return err < 0 ? err : 0;
 }
 
@@ -947,7 +539,7 @@ int memray_read_file(FILE *f, memray_event_fn *fn, void *arg, struct memray_prof
 	int ret;
 
 	r.s.f = f;
-	r.s.chunk = malloc(CHUNK_BYTES);
+	r.s.chunk = malloc(MR_CHUNK_BYTES);
 	if (!r.s.chunk) {
 		memset(p, 0, sizeof(*p));
 		snprintf(err, errlen, "out of memory");

@@ -9,23 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Record kinds, for counting (memray-format.md §4). */
-enum memray_rec {
-	MEMRAY_REC_ALLOCATION,
-	MEMRAY_REC_FRAME_PUSH,
-	MEMRAY_REC_FRAME_POP,
-	MEMRAY_REC_OBJECT_RECORD,
-	MEMRAY_REC_TRAILER,
-	MEMRAY_REC_MEMORY_RECORD,
-	MEMRAY_REC_NATIVE_TRACE_INDEX,
-	MEMRAY_REC_MEMORY_MAP_START,
-	MEMRAY_REC_SEGMENT_HEADER,
-	MEMRAY_REC_SEGMENT,
-	MEMRAY_REC_THREAD_RECORD,
-	MEMRAY_REC_CONTEXT_SWITCH,
-	MEMRAY_REC_CODE_OBJECT,
-	MEMRAY_NR_REC,
-};
+#include "memray/format.h"
+#include "memray/profile.h"
 
 /* Lower-case record name ("allocation", "native_trace_index"); "?" when out of range. */
 const char *memray_rec_name(enum memray_rec r);
@@ -33,60 +18,7 @@ const char *memray_rec_name(enum memray_rec r);
 /* memray's name of header python_allocator 1..6 ("pymalloc", "malloc", ...); NULL otherwise. */
 const char *memray_python_allocator_name(unsigned int id);
 
-/* memray's name of allocator id 1..15 ("malloc", "calloc", "munmap"); NULL otherwise. */
-const char *memray_allocator_name(unsigned int id);
-
-struct memray_header {
-	int32_t version;
-	uint32_t python_version;
-	bool native_traces;
-	uint8_t file_format;
-	uint64_t n_allocations, n_frames;
-	int64_t start_ms, end_ms;
-	char *command_line;
-	int32_t pid;
-	uint64_t main_tid, skipped_frames_on_main_tid;
-	uint8_t python_allocator;
-	bool trace_python_allocators, track_object_lifetimes;
-	char *libdest;
-	char **site_packages, **sys_path;
-	size_t nr_site_packages, nr_sys_path;
-	size_t header_bytes; /* length of the header in the file */
-};
-
-/* One ALLOCATION record as memray's reader decodes it. */
-struct memray_event {
-	uint64_t offset;    /* of the record's first byte in the file */
-	uint64_t tid;	    /* current thread (CONTEXT_SWITCH) */
-	uint64_t addr;	    /* low 3 bits are 0: the format drops them */
-	uint64_t size;	    /* 0 for FREE / PYMALLOC_FREE */
-	uint64_t native_id; /* leaf node of the native stack tree; 0 = none */
-	uint32_t map_generation;
-	uint8_t allocator; /* memray id 1..15 */
-	bool cache_hit;	   /* address came from the pointer cache */
-	uint32_t py_depth; /* Python frames on the thread's stack */
-};
-
-/* Called for every ALLOCATION in file order; a negative return stops reading with that value. */
-typedef int memray_event_fn(void *arg, const struct memray_event *ev);
-
-struct memray_profile {
-	struct memray_header hdr;
-	uint64_t nr_records[MEMRAY_NR_REC];
-	uint64_t allocations;	      /* allocator records (not FREE/MUNMAP), as `memray stats` */
-	uint64_t total_bytes;	      /* sum of their sizes */
-	uint64_t peak_bytes;	      /* high-water mark of live bytes */
-	uint64_t live_bytes;	      /* live at the end of the file (leaked) */
-	uint64_t nr_by_allocator[16]; /* ALLOCATION records by memray allocator id */
-	uint64_t nr_cache_hits;
-	uint64_t *native_ip;	 /* node k (1-based) is native_ip[k-1] ... */
-	uint64_t *native_parent; /* ... with parent native_parent[k-1] */
-	size_t nr_native_nodes;
-	uint32_t nr_map_generations;
-	uint64_t nr_threads; /* distinct CONTEXT_SWITCH tids */
-	bool has_trailer;    /* false: the data ended without TRAILER (memray tolerates it) */
-	uint64_t data_bytes; /* bytes read, header included */
-};
+/* memray_allocator_name(): in format.h, with memray's allocator ids. */
 
 /* Parses the capture in @buf/@len (raw, not LZ4) into *@p, calling @fn (may be NULL) for each
  * ALLOCATION. Peak/total follow memray's HighWaterMarkAggregator: a simple allocation adds

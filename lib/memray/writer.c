@@ -6,41 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "benchmem.h"
+#include "allocators.h"
+#include "memray/format.h"
 #include "memray/writer.h"
 
-#define OUT_BYTES   (64u << 10) /* output buffer */
-#define REC_MAX	    64		/* the longest fixed-size record we compose on the stack */
-#define CACHE_SLOTS 15		/* memray's pointer cache */
-#define PY_DEFAULT  0x030B0000u
-
-/* memray record bytes (memray-format.md §4) */
-enum {
-	REC_TRAILER = 0x01,
-	REC_MEMORY_RECORD = 0x02,
-	REC_NATIVE_TRACE_INDEX = 0x05,
-	REC_MEMORY_MAP_START = 0x06,
-	REC_SEGMENT_HEADER = 0x07,
-	REC_SEGMENT = 0x08,
-	REC_THREAD_RECORD = 0x0a,
-	REC_CONTEXT_SWITCH = 0x0c,
-	REC_ALLOCATION = 0x80,
-};
-
-/* memray's hooks::Allocator ids */
-enum {
-	MR_FREE = 5,
-	MR_MALLOC = 6,
-	MR_REALLOC = 7,
-	MR_CALLOC = 8,
-	MR_POSIX_MEMALIGN = 9,
-	MR_ALIGNED_ALLOC = 10,
-	MR_MEMALIGN = 11,
-	MR_VALLOC = 12,
-	MR_PVALLOC = 13,
-	MR_MMAP = 14,
-	MR_MUNMAP = 15,
-};
+#define OUT_BYTES (64u << 10) /* output buffer */
+#define REC_MAX	  64	      /* the longest fixed-size record we compose on the stack */
 
 /* One node of the native stack tree: (ip, parent) → id; id 0 marks an empty slot. */
 struct node_slot {
@@ -65,7 +36,7 @@ struct memray_writer {
 	int64_t start_ms, end_ms; /* as in the header */
 	uint64_t tid;
 	uint64_t r_ip, r_nid, r_ptr; /* delta registers */
-	uint64_t cache[CACHE_SLOTS];
+	uint64_t cache[MEMRAY_CACHE_SLOTS];
 	uint64_t nr_records;
 	struct node_slot *nodes; /* open-addressing table, capacity a power of two */
 	size_t nodes_cap, nr_nodes;
@@ -184,15 +155,14 @@ static void hdr_le(uint8_t *h, size_t *n, uint64_t v, int bytes)
 static size_t header_layout(struct memray_writer *w, uint8_t *h, const struct memray_meta *m,
 			    const char *cmd, int64_t end_ms)
 {
-	static const uint8_t magic[7] = { 'm', 'e', 'm', 'r', 'a', 'y', 0 };
 	uint8_t alloc = m->python_allocator ? m->python_allocator : MEMRAY_PY_ALLOC_MALLOC;
 	size_t n = 0;
 
-	hdr_put(h, &n, magic, sizeof(magic));
+	hdr_put(h, &n, MEMRAY_MAGIC, MEMRAY_MAGIC_LEN);
 	hdr_le(h, &n, MEMRAY_HEADER_VERSION, 4);
-	hdr_le(h, &n, m->python_version ? m->python_version : PY_DEFAULT, 4);
+	hdr_le(h, &n, m->python_version ? m->python_version : MEMRAY_PY_VERSION_DFLT, 4);
 	hdr_le(h, &n, m->native_traces, 1);
-	hdr_le(h, &n, 0, 1); /* file_format: ALL_ALLOCATIONS */
+	hdr_le(h, &n, MEMRAY_FMT_ALL_ALLOCS, 1); /* file_format */
 	w->nr_allocs_off = n;
 	hdr_le(h, &n, w->nr_records, 8);
 	hdr_le(h, &n, 0, 8); /* n_frames */
@@ -303,7 +273,7 @@ static int context_switch(struct memray_writer *w, uint64_t tid)
 
 	if (w->have_tid && w->tid == tid)
 		return 0;
-	rec_u8(&r, REC_CONTEXT_SWITCH);
+	rec_u8(&r, MEMRAY_T_CONTEXT_SWITCH);
 	rec_fixed64(&r, tid);
 	w->have_tid = true;
 	w->tid = tid;
@@ -312,7 +282,7 @@ static int context_switch(struct memray_writer *w, uint64_t tid)
 
 static int map_start(struct memray_writer *w)
 {
-	uint8_t b = REC_MEMORY_MAP_START;
+	uint8_t b = MEMRAY_T_MAP_START;
 
 	w->have_maps = true;
 	return put(w, &b, 1);
@@ -330,7 +300,7 @@ int memray_writer__maps(struct memray_writer *w, const struct memray_image *imgs
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct memray_image *img = &imgs[i];
 		const char *path = img->path ? img->path : "";
-		uint8_t tag = REC_SEGMENT_HEADER;
+		uint8_t tag = MEMRAY_T_SEGMENT_HEADER;
 		struct rec r = { .n = 0 };
 		size_t nr_segs = img->segs ? img->nr_segs : 0;
 
@@ -343,7 +313,7 @@ int memray_writer__maps(struct memray_writer *w, const struct memray_image *imgs
 			err = put(w, r.b, r.n);
 		for (size_t s = 0; s < nr_segs && !err; s++) {
 			r.n = 0;
-			rec_u8(&r, REC_SEGMENT);
+			rec_u8(&r, MEMRAY_T_SEGMENT);
 			rec_fixed64(&r, img->segs[s].vaddr);
 			rec_varint(&r, img->segs[s].memsz);
 			err = put(w, r.b, r.n);
@@ -417,7 +387,7 @@ static int native_trace(struct memray_writer *w, const uint64_t *frames, size_t 
 		if (!s->id) {
 			if (w->nr_nodes >= UINT32_MAX)
 				return -E2BIG;
-			rec_u8(&r, REC_NATIVE_TRACE_INDEX);
+			rec_u8(&r, MEMRAY_T_NATIVE_INDEX);
 			rec_delta(&r, &w->r_ip, ip);
 			rec_delta(&r, &w->r_nid, parent);
 			err = put(w, r.b, r.n);
@@ -439,17 +409,17 @@ static int allocation(struct memray_writer *w, uint8_t id, uint64_t addr, bool h
 {
 	uint64_t key = addr >> 3;
 	struct rec r = { .n = 0 };
-	unsigned int slot = CACHE_SLOTS;
+	unsigned int slot = MEMRAY_CACHE_SLOTS;
 
-	for (unsigned int i = 0; i < CACHE_SLOTS; i++) {
+	for (unsigned int i = 0; i < MEMRAY_CACHE_SLOTS; i++) {
 		if (w->cache[i] == key) {
 			slot = i;
 			break;
 		}
 	}
-	rec_u8(&r, (uint8_t)(REC_ALLOCATION | slot << 3 | (id < 8 ? id : 0)));
-	if (slot == CACHE_SLOTS) {
-		memmove(&w->cache[1], &w->cache[0], (CACHE_SLOTS - 1) * sizeof(w->cache[0]));
+	rec_u8(&r, (uint8_t)(MEMRAY_T_ALLOCATION | slot << 3 | (id < 8 ? id : 0)));
+	if (slot == MEMRAY_CACHE_SLOTS) {
+		memmove(&w->cache[1], &w->cache[0], (MEMRAY_CACHE_SLOTS - 1) * sizeof(w->cache[0]));
 		w->cache[0] = key;
 		rec_delta(&r, &w->r_ptr, key);
 	}
@@ -463,44 +433,17 @@ static int allocation(struct memray_writer *w, uint8_t id, uint64_t addr, bool h
 	return put(w, r.b, r.n);
 }
 
-static int memray_id(uint16_t bm_func)
-{
-	switch (bm_func) {
-	case BM_FN_MALLOC:
-		return MR_MALLOC;
-	case BM_FN_CALLOC:
-		return MR_CALLOC;
-	case BM_FN_REALLOC:
-	case BM_FN_REALLOCARRAY:
-		return MR_REALLOC;
-	case BM_FN_POSIX_MEMALIGN:
-		return MR_POSIX_MEMALIGN;
-	case BM_FN_ALIGNED_ALLOC:
-		return MR_ALIGNED_ALLOC;
-	case BM_FN_MEMALIGN:
-		return MR_MEMALIGN;
-	case BM_FN_VALLOC:
-		return MR_VALLOC;
-	case BM_FN_PVALLOC:
-		return MR_PVALLOC;
-	case BM_FN_MMAP:
-		return MR_MMAP;
-	default:
-		return -EINVAL;
-	}
-}
-
 int memray_writer__alloc(struct memray_writer *w, uint64_t tid, uint16_t bm_func, uint64_t addr,
 			 uint64_t size, const uint64_t *frames, size_t nr_frames)
 {
-	int id = memray_id(bm_func);
+	unsigned int id = allocator_memray_id(bm_func);
 	uint32_t leaf = 0;
 	int err = usable(w);
 
 	if (err)
 		return err;
-	if (id < 0)
-		return id;
+	if (!id)
+		return -EINVAL;
 	if (!addr)
 		return 0;
 	if (w->native && frames && nr_frames) {
@@ -527,7 +470,7 @@ int memray_writer__free_block(struct memray_writer *w, uint64_t tid, uint64_t ad
 	err = context_switch(w, tid);
 	if (err)
 		return err;
-	return allocation(w, MR_FREE, addr, false, 0, false, 0);
+	return allocation(w, MEMRAY_AL_FREE, addr, false, 0, false, 0);
 }
 
 int memray_writer__munmap(struct memray_writer *w, uint64_t tid, uint64_t addr, uint64_t size)
@@ -539,12 +482,12 @@ int memray_writer__munmap(struct memray_writer *w, uint64_t tid, uint64_t addr, 
 	err = context_switch(w, tid);
 	if (err)
 		return err;
-	return allocation(w, MR_MUNMAP, addr, true, size, true, 0);
+	return allocation(w, MEMRAY_AL_MUNMAP, addr, true, size, true, 0);
 }
 
 int memray_writer__thread_name(struct memray_writer *w, uint64_t tid, const char *name)
 {
-	uint8_t tag = REC_THREAD_RECORD;
+	uint8_t tag = MEMRAY_T_THREAD_RECORD;
 	int err = usable(w);
 
 	if (err)
@@ -566,7 +509,7 @@ int memray_writer__memory_record(struct memray_writer *w, uint64_t rss_bytes, in
 
 	if (err)
 		return err;
-	rec_u8(&r, REC_MEMORY_RECORD);
+	rec_u8(&r, MEMRAY_T_MEMORY_RECORD);
 	rec_varint(&r, rss_bytes);
 	rec_varint(&r, ms > w->start_ms ? (uint64_t)ms - (uint64_t)w->start_ms : 0);
 	return put(w, r.b, r.n);
@@ -574,7 +517,7 @@ int memray_writer__memory_record(struct memray_writer *w, uint64_t rss_bytes, in
 
 int memray_writer__finish(struct memray_writer *w)
 {
-	uint8_t tag = REC_TRAILER;
+	uint8_t tag = MEMRAY_T_TRAILER;
 	size_t done = 0;
 	int err = usable(w);
 

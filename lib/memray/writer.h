@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* lib/memray/writer.h — the memray-compatible .bin writer (memray 1.20, header version 13, file
  * format 0 = ALL_ALLOCATIONS); pure: it only write()s to the fd it is given. No other file
- * knows the format (the byte layout is in docs memray-format.md). */
+ * knows the format but reader.c (the constants are in format.h, the byte layout in
+ * memray-format.md). */
 #ifndef BM_MEMRAY_H
 #define BM_MEMRAY_H
 
@@ -9,8 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MEMRAY_HEADER_VERSION  13
-#define MEMRAY_PY_ALLOC_MALLOC 3 /* header python_allocator for native C programs */
+#include "allocators.h"
 
 struct memray_writer;
 
@@ -47,7 +47,7 @@ struct memray_writer *memray_writer__new(int fd, const struct memray_meta *m);
  * Returns 0 or -errno. */
 int memray_writer__maps(struct memray_writer *w, const struct memray_image *imgs, size_t n);
 
-/* One allocation of @size bytes at @addr by thread @tid. @bm_func is an enum bm_alloc_func
+/* One allocation of @size bytes at @addr by thread @tid. @bm_func is a row id of lib/allocators.h
  * allocator (not FREE/MUNMAP: -EINVAL). @frames are return addresses, innermost first
  * (frames[0] = return address inside malloc's caller); zero entries are skipped; ignored
  * without native_traces. New stack-tree nodes and a CONTEXT_SWITCH (when @tid changes) are

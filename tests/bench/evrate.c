@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "allocators.h"
 #include "benchmem.h"
 #include "session.h"
 

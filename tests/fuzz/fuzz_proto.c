@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret == 0) {
 		if (!proto_op_name(req.op))
 			abort(); /* a parsed request names a known op */
-		if (req.name[0] && !proto_is_valid_name(req.name))
+		if (req.name[0] && !names_is_valid(req.name))
 			abort(); /* and carries only valid names */
 		bm_request_release(&req);
 	} else if (ret != -EINVAL || !is_known_code(code) || !memchr(msg, '\0', sizeof(msg)) ||

@@ -38,6 +38,24 @@ def require_tracing():
         pytest.skip(reason)
 
 
+def venv_python():
+    """build/venv/bin/python (`make venv`: the pinned peers of packaging/requirements-peers.txt
+    plus client/python installed as a distribution). Skips locally, fails under CI=true."""
+    python = BUILD / "venv" / "bin" / "python"
+    if not (BUILD / "venv" / ".stamp").exists() or not python.exists():
+        reason = "needs build/venv (run `make venv`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: a missing capability is a failure)")
+        pytest.skip(reason)
+    return python
+
+
+@pytest.fixture
+def venv():
+    """The path of build/venv's python; see venv_python()."""
+    return venv_python()
+
+
 # ---- schemas ---------------------------------------------------------------------------
 
 def _validator(name, ref=None):

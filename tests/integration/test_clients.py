@@ -23,7 +23,7 @@ C_PROBE = r"""
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "benchmem.h"
+#include "libbenchmem.h"
 
 static void show(const char *what, int rc) { printf("%s %d\n", what, rc); fflush(stdout); }
 
@@ -76,7 +76,7 @@ C_RETRY = r"""
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-#include "benchmem.h"
+#include "libbenchmem.h"
 
 int main(void)
 {

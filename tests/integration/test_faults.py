@@ -119,7 +119,7 @@ LOSSY = r"""
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "benchmem.h"
+#include "libbenchmem.h"
 
 #define THREADS 4
 #define PAIRS 200000

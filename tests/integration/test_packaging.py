@@ -28,7 +28,7 @@ INSTALLED = {
     "/usr/bin/benchmemctl": (0o755, "root"),
     "/usr/lib/libbenchmem.a": (0o644, "root"),
     "/usr/lib/libbenchmem.so.0": (0o644, "root"),
-    "/usr/include/benchmem.h": (0o644, "root"),
+    "/usr/include/libbenchmem.h": (0o644, "root"),
     "/usr/lib/python3/dist-packages/benchmem/__init__.py": (0o644, "root"),
     "/usr/lib/python3/dist-packages/benchmem/pytest_plugin.py": (0o644, "root"),
     "/etc/benchmem/benchmemd.yaml": (0o644, "root"),

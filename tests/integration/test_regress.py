@@ -44,8 +44,8 @@ def test_heavier_run_regresses_with_message_exit_code_and_profile(baseline, tmp_
     p = run(["--baseline", str(baseline), "--fail-on", "peak:10%", "--profile-dir", str(prof),
              "--json", str(head), "--", GROW, "8"], tmp_path)
     assert p.returncode == 1, p.stderr
-    assert ("benchmem-run: regression: grow: peak 4.00 MiB -> 8.00 MiB (+100.0%) [peak:10%]"
-            in p.stderr)
+    assert ("benchmem-run: 1 regression(s) over threshold:\n"
+            "  peak         grow: 4.00 MiB \u2192 8.00 MiB (+100.0%) [peak:10%]\n" in p.stderr)
     m = re.search(r"benchmem-run: profile of grow: (\S+\.bin)", p.stderr)
     assert m, p.stderr
     binfile = m.group(1)
@@ -76,7 +76,7 @@ def test_absolute_threshold_and_ceiling(baseline, tmp_path):
     assert p.returncode == 0, p.stderr  # +4 MiB is not more than 5 MiB
     p = run(["--max-peak", "6MiB", "--profile", "none", "--", GROW, "8"], tmp_path)
     assert p.returncode == 1
-    assert "benchmem-run: regression: grow: peak 8.00 MiB exceeds max_peak 6.00 MiB" in p.stderr
+    assert "  max_peak     grow: peak 8.00 MiB exceeds max_peak 6.00 MiB" in p.stderr
 
 
 def test_profile_all_writes_one_bin_per_region(tmp_path):

@@ -156,6 +156,28 @@ static void test_profile_op_and_member(void)
 	CHECK_STR(proto_op_name(BM_OP_PROFILE), "profile");
 }
 
+static void test_context_member(void)
+{
+	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":7,\"context\":{\"commit_info\":"
+			"{\"id\":\"abc\",\"dirty\":false,\"branch\":null}}}"),
+		  0);
+	CHECK_STR(json_string_value(
+			  json_object_get(json_object_get(req.context, "commit_info"), "id")),
+		  "abc");
+	CHECK_I64(parse("{\"op\":\"launch\",\"pid\":7,\"exe\":\"/bin/true\",\"name\":\"x\","
+			"\"context\":{\"machine_info\":{\"node\":\"h\",\"cpu\":{}}}}"),
+		  0);
+	CHECK(req.context != NULL);
+	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":7,\"context\":{\"commit_info\":"
+			"{\"dirty\":\"yes\"}}}"),
+		  -EINVAL);
+	CHECK_STR(code, "bad_request");
+	CHECK_STR(msg, "\"context.commit_info.dirty\" has the wrong type");
+	CHECK(req.context == NULL);
+	CHECK_I64(parse("{\"op\":\"start\",\"name\":\"x\",\"context\":{}}"), -EINVAL);
+	CHECK_STR(code, "bad_request");
+}
+
 static void test_op_names_round_trip(void)
 {
 	CHECK_STR(proto_op_name(BM_OP_HELLO), "hello");
@@ -271,8 +293,8 @@ static void test_region_name_rules(void)
 	name[BM_NAME_MAX + 1] = '\0';
 	snprintf(line, sizeof(line), "{\"op\":\"start\",\"name\":\"%s\"}", name);
 	CHECK(rejects(line, "bad_name"));
-	CHECK(proto_is_valid_name("a/b::c[x=1,y=2+3 z-w.]"));
-	CHECK(!proto_is_valid_name("a/../b"));
+	CHECK(names_is_valid("a/b::c[x=1,y=2+3 z-w.]"));
+	CHECK(!names_is_valid("a/../b"));
 }
 
 static void test_params_limits(void)
@@ -374,21 +396,6 @@ static void test_format_ok(void)
 	CHECK(line == NULL);
 }
 
-static void test_sanitize_filename(void)
-{
-	char buf[64];
-	char tiny[4];
-
-	CHECK_STR(proto_sanitize_filename("tests/test_a.py::test_x[10]", buf, sizeof(buf)),
-		  "tests_test_a.py__test_x_10_");
-	CHECK_STR(proto_sanitize_filename("..", buf, sizeof(buf)), "_.");
-	CHECK_STR(proto_sanitize_filename(".", buf, sizeof(buf)), "_");
-	CHECK_STR(proto_sanitize_filename("", buf, sizeof(buf)), "_");
-	CHECK_STR(proto_sanitize_filename("a b\xc3\xa9", buf, sizeof(buf)), "a_b__");
-	CHECK_STR(proto_sanitize_filename("abcdef", tiny, sizeof(tiny)), "abc");
-	CHECK_STR(proto_sanitize_filename("..x", tiny, 3), "_.");
-}
-
 int main(void)
 {
 	TEST(test_hello);
@@ -415,7 +422,7 @@ int main(void)
 	TEST(test_tiny_message_buffer_is_terminated);
 	TEST(test_format_error);
 	TEST(test_format_ok);
-	TEST(test_sanitize_filename);
+	TEST(test_context_member);
 	bm_request_release(&req);
 	return tap_done();
 }

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "jsonutil.h"
+#include "context.h"
 #include "results.h"
 #include "table.h"
 #include "tap.h"
@@ -213,7 +213,7 @@ static const struct bm_repeat sample_b[] = {
 	{ .peak_bytes = 30, .total_bytes = 30, .allocations = 3, .rss_bytes = 5, .has_rss = true },
 };
 
-static json_t *sample_doc(const char *repo_dir)
+static json_t *sample_doc(const json_t *context)
 {
 	json_t *params = json_loads("{\"n\": 10, \"mode\": \"fast\"}", 0, NULL);
 	const struct bm_series s[] = {
@@ -232,7 +232,7 @@ static json_t *sample_doc(const char *repo_dir)
 				       .start_unix_ns = 1700000000123456789LL,
 				       .version = "benchmemd 0.1.0",
 				       .attach_mode = "per-process",
-				       .repo_dir = repo_dir };
+				       .context = context };
 	json_t *doc = results_build(s, 2, &m);
 
 	json_decref(params);
@@ -254,7 +254,7 @@ static json_int_t headline_int(const json_t *entry, const char *key)
 
 static void test_document_entry_has_pytest_benchmark_shape(void)
 {
-	json_t *doc = sample_doc("/");
+	json_t *doc = sample_doc(NULL);
 	const json_t *e = json_array_get(json_object_get(doc, "benchmarks"), 0);
 	const json_t *e2 = json_array_get(json_object_get(doc, "benchmarks"), 1);
 
@@ -287,7 +287,7 @@ static void test_document_entry_has_pytest_benchmark_shape(void)
 
 static void test_document_omits_rss_bytes_unless_every_pass_has_it(void)
 {
-	json_t *doc = sample_doc("/");
+	json_t *doc = sample_doc(NULL);
 	const json_t *e = json_array_get(json_object_get(doc, "benchmarks"), 0);
 	const json_t *e2 = json_array_get(json_object_get(doc, "benchmarks"), 1);
 	const json_t *rss = path(e, "extra_info", "benchmem", "rss_bytes");
@@ -304,74 +304,43 @@ static void test_document_omits_rss_bytes_unless_every_pass_has_it(void)
 	json_decref(doc);
 }
 
-static int write_file(const char *dir, const char *name, const void *buf, size_t len)
+/* The client's context goes in verbatim; what it leaves out is null (commit_info) or the
+ * host's (machine_info). The daemon reads no repository. */
+static void test_context_from_the_client_goes_into_the_document(void)
 {
-	char p[512];
-	FILE *f;
+	json_t *ctx = json_loads(
+		"{\"commit_info\": {\"id\": \"0123456789abcdef0123456789abcdef01234567\","
+		" \"branch\": \"feature\", \"dirty\": true, \"project\": \"p\"},"
+		" \"machine_info\": {\"node\": \"client-host\","
+		" \"python_version\": \"3.11.2\"}}",
+		0, NULL);
+	json_t *doc = sample_doc(ctx);
+	const json_t *ci = json_object_get(doc, "commit_info");
+	const json_t *mi = json_object_get(doc, "machine_info");
+	char why[160];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	if (!f)
-		return -errno;
-	fwrite(buf, 1, len, f);
-	return fclose(f) ? -errno : 0;
-}
-
-/* A fake repository: HEAD → refs/heads/feature → a loose commit object. */
-static int make_repo(char *dir)
-{
-	static const char id[] = "0123456789abcdef0123456789abcdef01234567";
-	static const char body[] = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
-				   "author A U Thor <a@example.org> 1700000000 +0100\n"
-				   "committer C O Mitter <c@example.org> 1700003600 -0230\n"
-				   "\nmessage\n";
-	static const char *const dirs[] = { ".git",	    ".git/refs",       ".git/refs/heads",
-					    ".git/objects", ".git/objects/01", "src" };
-	char raw[512], z[512], sub[256];
-	int n = snprintf(raw, sizeof(raw), "commit %zu", sizeof(body) - 1);
-	uLongf zlen = sizeof(z);
-
-	memcpy(raw + n + 1, body, sizeof(body) - 1);
-	if (!mkdtemp(dir) || compress((Bytef *)z, &zlen, (Bytef *)raw, n + sizeof(body)) != Z_OK)
-		return -1;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(sub, sizeof(sub), "%s/%s", dir, dirs[i]);
-		if (mkdir(sub, 0700))
-			return -1;
-	}
-	snprintf(sub, sizeof(sub), "%s/.git", dir);
-	if (write_file(sub, "HEAD", "ref: refs/heads/feature\n", 24) ||
-	    write_file(sub, "refs/heads/feature", id, 40) ||
-	    write_file(sub, "objects/01/23456789abcdef0123456789abcdef01234567", z, zlen))
-		return -1;
-	return 0;
-}
-
-static void test_commit_info_reads_head_ref_and_loose_commit(void)
-{
-	char dir[] = "/tmp/bm_results_repoXXXXXX", src[64], cmd[96];
-	json_t *doc;
-	const json_t *ci;
-
-	CHECK_I64(make_repo(dir), 0);
-	snprintf(src, sizeof(src), "%s/src", dir);
-	doc = sample_doc(src);
-	ci = json_object_get(doc, "commit_info");
+	CHECK_I64(context_check(ctx, why, sizeof(why)), 0);
 	CHECK_STR(json_string_value(json_object_get(ci, "id")),
 		  "0123456789abcdef0123456789abcdef01234567");
 	CHECK_STR(json_string_value(json_object_get(ci, "branch")), "feature");
-	CHECK_STR(json_string_value(json_object_get(ci, "project")), strrchr(dir, '/') + 1);
-	CHECK_STR(json_string_value(json_object_get(ci, "author_time")),
-		  "2023-11-14T23:13:20+01:00");
-	CHECK_STR(json_string_value(json_object_get(ci, "time")), "2023-11-14T20:43:20-02:30");
+	CHECK(json_is_true(json_object_get(ci, "dirty")));
+	CHECK(json_is_null(json_object_get(ci, "time")));
+	CHECK_STR(json_string_value(json_object_get(mi, "node")), "client-host");
+	CHECK_STR(json_string_value(json_object_get(mi, "python_version")), "3.11.2");
+	CHECK_STR(json_string_value(json_object_get(mi, "system")), "Linux"); /* the host's */
 	json_decref(doc);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK_I64(system(cmd), 0);
+	doc = sample_doc(NULL);
+	ci = json_object_get(doc, "commit_info");
+	CHECK_U64(json_object_size(ci), 6);
+	CHECK(json_is_null(json_object_get(ci, "id")) &&
+	      json_is_null(json_object_get(ci, "project")));
+	json_decref(doc);
+	json_decref(ctx);
 }
 
 static void test_machine_info_comes_from_uname_and_cpuinfo(void)
 {
-	json_t *doc = sample_doc("/");
+	json_t *doc = sample_doc(NULL);
 	const json_t *mi = json_object_get(doc, "machine_info");
 
 	CHECK_STR(json_string_value(json_object_get(mi, "system")), "Linux");
@@ -434,7 +403,7 @@ int main(int argc, char **argv)
 	TEST(test_param_id_joins_values_like_pytest);
 	TEST(test_document_entry_has_pytest_benchmark_shape);
 	TEST(test_document_omits_rss_bytes_unless_every_pass_has_it);
-	TEST(test_commit_info_reads_head_ref_and_loose_commit);
+	TEST(test_context_from_the_client_goes_into_the_document);
 	TEST(test_machine_info_comes_from_uname_and_cpuinfo);
 	TEST(test_build_rejects_series_without_passes);
 	return tap_done();

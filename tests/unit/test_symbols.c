@@ -45,6 +45,18 @@ static void test_file_without_malloc_is_no_allocator(void)
 	CHECK(strstr(err, "/nonexistent") != NULL);
 }
 
+/* libstdc++ exports every operator new/delete of the table, but they forward to malloc/free
+ * (probed in libc): it is no image to attach. */
+static void test_libstdcxx_new_delete_forward_to_libc(void)
+{
+	struct alloc_sym s[SYMBOLS_MAX_FUNCS];
+	char err[256];
+
+	CHECK_I64(symbols_find_allocators("/usr/lib/x86_64-linux-gnu/libstdc++.so.6", s,
+					  SYMBOLS_MAX_FUNCS, err, sizeof(err)),
+		  0);
+}
+
 static void test_needed_of_a_dynamic_binary_resolves_libc(void)
 {
 	char out[SYMBOLS_MAX_NEEDED][4096];
@@ -61,6 +73,7 @@ int main(void)
 {
 	TEST(test_glibc_defines_every_allocator_and_aliases_are_probed_once);
 	TEST(test_file_without_malloc_is_no_allocator);
+	TEST(test_libstdcxx_new_delete_forward_to_libc);
 	TEST(test_needed_of_a_dynamic_binary_resolves_libc);
 	return tap_done();
 }

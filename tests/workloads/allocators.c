@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "benchmem.h"
+#include "libbenchmem.h"
 #include "workload.h"
 
 /* With "region" as argv[1] the work is one region marked through libbenchmem, which keeps

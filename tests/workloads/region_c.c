@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "benchmem.h"
+#include "libbenchmem.h"
 
 static void *volatile sink;
 

@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "benchmem.h"
+#include "libbenchmem.h"
 #include "workload.h"
 
 #define THREADS 16

@@ -13,7 +13,9 @@
 The collector is found at ``$BENCHMEM_SOCKET`` (``benchmem-run`` exports it), else at
 ``/run/benchmem/benchmemd.sock``. When no collector listens, the module-level ``start``,
 ``stop`` and ``region`` do nothing and ``stop`` returns ``None``, so a benchmark can keep the
-calls permanently; a failed connect is retried at most once per second. An error reply raises
+calls permanently; a failed connect is retried at most once per second. A collector that does
+not trace the calling process (``no_session``) is treated the same way, with one
+``RuntimeWarning`` (as the C library returns ``-ESRCH``). Any other error reply raises
 ``benchmem.Error`` carrying the server's ``code`` and ``message``.
 
 The module-level functions share one connection per process (reopened after ``fork``, because
@@ -24,16 +26,20 @@ explicit connection, for tools that address a session by ``session=`` or ``pid=`
 import contextlib
 import json
 import os
+import platform
 import socket
+import subprocess
 import threading
 import time
+import warnings
 
-__all__ = ["Error", "Client", "start", "stop", "region", "available", "socket_path"]
+__all__ = ["Error", "Client", "start", "stop", "region", "available", "socket_path", "context"]
 
 DEFAULT_SOCKET = "/run/benchmem/benchmemd.sock"
 LINE_MAX = 4096
 TIMEOUT_S = 5.0
 RETRY_INTERVAL_S = 1.0
+RECV_BYTES = 65536
 
 
 class Error(Exception):
@@ -64,6 +70,9 @@ class Client:
             self._sock.close()
             raise
         self._buf = b""
+        # Made here, before any region starts: a reply read inside a region (start's) must not
+        # allocate a receive buffer there, or every region would count 64 KiB of ours.
+        self._rx = bytearray(RECV_BYTES)
 
     def close(self):
         if self._sock is not None:
@@ -76,34 +85,70 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
-    def request(self, op, **members):
-        """Sends ``{"op": op, **members}`` (members that are None are left out) and returns the
-        reply's members without ``ok``. Raises Error on an error reply or a broken connection."""
+    @staticmethod
+    def encode(op, **members):
+        """The request line ``{"op": op, **members}`` (None members left out), as bytes."""
         req = {"op": op}
         req.update({k: v for k, v in members.items() if v is not None})
         line = json.dumps(req, separators=(",", ":"), allow_nan=False).encode() + b"\n"
         if len(line) > LINE_MAX:
             raise Error("too_long", f"request is {len(line)} bytes, more than {LINE_MAX}")
-        if self._sock is None:
-            raise Error("disconnected", "the client is closed")
+        return line
+
+    def request(self, op, **members):
+        """Sends ``{"op": op, **members}`` (members that are None are left out) and returns the
+        reply's members without ``ok``. Raises Error on an error reply or a broken connection."""
+        return self.request_line(self.encode(op, **members))
+
+    def request_line(self, line):
+        """request() of a line made by encode()."""
+        self._send(line)
         try:
-            self._sock.sendall(line)
             reply = self._read_line()
         except OSError as e:
             self.close()
             raise Error("disconnected", str(e)) from None
-        if reply.get("ok") is True:
-            reply.pop("ok")
-            return reply
-        err = reply.get("error") or {}
-        raise Error(err.get("code", "internal"), err.get("message", "malformed error reply"))
+        return _unwrap(reply)
+
+    def request_lean(self, line):
+        """request_line() that allocates nothing when the reply is a success that arrives in
+        one read (used for ``start``, whose reply is read inside the region it opens); the
+        reply's members are not returned. Raises Error like request()."""
+        self._send(line)
+        if not self._buf:
+            try:
+                n = self._sock.recv_into(self._rx)
+            except OSError as e:
+                self.close()
+                raise Error("disconnected", str(e)) from None
+            if n and self._rx.startswith(b'{"ok":true') and self._rx.find(b"\n", 0, n) == n - 1:
+                return None
+            self._buf = bytes(self._rx[:n]) if n else b""
+            if not n:
+                self.close()
+                raise Error("disconnected", "the collector closed the connection")
+        try:
+            _unwrap(self._read_line())
+        except OSError as e:
+            self.close()
+            raise Error("disconnected", str(e)) from None
+        return None
+
+    def _send(self, line):
+        if self._sock is None:
+            raise Error("disconnected", "the client is closed")
+        try:
+            self._sock.sendall(line)
+        except OSError as e:
+            self.close()
+            raise Error("disconnected", str(e)) from None
 
     def _read_line(self):
         while b"\n" not in self._buf:
-            chunk = self._sock.recv(65536)
-            if not chunk:
+            n = self._sock.recv_into(self._rx)
+            if not n:
                 raise ConnectionResetError("the collector closed the connection")
-            self._buf += chunk
+            self._buf += self._rx[:n]
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
 
@@ -125,11 +170,84 @@ class Client:
     def results(self, session=None, pid=None):
         return self.request("results", session=session, pid=pid)["result"]
 
-    def attach(self, pid):
-        return self.request("attach", pid=pid)["session"]
+    def attach(self, pid, profile=None, python_malloc=None, context=None):
+        """Traces running process @pid; the session's results carry @context (default:
+        ``context()`` of the current directory)."""
+        ctx = context if context is not None else globals()["context"]()
+        return self.request("attach", pid=pid, profile=profile, python_malloc=python_malloc,
+                            context=ctx)["session"]
+
+    def profile(self, name, repeat=None, session=None, pid=None):
+        """Writes the memray .bin of a closed region; returns its path on the collector's side."""
+        return self.request("profile", name=name, repeat=repeat, session=session,
+                            pid=pid)["path"]
 
     def detach(self, session=None, pid=None):
         return self.request("detach", session=session, pid=pid)
+
+
+def _git(cwd, *args):
+    """git's stdout without the trailing newline, or None when it fails (runs as us)."""
+    try:
+        p = subprocess.run(["git", "-C", cwd, "--no-pager", *args], capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.rstrip("\n") if p.returncode == 0 else None
+
+
+def _commit_info(cwd):
+    """pytest-benchmark's commit_info, as lib/context.c collects it (same git commands)."""
+    top = _git(cwd, "rev-parse", "--show-toplevel")
+    log = _git(cwd, "log", "-1", "--format=%H%n%cI%n%aI") if top is not None else None
+    if log is None or len(log) < 40:
+        return {"id": None, "time": None, "author_time": None, "dirty": None,
+                "project": os.path.basename(os.path.abspath(top or cwd)) or cwd,
+                "branch": None}
+    lines = log.split("\n") + [None, None]
+    branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD") or None
+    status = _git(cwd, "status", "--porcelain", "--untracked-files=no")
+    return {"id": lines[0], "time": lines[1] or None, "author_time": lines[2] or None,
+            "dirty": None if status is None else status != "",
+            "project": os.path.basename(top) or top,
+            "branch": "(detached head)" if branch == "HEAD" else branch}
+
+
+def _cpu_brand():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def context(cwd=None):
+    """``{"commit_info": ..., "machine_info": ...}`` of @cwd (default: the current directory),
+    the ``context`` member of launch/attach: git runs here, as this user, never in benchmemd."""
+    cwd = os.fspath(cwd) if cwd is not None else os.getcwd()
+    uname = platform.uname()
+    machine = {
+        "node": uname.node, "processor": uname.machine, "machine": uname.machine,
+        "python_compiler": platform.python_compiler(),
+        "python_implementation": platform.python_implementation(),
+        "python_implementation_version": platform.python_version(),
+        "python_version": platform.python_version(),
+        "python_build": [str(x) for x in platform.python_build()],
+        "release": uname.release, "system": uname.system,
+        "cpu": {"brand_raw": _cpu_brand(), "count": os.cpu_count() or 1},
+    }
+    return {"commit_info": _commit_info(cwd), "machine_info": machine}
+
+
+def _unwrap(reply):
+    if reply.get("ok") is True:
+        reply.pop("ok")
+        return reply
+    err = reply.get("error") or {}
+    raise Error(err.get("code", "internal"), err.get("message", "malformed error reply"))
 
 
 class _Shared:
@@ -140,6 +258,7 @@ class _Shared:
         self.client = None
         self.pid = None
         self.retry_at = 0.0
+        self.warned = False
 
     def get(self):
         """Returns the connected Client or None; call with the lock held."""
@@ -171,7 +290,16 @@ class _Shared:
             except Error as e:
                 if e.code == "disconnected":
                     self.client = None
-                raise
+                if e.code != "no_session":
+                    raise
+            # A collector listens but does not trace this process: the same as no collector
+            # for a script that keeps its calls permanently (the C library returns -ESRCH).
+            if not self.warned:
+                self.warned = True
+                warnings.warn(f"benchmem: the collector at {c.path} does not trace this "
+                              "process; regions are off (run it under benchmem-run)",
+                              RuntimeWarning, stacklevel=3)
+            return None
 
 
 _shared = _Shared()

@@ -1,143 +1,205 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""benchmem.pytest_plugin — one benchmemd region per test, pytest-benchmem's semantics.
+"""benchmem.pytest_plugin — pytest-benchmem's flags, marker and fixture over benchmemd.
 
-Enable with ``-p benchmem.pytest_plugin`` (``benchmem-run`` adds it by setting ``PYTHONPATH``
-and ``PYTEST_ADDOPTS``; pip users get the ``pytest11`` entry point from client/python/pyproject.toml).
-The plugin is inert unless a collector listens (``benchmem.available()`` at session start).
+Installed with the package (``pip install ./client/python`` or the .deb), pytest loads it
+through the ``pytest11`` entry point; ``benchmem-run`` also adds ``-p benchmem.pytest_plugin``.
 
-* A test without pytest-benchmark's ``benchmark`` fixture: its call phase is one region named
-  after the test's node id (one pass, no warmup).
-* A test using ``benchmark``: ``benchmark(fn, ...)`` / ``benchmark.pedantic(...)`` first run the
-  memory passes, then the untouched timing runs. Warmup passes (default 1) run unmeasured; then
-  adaptive passes (min 2, max 10, stop after 2 consecutive passes without a new minimum peak) or
-  exactly ``--benchmark-memory-repeats=N`` / ``@pytest.mark.benchmem(repeats=N)``. Each pass is
-  the region ``<node id>`` with ``repeat`` = pass index. pedantic's ``setup`` runs unmeasured
-  before every pass and warmup.
-* ``@pytest.mark.benchmem(max_peak="100MiB", max_allocated=..., max_allocations=...)``: the
-  worst pass must not exceed the ceiling (strictly greater fails the test).
-* The per-pass series are kept on the item (``item.stash[benchmem.pytest_plugin.SERIES]``) and,
-  for benchmarks, written into ``--benchmark-json`` as ``extra_info.benchmem``.
-* Region names: a node id byte outside the protocol's name set becomes ``_`` and ".." becomes
-  "._"; ids longer than 128 bytes are cut to 111 bytes plus "~" and 16 hex digits of their sha1.
+* ``pytest --benchmark-memory``: every ``benchmark(...)`` / ``benchmark.pedantic(...)`` first
+  runs its memory passes, then pytest-benchmark's untouched timing. The process gets traced as
+  benchmem.tracing explains: already traced (benchmem-run), or attached for each batch of
+  passes and detached before the timing (so the timed rounds run with no probe), through the
+  collector at ``$BENCHMEM_SOCKET`` / the system socket, or through a private benchmemd when
+  none listens and we are root. Otherwise a one-line UsageError says what to do.
+* Without the flag the plugin works only when ``$BENCHMEM_SOCKET`` names a collector (what
+  benchmem-run exports): the ``benchmark`` fixture is measured the same way and a test without
+  it is one region named by its node id (one pass, no warmup). A collector that does not trace
+  the process turns the plugin off with one warning.
+* The ``benchmark_memory`` fixture (and its ``.pedantic``) always measures.
+* With pytest-benchmem installed too (same flag, marker and fixture names) this plugin stays
+  off unless pytest-benchmem is blocked with ``-p no:benchmem``.
+* Passes (benchmem.passes): warmup, adaptive 2..10 with patience 2, fixed repeats, calls,
+  isolate, max-time. Marker beats flag beats default.
+* Ceilings ``max_peak``/``max_allocated``/``max_allocations`` gate the worst pass (strictly
+  greater fails) and are validated before the test runs. ``--benchmark-memory-compare-fail``
+  gates each test's headline against the saved pytest-benchmark run, after its timing.
+* Region names: a node id byte outside the protocol's name set becomes ``_``, ".." becomes
+  "._"; ids longer than 128 bytes keep their first 111 bytes plus "-" and 16 hex digits of
+  their sha1 (every byte of that is in the protocol's set).
 """
 
-import gc
 import hashlib
+import importlib.metadata
+import os
 import re
+import shutil
 import warnings
+from pathlib import Path
 
 import pytest
 
 import benchmem
+from benchmem import passes as engine
+from benchmem import table
+from benchmem.fixture import MemoryBenchmark, Sample, pedantic_action
+from benchmem.sizes import format_size, parse_count, parse_size, parse_threshold
+from benchmem.tracing import Tracer, Unavailable
 
 SERIES = pytest.StashKey()  # item -> {"peak_bytes": [...], ...} of every measured pass
+_STATE = pytest.StashKey()
 
-MIN_PASSES = 2
-MAX_PASSES = 10
-PATIENCE = 2
 DEFAULT_WARMUP = 1
 NAME_MAX = 128
-
-_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?\s*$")
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._:/\[\]=,+ -]")
 _CEILINGS = (("max_peak", "peak_bytes", "peak"), ("max_allocated", "total_bytes", "allocated"),
              ("max_allocations", "allocations", "allocations"))
+_MARKER_KWARGS = {"repeats", "warmup", "isolate", "calls", "profile_native", "max_peak",
+                  "max_allocated", "max_allocations"}
+# re-exported: earlier code and tests import them from here
+blob = engine.blob
+__all__ = ["parse_size", "parse_count", "format_size", "region_name", "blob"]
 
 
-def pytest_addoption(parser):
-    group = parser.getgroup("benchmem", "benchmemd memory regions")
-    group.addoption("--benchmark-memory-repeats", type=int, default=None, metavar="N",
-                    help="fixed number of measured memory passes per benchmark "
-                         "(default: adaptive, 2 to 10)")
-    group.addoption("--benchmark-memory-warmup", type=int, default=None, metavar="N",
-                    help=f"unmeasured passes before measuring (default {DEFAULT_WARMUP})")
+def _stand_down(pluginmanager):
+    """pytest-benchmem is installed and not blocked (-p no:benchmem): its flags, marker and
+    fixture have the same names, so this plugin adds nothing and stays off."""
+    if pluginmanager.is_blocked("benchmem"):
+        return False
+    try:
+        importlib.metadata.distribution("pytest-benchmem")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def pytest_addoption(parser, pluginmanager):
+    if _stand_down(pluginmanager):
+        return
+    g = parser.getgroup("benchmem", "benchmemd memory passes (pytest-benchmem's flags)")
+    g.addoption("--benchmark-memory", action="store_true", default=False,
+                help="memory passes for every benchmark() before its timing, no test changes")
+    g.addoption("--benchmark-memory-repeats", type=int, default=None, metavar="N",
+                help="fixed number of measured passes (default: adaptive, 2 to 10)")
+    g.addoption("--benchmark-memory-warmup", type=int, default=None, metavar="N",
+                help=f"unmeasured runs before measuring (default {DEFAULT_WARMUP})")
+    g.addoption("--benchmark-memory-max-time", type=float, default=None, metavar="SECONDS",
+                help="wall budget of adaptive passes (ignored with fixed repeats)")
+    g.addoption("--benchmark-memory-compare", nargs="?", default=False, const=True,
+                metavar="REF", help="compare memory with a saved pytest-benchmark run "
+                "(the latest, or REF like 0001)")
+    g.addoption("--benchmark-memory-compare-fail", action="append", metavar="FIELD:THRESHOLD",
+                help="fail a test whose memory grew past e.g. peak:10%%, peak:5MiB, "
+                "allocations:5%%, peak:20%%+8MiB (repeatable; implies the compare)")
+    g.addoption("--benchmark-memory-profile", default=None, metavar="DIR",
+                help="keep a memray .bin per benchmark in DIR (with a fail gate: the "
+                "regressing ones only)")
+    g.addoption("--benchmark-memory-profile-native", action="store_true", default=False,
+                help="native stacks in the kept .bin (ours always have them; needs -profile)")
+    g.addoption("--benchmark-memory-table", choices=["combined", "split"], default="combined",
+                help="memory columns right of the timing table (combined) or a table apart")
+    g.addoption("--benchmark-memory-columns", default=None,
+                metavar="peak,allocated,allocations,rss", help="memory columns, in order")
+    g.addoption("--benchmark-memory-stats", default=None, metavar="min,mean,max",
+                help="spread columns of a metric measured more than once")
 
 
 def pytest_configure(config):
+    if _stand_down(config.pluginmanager):
+        return
     config.addinivalue_line(
         "markers",
-        "benchmem(repeats=None, warmup=1, max_peak=None, max_allocated=None, "
-        "max_allocations=None): memory passes and ceilings for this test")
-    for opt in ("benchmark_memory_repeats", "benchmark_memory_warmup"):
+        "benchmem(repeats=None, warmup=1, isolate=False, calls=1, profile_native=False, "
+        "max_peak=None, max_allocated=None, max_allocations=None): memory passes and "
+        "ceilings for this test")
+    opts = _validate_options(config)
+    flag = config.getoption("benchmark_memory")
+    tracer = None
+    if flag or os.environ.get("BENCHMEM_SOCKET"):
+        try:
+            tracer = Tracer.find(want_attach=flag, profile=opts["profile"] is not None)
+        except Unavailable as e:
+            if flag:
+                raise pytest.UsageError(f"--benchmark-memory: {e}") from None
+    state = _State(config, tracer, opts)
+    config.stash[_STATE] = state
+    config.pluginmanager.register(state, "benchmem-state")
+    if tracer is not None and config.pluginmanager.hasplugin("benchmark"):
+        state.patch()
+
+
+def _validate_options(config):
+    """Every flag is checked here, before any test runs: a bad one is one UsageError line."""
+    for opt in ("benchmark_memory_repeats", "benchmark_memory_warmup",
+                "benchmark_memory_max_time"):
         value = config.getoption(opt)
         if value is not None and value < 0:
             raise pytest.UsageError(f"--{opt.replace('_', '-')} must be >= 0")
-    if not benchmem.available():
-        return
-    state = _State(config)
-    config.stash[_STATE] = state
-    config.pluginmanager.register(state, "benchmem-state")
-    if config.pluginmanager.hasplugin("benchmark"):
-        _patch_benchmark_fixture(state)
-        config.pluginmanager.register(_BenchmarkJson(state), "benchmem-benchmark-json")
+    try:
+        metrics = table.parse_list(config.getoption("benchmark_memory_columns"), table.METRICS,
+                                   "metric", table.DEFAULT_METRICS)
+        stats = table.parse_list(config.getoption("benchmark_memory_stats"), table.STATS,
+                                 "stat", table.DEFAULT_STATS)
+        gates = [parse_threshold(t) for t in config.getoption("benchmark_memory_compare_fail")
+                 or ()]
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
+    profile = config.getoption("benchmark_memory_profile")
+    if config.getoption("benchmark_memory_profile_native") and profile is None:
+        raise pytest.UsageError("--benchmark-memory-profile-native needs "
+                                "--benchmark-memory-profile=DIR")
+    compare = config.getoption("benchmark_memory_compare")
+    if gates and compare is False:
+        compare = True
+    return {"metrics": metrics, "stats": stats, "gates": gates, "compare": compare,
+            "profile": profile}
 
 
 def pytest_unconfigure(config):
     state = config.stash.get(_STATE, None)
     if state is not None:
-        state.unpatch()
+        state.close()
 
 
-_STATE = pytest.StashKey()
+# ---- ceilings and names -------------------------------------------------------------------
+
+def marker_settings(item):
+    """The benchmem marker's kwargs, validated: ValueError (one line) on a bad one."""
+    marker = item.get_closest_marker("benchmem")
+    kw = dict(marker.kwargs) if marker else {}
+    unknown = set(kw) - _MARKER_KWARGS
+    if unknown:
+        raise ValueError(f"benchmem(): unknown keyword(s) {', '.join(sorted(unknown))}")
+    out = {"limits": {}}
+    for kwarg, _field, _label in _CEILINGS:
+        if kw.get(kwarg) is not None:
+            parse = parse_count if kwarg == "max_allocations" else parse_size
+            out["limits"][kwarg] = parse(kw[kwarg], kwarg)
+    for kwarg in ("repeats", "warmup", "calls"):
+        if kw.get(kwarg) is not None:
+            out[kwarg] = parse_count(kw[kwarg], kwarg)
+    out["isolate"] = bool(kw.get("isolate", False))
+    out["profile_native"] = bool(kw.get("profile_native", False))
+    return out
 
 
-# ---- sizes and ceilings ------------------------------------------------------------------
-
-def parse_size(value, what):
-    """``"100MiB"`` / ``"1.5 GiB"`` / int bytes -> int bytes; ValueError otherwise."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"{what}: {value!r} is not a size")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"{what}: {value} is negative")
-        return value
-    m = _SIZE.match(str(value))
-    if not m:
-        raise ValueError(f"{what}: {value!r} is not a size (units B, KiB, MiB, GiB)")
-    return int(float(m[1]) * _UNITS[m[2] or "B"])
-
-
-def parse_count(value, what):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what}: {value!r} is not a count (a bare non-negative integer)")
-    return value
-
-
-def format_size(n):
-    """IEC with two decimals: ``117.00 MiB``; bytes below 1 KiB print as ``512 B``."""
-    for unit in ("GiB", "MiB", "KiB"):
-        if n >= _UNITS[unit]:
-            return f"{n / _UNITS[unit]:.2f} {unit}"
-    return f"{n} B"
-
-
-def check_ceilings(test_name, marker_kwargs, series):
-    """Fails the test when the worst pass of a series exceeds its ceiling (strictly)."""
+def check_ceilings(test_name, limits, series):
+    """The first ceiling the worst pass exceeds (strictly), as one line; None when within."""
     for kwarg, field, label in _CEILINGS:
-        if marker_kwargs.get(kwarg) is None or not series.get(field):
+        if kwarg not in limits or not series.get(field):
             continue
-        if kwarg == "max_allocations":
-            limit = parse_count(marker_kwargs[kwarg], kwarg)
-            worst = max(series[field])
-            shown = (str(worst), str(limit))
-        else:
-            limit = parse_size(marker_kwargs[kwarg], kwarg)
-            worst = max(series[field])
-            shown = (format_size(worst), format_size(limit))
+        worst, limit = max(series[field]), limits[kwarg]
+        shown = (str(worst), str(limit)) if kwarg == "max_allocations" else \
+            (format_size(worst), format_size(limit))
         if worst > limit:
-            pytest.fail(f"{test_name}: {label} {shown[0]} exceeds {kwarg} {shown[1]}",
-                        pytrace=False)
+            return f"{test_name}: {label} {shown[0]} exceeds {kwarg} {shown[1]}"
+    return None
 
-
-# ---- regions -----------------------------------------------------------------------------
 
 def region_name(nodeid):
     """The protocol-valid region name for a pytest node id (see the module docstring)."""
     name = _NAME_BAD.sub("_", nodeid).replace("..", "._") or "_"
     if len(name) > NAME_MAX:
         digest = hashlib.sha1(nodeid.encode()).hexdigest()[:16]
-        name = name[:NAME_MAX - 17] + "~" + digest
+        name = (name[:NAME_MAX - 17] + "-" + digest).replace("..", "._")
     return name
 
 
@@ -159,37 +221,222 @@ def region_params(item):
     return params or None
 
 
-def _marker_kwargs(item):
-    marker = item.get_closest_marker("benchmem")
-    return dict(marker.kwargs) if marker else {}
+def _sanitize(fullname):
+    return re.sub(r"[^A-Za-z0-9._-]", "_", fullname)
 
+
+def _regressions(gates, base, series):
+    """One line per gate the headline of @series breaks against @base (both blobs)."""
+    if base is None:
+        return []
+    cur, old = engine.headline(series), engine.headline(base)
+    out = []
+    for g in gates:
+        if cur[g.field] is None or old[g.field] is None:
+            if g.field == "rss":
+                out.append(f"{g.text}: rss needs isolated runs on both sides")
+            continue
+        if g.exceeded(old[g.field], cur[g.field]):
+            pct = (cur[g.field] - old[g.field]) * 100 / old[g.field] if old[g.field] else 0
+            fmt = str if g.field == "allocations" else format_size
+            out.append(f"{g.field} {pct:+.1f}% ({fmt(old[g.field])} -> {fmt(cur[g.field])}) "
+                       f"over {g.text}")
+    return out
+
+
+# ---- the session ---------------------------------------------------------------------------
 
 class _State:
-    """Per-session plugin state: the item being run and the original fixture methods."""
+    """Per-session state: the tracer, the item being run, the baseline and what was measured."""
 
-    def __init__(self, config):
-        self.config = config
+    def __init__(self, config, tracer, opts):
+        self.config, self.tracer, self.opts = config, tracer, opts
         self.item = None
         self.saved = None
         self.series_by_id = {}
         self.inert = False
+        self.baseline, self.baseline_label = None, None
+        self.regressed = {}  # fullname -> lines
+        self.profiles = []
 
-    def start(self, name, repeat, params):
-        """Opens a region; False when the plugin is (or just became) inert. A collector that
-        does not trace this process (no_session: pytest was not started by benchmem-run and
-        nothing attached it) turns the plugin off with one warning instead of failing tests."""
-        if self.inert:
-            return False
+    def close(self):
+        self.unpatch()
+        if self.tracer is not None:
+            self.tracer.close()
+
+    def need_tracer(self):
+        """The tracer for the benchmark_memory fixture (which always measures)."""
+        if self.tracer is None:
+            try:
+                self.tracer = Tracer.find(want_attach=True,
+                                          profile=self.opts["profile"] is not None)
+            except Unavailable as e:
+                pytest.fail(f"benchmark_memory: {e}", pytrace=False)
+        return self.tracer
+
+    def went_untraced(self):
+        self.inert = True
+        warnings.warn(pytest.PytestWarning(
+            f"benchmem: the collector at {self.tracer.path} does not trace this "
+            "process; memory regions are off (run pytest under benchmem-run)"))
+
+    @pytest.fixture
+    def benchmark_memory(self, benchmark, request):
+        """Memory passes of a callable (first), then pytest-benchmark's timing of it."""
+        return MemoryBenchmark(benchmark, self, request.node)
+
+    # -- hooks --
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        if self.opts["compare"] is False:
+            return
+        bs = getattr(self.config, "_benchmarksession", None)
+        if bs is None:
+            return
+        ref = self.opts["compare"]
+        loaded = list(bs.storage.load()) if ref is True else list(bs.storage.load(ref))
+        if not loaded:
+            return
+        path, data = loaded[-1]
+        self.baseline_label = str(path)
+        self.baseline = {b["fullname"]: b["extra_info"]["benchmem"]
+                         for b in data.get("benchmarks", ())
+                         if isinstance((b.get("extra_info") or {}).get("benchmem"), dict)}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """Marker values are checked before the test runs: a bad one is one line, no passes."""
         try:
-            return benchmem.start(name, repeat=repeat, params=params) is not None
+            marker_settings(item)
+        except ValueError as e:
+            pytest.fail(str(e), pytrace=False)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        self.item = item
+        plain = self.tracer is not None and self.tracer.mode == "session" and \
+            not self.inert and not {"benchmark", "benchmark_memory"} & set(item.fixturenames)
+        if not plain:
+            try:
+                yield
+            finally:
+                self.item = None
+            return
+        name, params = region_name(item.nodeid), region_params(item)
+        batch = self.tracer.begin()
+        try:
+            batch.start(name, 0, params)
         except benchmem.Error as e:
             if e.code != "no_session":
                 raise
-        self.inert = True
-        warnings.warn(pytest.PytestWarning(
-            f"benchmem: the collector at {benchmem.socket_path()} does not trace this "
-            "process; memory regions are off (run pytest under benchmem-run)"))
-        return False
+            self.went_untraced()
+            yield
+            self.item = None
+            return
+        try:
+            outcome = yield
+        finally:
+            numbers = batch.stop(name, 0)
+            self.item = None
+        series = item.stash.setdefault(SERIES, engine.empty_series())
+        engine.record(series, numbers)
+        self.series_by_id[item.nodeid] = series
+        if outcome.excinfo is None:
+            failed = check_ceilings(item.name, marker_settings(item)["limits"], series)
+            if failed:
+                pytest.fail(failed, pytrace=False)
+
+    # -- measuring a benchmark --
+    def measure(self, fixture, item, action, setup=None):
+        """Memory passes of @action for the test @item, before its timing. Returns the lines
+        of the gate it breaks (checked by the caller after the timing); fails it at once
+        over a ceiling."""
+        if item is None:
+            return []
+        settings = marker_settings(item)
+        existing = fixture.extra_info.get("benchmem")
+        if isinstance(existing, dict):
+            series = existing  # measured already (the flag and the fixture both fired)
+        else:
+            series = self._passes(item, settings, action, setup)
+            if series is None:
+                return []
+            fixture.extra_info["benchmem"] = engine.blob(series)
+            item.stash[SERIES] = series
+            self.series_by_id[item.nodeid] = series
+        failed = check_ceilings(item.name, settings["limits"], series)
+        if failed:
+            _mark_used(fixture)
+            pytest.fail(failed, pytrace=False)
+        return _regressions(self.opts["gates"], (self.baseline or {}).get(item.nodeid),
+                            series)
+
+    def _passes(self, item, settings, action, setup):
+        if self.inert:
+            return None
+        opt = self.config.getoption
+        repeats = settings.get("repeats", opt("benchmark_memory_repeats"))
+        warmup = settings.get("warmup", opt("benchmark_memory_warmup"))
+        name, params = region_name(item.nodeid), region_params(item)
+        batch = self.tracer.begin()
+        try:
+            series = engine.measure(
+                batch, name, params, action, setup=setup, repeats=repeats,
+                warmup=DEFAULT_WARMUP if warmup is None else warmup,
+                calls=max(1, settings.get("calls", 1)),
+                max_time=opt("benchmark_memory_max_time"), isolate=settings["isolate"],
+                # pytest-benchmem records rss for isolated passes only; under benchmem-run
+                # the collector's per-region rss is kept, as before
+                reply_rss=self.tracer.mode == "session")
+            self._keep_profile(batch, item, name, series)
+        except benchmem.Error as e:
+            if e.code != "no_session" or batch.session is not None:
+                raise
+            self.went_untraced()
+            return None
+        finally:
+            batch.close()
+        return series
+
+    def _keep_profile(self, batch, item, name, series):
+        out = self.opts["profile"]
+        if out is None:
+            return
+        if self.opts["gates"] and not _regressions(
+                self.opts["gates"], (self.baseline or {}).get(item.nodeid), series):
+            return  # under a gate only the regressing ids keep a profile
+        src = batch.profile(name)
+        dest = Path(out) / f"{_sanitize(item.nodeid)}.bin"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        self.profiles.append(dest)
+
+    # -- pytest-benchmark's fixture --
+    def patch(self):
+        from pytest_benchmark.fixture import BenchmarkFixture
+
+        call, pedantic = BenchmarkFixture.__call__, BenchmarkFixture.pedantic
+        state = self
+
+        def patched_call(self, function_to_benchmark, *args, **kwargs):
+            gate = state.measure(self, state.item, Sample(function_to_benchmark, args, kwargs))
+            result = call(self, function_to_benchmark, *args, **kwargs)
+            state.fail_gate(gate)
+            return result
+
+        def patched_pedantic(self, target, args=(), kwargs=None, setup=None, rounds=1,
+                             warmup_rounds=0, iterations=1):
+            prepare, run = pedantic_action(target, args, kwargs, setup)
+            gate = state.measure(self, state.item, run, prepare)
+            result = pedantic(self, target, args=args, kwargs=kwargs, setup=setup,
+                              rounds=rounds, warmup_rounds=warmup_rounds,
+                              iterations=iterations)
+            state.fail_gate(gate)
+            return result
+
+        BenchmarkFixture.__call__ = patched_call
+        BenchmarkFixture.pedantic = patched_pedantic
+        self.saved = (BenchmarkFixture, call, pedantic)
 
     def unpatch(self):
         if self.saved:
@@ -197,160 +444,77 @@ class _State:
             cls.__call__, cls.pedantic = call, pedantic
             self.saved = None
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item):
-        self.item = item
-        if "benchmark" in getattr(item, "fixturenames", ()):
-            # The patched fixture measures the benchmarked function instead of the test.
-            try:
-                yield
-            finally:
-                self.item = None
+    def fail_gate(self, lines):
+        if lines and self.item is not None:
+            self.regressed[self.item.nodeid] = lines
+            pytest.fail(f"{self.item.name}: memory regression: " + "; ".join(lines),
+                        pytrace=False)
+
+    # -- output --
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        bs = getattr(self.config, "_benchmarksession", None)
+        if self.config.getoption("benchmark_memory_table") != "combined":
             return
-        name, params = region_name(item.nodeid), region_params(item)
-        opened = self.start(name, 0, params)
-        try:
-            outcome = yield
-        finally:
-            numbers = benchmem.stop(name, repeat=0) if opened else None
-            self.item = None
-        if numbers is None:
+        if bs is None or not getattr(bs, "groups", None) or not self.series_by_id or \
+                not hasattr(bs, "name_format"):
             return
-        _record(item, numbers)
-        self.series_by_id[item.nodeid] = item.stash[SERIES]
-        if outcome.excinfo is None:
-            # Raising here, after the yield, fails the call phase (pluggy 1.0 propagates it).
-            check_ceilings(item.name, _marker_kwargs(item), item.stash[SERIES])
+        bs.quiet = True  # pytest-benchmark skips its table; ours has its columns and ours
+        self.groups = bs.groups
+        if not _quiet_supported():
+            bs.groups = []  # pytest-benchmark 3 ignores quiet: its display skips empty groups
+        self.combined = True
 
-    def passes(self, item):
-        """(repeats or None for adaptive, warmup) for @item: marker beats flag beats default."""
-        kw = _marker_kwargs(item)
-        repeats = kw.get("repeats", self.config.getoption("benchmark_memory_repeats"))
-        warmup = kw.get("warmup", self.config.getoption("benchmark_memory_warmup"))
-        if warmup is None:
-            warmup = DEFAULT_WARMUP
-        if repeats is not None:
-            repeats = max(1, parse_count(repeats, "repeats"))
-        return repeats, parse_count(warmup, "warmup")
-
-
-def _record(item, numbers):
-    series = item.stash.setdefault(SERIES, {"peak_bytes": [], "total_bytes": [],
-                                            "allocations": [], "rss_bytes": []})
-    for key in ("peak_bytes", "total_bytes", "allocations"):
-        series[key].append(int(numbers[key]))
-    rss = numbers.get("rss_bytes") if numbers.get("has_rss", True) else None
-    series["rss_bytes"].append(None if rss is None else int(rss))
-
-
-def blob(series):
-    """pytest-benchmem's extra_info.benchmem: three equal-length lists, rss only if complete."""
-    out = {k: list(series[k]) for k in ("peak_bytes", "total_bytes", "allocations")}
-    rss = series.get("rss_bytes") or []
-    if rss and len(rss) == len(out["peak_bytes"]) and all(v is not None for v in rss):
-        out["rss_bytes"] = list(rss)
-    return out
-
-
-def measure(item, state, run, prepare=None):
-    """Runs the warmup and memory passes of @run (no arguments: one pass of the benchmarked
-    code) as regions of @item; @prepare (pedantic's setup) runs before each, unmeasured.
-    Returns the series recorded on @item."""
-    if state.inert:
-        return None
-    repeats, warmup = state.passes(item)
-    name, params = region_name(item.nodeid), region_params(item)
-    for _ in range(warmup):
-        if prepare:
-            prepare()
-        run()
-    if warmup:
-        gc.collect()
-    best, stale, n = None, 0, 0
-    while True:
-        if prepare:
-            prepare()
-        if not state.start(name, n, params):
-            break  # the collector went away or does not trace us: nothing to measure
-        try:
-            run()
-        finally:
-            numbers = benchmem.stop(name, repeat=n)
-        gc.collect()
-        n += 1
-        if numbers is None:
-            break
-        _record(item, numbers)
-        peak = int(numbers["peak_bytes"])
-        if repeats is not None:
-            if n >= repeats:
-                break
-            continue
-        if best is None or peak < best:
-            best, stale = peak, 0
+    def pytest_terminal_summary(self, terminalreporter, config):
+        write = terminalreporter.write_line
+        bs = getattr(config, "_benchmarksession", None)
+        blobs = {k: engine.blob(v) for k, v in self.series_by_id.items()}
+        o = self.opts
+        if getattr(self, "combined", False):
+            lines = table.combined_lines(
+                self.groups, bs.columns, bs.sort, bs.name_format,
+                lambda **kw: config.hook.pytest_benchmark_scale_unit(config=config, **kw),
+                o["metrics"], o["stats"], self.baseline if o["compare"] else None,
+                self.baseline_label)
         else:
-            stale += 1
-        if n >= MIN_PASSES and (n >= MAX_PASSES or stale >= PATIENCE):
-            break
-    return item.stash.get(SERIES, None)
-
-
-def _patch_benchmark_fixture(state):
-    from pytest_benchmark.fixture import BenchmarkFixture
-
-    call, pedantic = BenchmarkFixture.__call__, BenchmarkFixture.pedantic
-
-    def memory_first(fixture, run, prepare=None):
-        """Memory passes before timing (timing grows the allocator's arenas); ceilings are
-        checked here, so a test over its ceiling fails before spending time on timing."""
-        item = state.item
-        if item is None or "benchmem" in fixture.extra_info:
-            return  # not inside a test call, or already measured
-        series = measure(item, state, run, prepare)
-        if series:
-            fixture.extra_info["benchmem"] = blob(series)
-            state.series_by_id[item.nodeid] = series
-            check_ceilings(item.name, _marker_kwargs(item), series)
-
-    def patched_call(self, function_to_benchmark, *args, **kwargs):
-        memory_first(self, lambda: function_to_benchmark(*args, **kwargs))
-        return call(self, function_to_benchmark, *args, **kwargs)
-
-    def patched_pedantic(self, target, args=(), kwargs=None, setup=None, rounds=1,
-                         warmup_rounds=0, iterations=1):
-        pending = []
-
-        def prepare():
-            a, kw = args, kwargs or {}
-            if setup is not None:
-                maybe = setup()
-                if maybe is not None:
-                    a, kw = maybe
-            pending.append((a, kw))
-
-        def run():
-            a, kw = pending.pop()
-            target(*a, **kw)
-
-        memory_first(self, run, prepare)
-        return pedantic(self, target, args=args, kwargs=kwargs, setup=setup, rounds=rounds,
-                        warmup_rounds=warmup_rounds, iterations=iterations)
-
-    BenchmarkFixture.__call__ = patched_call
-    BenchmarkFixture.pedantic = patched_pedantic
-    state.saved = (BenchmarkFixture, call, pedantic)
-
-
-class _BenchmarkJson:
-    """Merges the series into --benchmark-json for benchmarks whose extra_info lacks them."""
-
-    def __init__(self, state):
-        self.state = state
+            lines = table.split_lines(blobs, o["metrics"], o["stats"],
+                                      self.baseline if o["compare"] else None,
+                                      self.baseline_label)
+        for line in lines:
+            write(line)
+        if o["compare"] is not False and blobs and not self.baseline:
+            write("benchmem-compare: no prior run with memory to compare against.")
+        if self.regressed:
+            write("Memory regressions over threshold:")
+            for fullname, why in self.regressed.items():
+                write(f"  {fullname}: {'; '.join(why)}")
+        if self.profiles:
+            write(f"benchmem: saved {len(self.profiles)} memory profile(s) to "
+                  f"{o['profile']} - render with:")
+            for p in self.profiles:
+                write(f"    memray flamegraph {p}")
+        if self.tracer is not None and self.tracer.attach_s:
+            a = self.tracer.attach_s
+            write(f"benchmem: {len(a)} attach+detach, {1000 * sum(a) / len(a):.2f} ms each "
+                  "(timed rounds ran untraced)")
 
     @pytest.hookimpl
     def pytest_benchmark_update_json(self, config, benchmarks, output_json):
         for bench in output_json.get("benchmarks", ()):
             extra = bench.setdefault("extra_info", {})
-            series = self.state.series_by_id.get(bench.get("fullname"))
+            series = self.series_by_id.get(bench.get("fullname"))
             if "benchmem" not in extra and series:
-                extra["benchmem"] = blob(series)
+                extra["benchmem"] = engine.blob(series)
+
+
+def _quiet_supported():
+    import pytest_benchmark
+
+    return int(str(getattr(pytest_benchmark, "__version__", "0")).split(".")[0]) >= 4
+
+
+def _mark_used(fixture):
+    """A test failed on memory before its timing: tell pytest-benchmark the fixture was used
+    (no "fixture was not used" warning) and that its stats are void."""
+    fixture._mode = fixture._mode or "benchmark(...) (memory ceiling failed)"
+    fixture.has_error = True

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* client/runs.h — loads pytest-benchmark result files (one file, or a storage directory)
+/* lib/runs.h — loads pytest-benchmark result files (one file, or a storage directory)
  * into runs of entries with their timing stats and benchmem series, for compare and report. */
 #ifndef BM_RUNS_H
 #define BM_RUNS_H

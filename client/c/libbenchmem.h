@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* client/c/benchmem.h — the public C API that marks memory regions for benchmemd (libbenchmem). */
+/* client/c/libbenchmem.h — the public C API that marks memory regions for benchmemd (libbenchmem).
+ */
 #ifndef BENCHMEM_CLIENT_H
 #define BENCHMEM_CLIENT_H
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* client/runs.c — reads pytest-benchmark result files and storage directories into runs. */
+/* lib/runs.c — reads pytest-benchmark result files and storage directories into runs. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>

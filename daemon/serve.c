@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/serve.c — the collector's socket front: the server on a listening socket, its
+ * requests to dispatch.c, its clients' departures and finished profiles back. It sits on top
+ * of the collector and registers with it (collector__set_front); nothing below knows it. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "dispatch.h"
+#include "listen.h"
+#include "server.h"
+
+struct front {
+	struct collector *c;
+	struct server *srv;
+	int own_fd; /* >= 0: a socket of our own, closed and unlinked with us */
+	char path[PATH_MAX];
+};
+
+static void on_request(void *arg, struct client *cl, const char *line, size_t len)
+{
+	struct front *f = arg;
+
+	dispatch_request(f->c, f->srv, cl, line, len);
+}
+
+static void on_close(void *arg, struct client *cl)
+{
+	struct front *f = arg;
+
+	collector__client_gone(f->c, cl->id);
+}
+
+static void on_profile_done(void *arg, int client_id, const char *name, const char *path,
+			    const char *err)
+{
+	struct front *f = arg;
+
+	dispatch_profile_done(f->srv, client_id, name, path, err);
+}
+
+static void front_free(void *arg)
+{
+	struct front *f = arg;
+
+	if (!f)
+		return;
+	server__free(f->srv);
+	if (f->own_fd >= 0)
+		listen_close(f->own_fd, f->path);
+	free(f);
+}
+
+static const struct collector_front_ops front_ops = { on_profile_done, front_free };
+
+/* Serves @fd; with @own, the front closes (and unlinks @path) when it goes. */
+static int serve(struct collector *c, int fd, bool own, const char *path, char *err, size_t errlen)
+{
+	static const struct server_ops sops = { on_request, on_close };
+	const struct bm_config *cfg = collector__config(c);
+	struct front *f = calloc(1, sizeof(*f));
+	int e;
+
+	if (!f) {
+		e = -errno;
+		goto fail;
+	}
+	f->c = c;
+	f->own_fd = own ? fd : -1;
+	snprintf(f->path, sizeof(f->path), "%s", path ? path : "");
+	f->srv =
+		server__new(collector__loop(c), fd, (int)cfg->max_clients, cfg->max_line, &sops, f);
+	if (!f->srv) {
+		e = -errno;
+		goto fail;
+	}
+	e = collector__set_front(c, &front_ops, f);
+	if (e)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot serve the socket: %s", strerror(-e));
+	if (f)
+		front_free(f);
+	else if (own)
+		listen_close(fd, path);
+	return e;
+}
+
+int collector__serve(struct collector *c, int listen_fd, char *err, size_t errlen)
+{
+	return serve(c, listen_fd, false, NULL, err, errlen);
+}
+
+int collector__serve_path(struct collector *c, const char *path, mode_t mode, char *err,
+			  size_t errlen)
+{
+	int fd = listen_open(path, mode, NULL, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	return serve(c, fd, true, path, err, errlen);
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/sessions.c — the session table, the status list, rss per session, result files. */
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "names.h"
+#include "results.h"
+#include "rss.h"
+#include "sessions.h"
+#include "spool.h"
+
+struct sessions {
+	struct session **v;
+	int nr, cap;
+	uint64_t max, max_open, max_regions;
+	uint32_t next_id;
+	struct spool_budget budget; /* shared by the spools of every profiled region */
+	const char *spill_dir;
+	struct proc *hot;	/* the process of the last event: consecutive events share it */
+	uint64_t orphan_events; /* events of a process no session knows (already gone) */
+};
+
+struct sessions *sessions__new(const struct bm_config *cfg, const char *spill_dir)
+{
+	struct sessions *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->max = cfg->max_sessions;
+	t->max_open = cfg->max_open_regions;
+	t->max_regions = cfg->max_regions;
+	t->budget.mem_limit = cfg->spool_memory;
+	t->budget.disk_limit = cfg->spool_disk;
+	t->spill_dir = spill_dir;
+	return t;
+}
+
+void sessions__free(struct sessions *t)
+{
+	if (!t)
+		return;
+	while (t->nr)
+		sessions__remove(t, t->v[0]);
+	free(t->v);
+	free(t);
+}
+
+static int64_t unix_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const char *command)
+{
+	struct session *s;
+
+	if ((uint64_t)t->nr >= t->max) {
+		errno = EMFILE;
+		return NULL;
+	}
+	if (t->nr == t->cap) {
+		int cap = t->cap ? t->cap * 2 : 8;
+		struct session **n = reallocarray(t->v, (size_t)cap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		t->v = n;
+		t->cap = cap;
+	}
+	s = session__new(++t->next_id, uid, root, command);
+	if (!s)
+		return NULL;
+	s->start_unix_ns = unix_now_ns();
+	s->budget = &t->budget;
+	s->spill_dir = t->spill_dir;
+	t->v[t->nr++] = s;
+	return s;
+}
+
+void sessions__remove(struct sessions *t, struct session *s)
+{
+	for (int i = 0; i < t->nr; i++) {
+		if (t->v[i] != s)
+			continue;
+		t->v[i] = t->v[--t->nr];
+		break;
+	}
+	t->hot = NULL;
+	session__free(s);
+	/* a long session's regions and result document leave megabytes of free heap that
+	 * glibc keeps (fragmented, or brk'd after its mmap threshold rose): give them back,
+	 * so a long-lived daemon's footprint follows what it holds, not its largest session */
+	malloc_trim(0);
+}
+
+int sessions__count(const struct sessions *t)
+{
+	return t->nr;
+}
+
+struct session *sessions__at(const struct sessions *t, int i)
+{
+	return t->v[i];
+}
+
+struct session *sessions__find_by_id(const struct sessions *t, uint32_t id)
+{
+	for (int i = 0; i < t->nr; i++) {
+		if (t->v[i]->id == id)
+			return t->v[i];
+	}
+	return NULL;
+}
+
+static struct proc *find_slow(struct sessions *t, pid_t tgid)
+{
+	for (int i = 0; i < t->nr; i++) {
+		struct proc *p = session__find_proc(t->v[i], tgid);
+
+		if (p)
+			return t->hot = p;
+	}
+	return NULL;
+}
+
+/* Inline for the event path: one compare when the event's process is the last one's. */
+static inline struct proc *find_proc(struct sessions *t, pid_t tgid)
+{
+	if (t->hot && t->hot->tgid == tgid)
+		return t->hot;
+	return find_slow(t, tgid);
+}
+
+struct proc *sessions__find_proc(struct sessions *t, pid_t tgid)
+{
+	return find_proc(t, tgid);
+}
+
+void sessions__remove_proc(struct sessions *t, struct proc *p)
+{
+	if (t->hot == p)
+		t->hot = NULL;
+	session__remove_proc(p->s, p);
+}
+
+void sessions__on_event(void *arg, const struct bm_event *e)
+{
+	struct sessions *t = arg;
+	struct proc *p = find_proc(t, (pid_t)e->tgid);
+
+	if (!p) {
+		t->orphan_events++;
+		return;
+	}
+	session__on_event(p->s, p, e);
+}
+
+json_t *sessions__status(const struct sessions *t, uid_t uid,
+			 uint64_t (*lost_of)(void *arg, const struct session *s), void *arg)
+{
+	json_t *list = json_array();
+
+	for (int i = 0; i < t->nr; i++) {
+		struct session *s = t->v[i];
+		json_t *open = json_array(), *entry;
+		uint64_t blocks = 0, table = 0;
+
+		if (uid && s->uid != uid)
+			continue;
+		for (int j = 0; j < s->nr_procs; j++) {
+			blocks += live_table__count(s->procs[j]->live);
+			table += live_table__mem_bytes(s->procs[j]->live);
+		}
+		for (int j = 0; j < s->nr_open; j++)
+			json_array_append_new(open, json_string(s->open[j]->name));
+		entry = json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:I}", "session", (int)s->id,
+				  "root_pid", (int)s->root, "uid", (int)s->uid, "processes",
+				  s->nr_procs, "open_regions", open, "closed_regions",
+				  (json_int_t)s->nr_closed, "events", (json_int_t)s->events,
+				  "lost_events", (json_int_t)lost_of(arg, s));
+		/* the daemon's own memory for the live tables: bounded per live block */
+		json_object_set_new(entry, "live_blocks", json_integer((json_int_t)blocks));
+		json_object_set_new(entry, "live_table_bytes", json_integer((json_int_t)table));
+		json_array_append_new(list, entry);
+	}
+	return list;
+}
+
+/* Sum of the resident high-water of @s's processes; *@ok false (and 0) when none could be
+ * read. */
+static uint64_t session_hwm(const struct session *s, bool *ok)
+{
+	uint64_t sum = 0, v;
+
+	*ok = false;
+	for (int i = 0; i < s->nr_procs; i++) {
+		if (!rss_hwm(s->procs[i]->tgid, &v)) {
+			sum += v;
+			*ok = true;
+		}
+	}
+	return sum;
+}
+
+void sessions__fold_hwm(struct session *s)
+{
+	bool ok;
+	uint64_t hwm = session_hwm(s, &ok);
+
+	if (ok)
+		session__fold_rss(s, hwm);
+}
+
+struct region *sessions__start_region(struct sessions *t, struct session *s, const char *name,
+				      int64_t repeat, json_t *params, const char *group,
+				      uint64_t now_ns, uint64_t lost)
+{
+	/* the configured caps; SESSION_MAX_OPEN is the hard ceiling behind max_open_regions */
+	if ((uint64_t)s->nr_open >= t->max_open ||
+	    (uint64_t)(s->nr_open + s->nr_closed) >= t->max_regions) {
+		errno = EMFILE;
+		return NULL;
+	}
+	/* the reset below would erase what open regions have seen so far: fold it in first */
+	sessions__fold_hwm(s);
+	for (int i = 0; i < s->nr_procs; i++)
+		rss_reset(s->procs[i]->tgid);
+	return session__start(s, name, repeat, params, group, now_ns, lost);
+}
+
+const struct region *sessions__stop_region(struct session *s, struct region *r, uint64_t now_ns,
+					   uint64_t lost, bool aborted)
+{
+	bool ok;
+	uint64_t hwm = session_hwm(s, &ok);
+
+	if (ok && (!r->has_rss || hwm > r->rss_bytes)) {
+		r->rss_bytes = hwm;
+		r->has_rss = true;
+	}
+	return session__close(s, r, now_ns, lost, aborted);
+}
+
+void sessions__write_result(const char *dir, const struct session *s, const json_t *doc)
+{
+	char path[PATH_MAX], safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
+	const char *name = s->nr_closed ? s->closed[0].name : "session";
+	int err;
+
+	names_clean(name, safe, sizeof(safe));
+	snprintf(stem, sizeof(stem), "%u-%s", s->id, safe);
+	mkdir(dir, 0755);
+	/* session ids restart with the daemon: never replace a file an earlier run wrote */
+	err = names_free_path(dir, stem, ".json", path, sizeof(path));
+	if (err) {
+		pr_err("session %u: no free file name for %s/%s.json: %s (results stay available "
+		       "over the socket)",
+		       s->id, dir, stem, strerror(-err));
+		return;
+	}
+	err = results_write(doc, path);
+	if (err)
+		pr_err("session %u: cannot write %s: %s (results stay available over the socket)",
+		       s->id, path, strerror(-err));
+	else
+		pr_info("session %u: results in %s", s->id, path);
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* daemon/tracer.c — traced processes: ptrace events → probes, session entries, lost counts. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "attach.h"
+#include "hook_source.h"
+#include "log.h"
+#include "targets.h"
+#include "tracer.h"
+
+struct tracer {
+	struct probe *probe;
+	struct attach *attach;
+	struct targets *targets;
+	struct sessions *sessions;
+	struct sources *sources;
+	struct hook_source *hook; /* NULL: no hook source */
+	const struct tracer_ops *ops;
+	void *arg;
+};
+
+static void release_proc(struct tracer *tr, struct proc *p)
+{
+	/* the per-process counter goes with the process: keep its count in the session */
+	if (p->s)
+		p->s->lost_gone += sources__lost(tr->sources, (uint32_t)p->tgid);
+	if (tr->hook)
+		hook_source__forget(tr->hook, p->tgid);
+	attach__release(tr->attach, p->tgid);
+}
+
+static struct proc *add_proc(struct tracer *tr, struct session *s, pid_t tgid)
+{
+	struct proc *p = session__add_proc(s, tgid);
+
+	if (p)
+		attach__track(tr->attach, tgid, s->profile);
+	return p;
+}
+
+/* A new image in @p: probe it, and note a Python interpreter for the results. */
+static int attach_image(struct tracer *tr, struct proc *p)
+{
+	bool python = false;
+	int e = attach__image(tr->attach, p->tgid, &python);
+
+	if (python)
+		p->s->saw_python = true;
+	return e;
+}
+
+/* After an exec in a session launched with the hook: the hook if the new image runs it,
+ * uprobes otherwise (and the results say both were used). */
+static int attach_exec(struct tracer *tr, struct proc *p)
+{
+	bool python = false;
+
+	p->hook = p->s->hook && tr->hook && attach__hook(tr->attach, p->tgid, &python);
+	if (!p->hook) {
+		p->s->hook_fallback |= p->s->hook;
+		return attach_image(tr, p);
+	}
+	p->s->saw_python |= python;
+	return 0;
+}
+
+static void on_fork(void *arg, pid_t pid, pid_t parent)
+{
+	struct tracer *tr = arg;
+	struct proc *pp = sessions__find_proc(tr->sessions, parent), *p;
+
+	if (!pp || sessions__find_proc(tr->sessions, pid))
+		return;
+	p = add_proc(tr, pp->s, pid);
+	if (!p)
+		return;
+	/* the child runs the parent's image until it execs: the parent's hook (whose events so
+	 * far come first) or the same files probed */
+	if (pp->hook) {
+		sources__drain(tr->sources);
+		hook_source__fork(tr->hook, parent, pid);
+		p->hook = true;
+		return;
+	}
+	if (attach_image(tr, p))
+		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
+}
+
+static void on_exec(void *arg, pid_t pid)
+{
+	struct tracer *tr = arg;
+	struct proc *p = sessions__find_proc(tr->sessions, pid);
+
+	if (!p)
+		return;
+	sources__drain(tr->sources);
+	session__on_exec(p->s, p);
+	if (tr->hook)
+		hook_source__forget(tr->hook, pid);
+	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
+	if (attach_exec(tr, p))
+		pr_warn("pid %d: the new image maps no allocator we can probe", pid);
+}
+
+static void on_exiting(void *arg, pid_t pid)
+{
+	struct tracer *tr = arg;
+	struct proc *p = sessions__find_proc(tr->sessions, pid);
+
+	if (!p)
+		return;
+	sources__drain(tr->sources);
+	/* last chance to read VmHWM and the maps: gone once the process is reaped */
+	if (pid == p->s->root)
+		tr->ops->root_exiting(tr->arg, p->s);
+	sessions__fold_hwm(p->s);
+}
+
+static void on_exit_(void *arg, pid_t pid, int status)
+{
+	struct tracer *tr = arg;
+	struct proc *p = sessions__find_proc(tr->sessions, pid);
+	struct session *s;
+
+	if (!p) {
+		tr->ops->child_exit(tr->arg, pid, status);
+		return;
+	}
+	s = p->s;
+	sources__drain(tr->sources);
+	release_proc(tr, p);
+	if (pid == s->root)
+		tr->ops->root_exit(tr->arg, s, status);
+	sessions__remove_proc(tr->sessions, p);
+	tr->ops->proc_gone(tr->arg, s);
+}
+
+static void on_task_gone(void *arg, pid_t tid)
+{
+	struct tracer *tr = arg;
+
+	probe__forget_thread(tr->probe, (uint32_t)tid);
+}
+
+struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
+			   struct sources *src, const struct tracer_ops *ops, void *arg)
+{
+	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
+						 on_task_gone };
+	struct tracer *tr = calloc(1, sizeof(*tr));
+
+	if (!tr)
+		return NULL;
+	*tr = (struct tracer){ .probe = p, .sessions = t, .sources = src, .ops = ops, .arg = arg };
+	tr->attach = attach__new(p, system_wide);
+	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
+	if (!tr->targets) {
+		int e = errno;
+
+		tracer__free(tr);
+		errno = e;
+		return NULL;
+	}
+	return tr;
+}
+
+void tracer__free(struct tracer *tr)
+{
+	if (!tr)
+		return;
+	targets__free(tr->targets);
+	attach__free(tr->attach);
+	free(tr);
+}
+
+int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched)
+{
+	struct proc *p = add_proc(tr, s, pid);
+	int e = p ? targets__seize(tr->targets, pid) : -ENOMEM;
+
+	if (!e && !launched)
+		e = attach__maps(tr->attach, pid);
+	return e;
+}
+
+void tracer__release(struct tracer *tr, struct session *s, bool remove)
+{
+	for (int i = 0; i < s->nr_procs; i++) {
+		release_proc(tr, s->procs[i]);
+		/* a detached process runs on untraced: ptrace lets go of it too, so the user
+		 * (or a later attach) can trace it again */
+		if (remove)
+			targets__release(tr->targets, s->procs[i]->tgid);
+	}
+	while (remove && s->nr_procs)
+		sessions__remove_proc(tr->sessions, s->procs[0]);
+}
+
+void tracer__set_hook(struct tracer *tr, struct hook_source *h)
+{
+	tr->hook = h;
+}
+
+void tracer__reap(struct tracer *tr)
+{
+	targets__reap(tr->targets);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* daemon/tracer.h — which processes are traced: ptrace following (targets.c) and the probes of
+ * each (attach.c) as the traced trees fork, exec and exit; their entries in the session table
+ * and, when they go, the events the sources lost for them. What a root's end means for its
+ * session is the caller's: it hears of it through tracer_ops. */
+#ifndef BM_TRACER_H
+#define BM_TRACER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "probe.h"
+#include "sessions.h"
+#include "sources.h"
+
+struct tracer;
+
+struct tracer_ops {
+	/* The root of @s is about to exit: its memory (maps, VmHWM) is still readable. */
+	void (*root_exiting)(void *arg, struct session *s);
+	/* The root of @s exited with wait status @status; its process entry goes next. */
+	void (*root_exit)(void *arg, struct session *s, int status);
+	/* A process of @s is gone (and out of @s): @s may have none left. */
+	void (*proc_gone)(void *arg, struct session *s);
+	/* A child of ours that is no traced process ended (a profile writer). */
+	void (*child_exit)(void *arg, pid_t pid, int status);
+};
+
+/* Traces through @p with the processes in @t, their losses counted by @src (all the
+ * caller's, alive until tracer__free); with @system_wide, one set of links for everything.
+ * NULL + errno. */
+struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
+			   struct sources *src, const struct tracer_ops *ops, void *arg);
+/* NULL-safe: stops following every tree, then releases every link. */
+void tracer__free(struct tracer *tr);
+
+/* Starts tracing @pid as the root of new session @s: seizes it and, unless @launched (it is
+ * stopped before its execve, probed at its exec), probes what it maps. 0 or -errno
+ * (-ENOENT: it maps no allocator we can probe); on error the caller drops @s. */
+int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched);
+
+/* Releases the probes of every process of @s, keeping what they lost in @s; with @remove,
+ * ptrace lets go of them and they leave @s (a detach: the session stays, traced no more). */
+void tracer__release(struct tracer *tr, struct session *s, bool remove);
+
+/* Processes of sessions launched with the hook are traced through @h (not owned) when their
+ * image preloads it (docs/hook.md). */
+struct hook_source;
+void tracer__set_hook(struct tracer *tr, struct hook_source *h);
+
+/* Drains pending wait statuses (a root that exited before the loop ran). */
+void tracer__reap(struct tracer *tr);
+
+#endif /* BM_TRACER_H */

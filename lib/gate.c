@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* lib/gate.c — rules and ceilings over two parsed runs: one matching, one message format. */
+#include "gate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "units.h"
+
+void gate_init(struct gate_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int f = 0; f < CMP_NR_FIELDS; f++)
+		o->ceiling[f] = UINT64_MAX;
+}
+
+int gate_add_rule(struct gate_opts *o, const char *text, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (o->nr_rules >= GATE_MAX_RULES) {
+		snprintf(err, errlen, "--fail-on: at most %d rules", GATE_MAX_RULES);
+		return -E2BIG;
+	}
+	if (cmp_rule_parse(text, &o->rules[o->nr_rules], why, sizeof(why))) {
+		snprintf(err, errlen, "--fail-on %s", why);
+		return -EINVAL;
+	}
+	snprintf(o->rule_text[o->nr_rules++], sizeof(o->rule_text[0]), "%s", text);
+	return 0;
+}
+
+int gate_set_ceiling(struct gate_opts *o, enum cmp_field f, const char *text, char *err,
+		     size_t errlen)
+{
+	char why[256];
+
+	if (cmp_limit_parse(f, text, &o->ceiling[f], why, sizeof(why))) {
+		snprintf(err, errlen, "--max-%s: %s", cmp_field_name(f), why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool gate_has_checks(const struct gate_opts *o)
+{
+	for (int f = 0; f < CMP_NR_FIELDS; f++) {
+		if (o->ceiling[f] != UINT64_MAX)
+			return true;
+	}
+	return o->nr_rules > 0;
+}
+
+static int pair_order(const void *a, const void *b)
+{
+	const struct gate_pair *x = a, *y = b;
+
+	return strverscmp(x->cur->fullname, y->cur->fullname);
+}
+
+int gate_match(const struct run *base, const struct run *cur, struct gate_pair **pairs, size_t *n)
+{
+	struct gate_pair *v = calloc(cur->nr_entries ? cur->nr_entries : 1, sizeof(*v));
+
+	*pairs = v;
+	*n = 0;
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < cur->nr_entries; i++) {
+		const struct run_entry *c = &cur->entries[i];
+		const struct run_entry *b = run__find(base, c->fullname);
+
+		if (b && b->has_mem && c->has_mem)
+			v[(*n)++] = (struct gate_pair){ .name = c->name, .base = b, .cur = c };
+	}
+	qsort(v, *n, sizeof(*v), pair_order);
+	return 0;
+}
+
+static void fmt_field(enum cmp_field f, uint64_t v, char *buf, size_t len)
+{
+	if (f == CMP_ALLOCATIONS)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		units_format_bytes(v, buf, len);
+}
+
+static int push(struct gate_hit **hits, size_t *n, const char *kind, const char *name,
+		const char *what)
+{
+	struct gate_hit *h = reallocarray(*hits, *n + 1, sizeof(**hits));
+
+	if (!h)
+		return -ENOMEM;
+	*hits = h;
+	h += (*n)++;
+	snprintf(h->kind, sizeof(h->kind), "%s", kind);
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->what, sizeof(h->what), "%s", what);
+	return 0;
+}
+
+static int eval_rule(const struct gate_opts *o, int i, const struct gate_pair *pairs, size_t nr,
+		     const char *base_label, const char *cur_label, struct gate_hit **hits,
+		     size_t *n, char *err, size_t errlen)
+{
+	const struct cmp_rule *rule = &o->rules[i];
+	char a[32], b[32], pct[32], what[512];
+	struct cmp_verdict v;
+	size_t nr_eval = 0;
+
+	for (size_t k = 0; k < nr; k++) {
+		if (cmp_rule_eval(rule, &pairs[k].base->headline, &pairs[k].cur->headline, &v))
+			continue;
+		nr_eval++;
+		if (!v.regressed)
+			continue;
+		fmt_field(rule->field, v.base, a, sizeof(a));
+		fmt_field(rule->field, v.cur, b, sizeof(b));
+		if (v.base)
+			snprintf(pct, sizeof(pct), "%+.1f%%", v.change_pct);
+		else
+			snprintf(pct, sizeof(pct), "new");
+		snprintf(what, sizeof(what), "%s \u2192 %s (%s) [%s]", a, b, pct, o->rule_text[i]);
+		if (push(hits, n, cmp_field_name(rule->field), pairs[k].name, what))
+			return -ENOMEM;
+	}
+	if (nr_eval)
+		return 0;
+	if (rule->field == CMP_RSS)
+		snprintf(err, errlen,
+			 "--fail-on %s: no rss data: no benchmark has rss_bytes in both %s and %s "
+			 "(mark the benchmarks isolate=True)",
+			 o->rule_text[i], base_label, cur_label);
+	else
+		snprintf(err, errlen,
+			 "--fail-on %s: no benchmark has memory data in both %s and %s",
+			 o->rule_text[i], base_label, cur_label);
+	return -ENODATA;
+}
+
+static int eval_ceilings(const struct gate_opts *o, const struct run *run, struct gate_hit **hits,
+			 size_t *n)
+{
+	char a[32], b[32], kind[24], what[512];
+	uint64_t worst;
+
+	for (size_t i = 0; i < run->nr_entries; i++) {
+		const struct run_entry *e = &run->entries[i];
+
+		for (int f = 0; e->has_mem && f < CMP_NR_FIELDS; f++) {
+			const char *field = cmp_field_name((enum cmp_field)f);
+
+			if (o->ceiling[f] == UINT64_MAX ||
+			    cmp_ceiling_check(&e->series, (enum cmp_field)f, o->ceiling[f],
+					      &worst) != 1)
+				continue;
+			fmt_field((enum cmp_field)f, worst, a, sizeof(a));
+			fmt_field((enum cmp_field)f, o->ceiling[f], b, sizeof(b));
+			snprintf(kind, sizeof(kind), "max_%s", field);
+			snprintf(what, sizeof(what), "%s %s exceeds %s %s", field, a, kind, b);
+			if (push(hits, n, kind, e->name, what))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int gate_eval_pairs(const struct gate_opts *o, const struct gate_pair *pairs, size_t nr_pairs,
+		    const struct run *ceil_run, const char *base_label, const char *cur_label,
+		    struct gate_hit **hits, size_t *n, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	*hits = NULL;
+	*n = 0;
+	for (int i = 0; !ret && i < o->nr_rules; i++)
+		ret = eval_rule(o, i, pairs, nr_pairs, base_label, cur_label, hits, n, err, errlen);
+	if (!ret)
+		ret = eval_ceilings(o, ceil_run, hits, n);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (ret) {
+		free(*hits);
+		*hits = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+int gate_eval(const struct gate_opts *o, const struct run *base, const struct run *cur,
+	      const char *base_label, const char *cur_label, struct gate_hit **hits, size_t *n,
+	      char *err, size_t errlen)
+{
+	struct gate_pair *pairs = NULL;
+	size_t nr = 0;
+	int ret;
+
+	*hits = NULL;
+	*n = 0;
+	if (base && gate_match(base, cur, &pairs, &nr)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!base && o->nr_rules) {
+		snprintf(err, errlen, "--fail-on needs a baseline");
+		return -EINVAL;
+	}
+	ret = gate_eval_pairs(o, pairs, nr, cur, base_label, cur_label, hits, n, err, errlen);
+	free(pairs);
+	return ret;
+}
+
+void gate_print(FILE *f, const char *prefix, const struct gate_hit *hits, size_t n, bool color)
+{
+	if (!n)
+		return;
+	fprintf(f, "%s%zu regression(s) over threshold:\n", prefix, n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %s%-12s%s %s: %s\n", color ? "\033[31m" : "", hits[i].kind,
+			color ? "\033[0m" : "", hits[i].name, hits[i].what);
+}
