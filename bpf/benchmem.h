@@ -11,7 +11,8 @@ enum bm_event_kind {
 	BM_EV_ALLOC = 1,  /* addr/size valid: a block came to life (func says which call) */
 	BM_EV_FREE,	  /* addr valid: a block died; its size is in the daemon's table */
 	BM_EV_MUNMAP,	  /* addr/size valid: a range of anonymous mappings died */
-	BM_EV_HOOK_HELLO, /* the hook library started in tgid: addr = its struct bm_hook_ctl */
+	BM_EV_HOOK_HELLO, /* the hook library started in tgid: addr = its struct bm_hook_ctl,
+			     size = the parent's tgid */
 };
 
 /*

@@ -20,11 +20,20 @@ static __always_inline void count_lost(__u32 tgid, __u64 n)
 		bpf_map_update_elem(&lost, &tgid, &n, BPF_NOEXIST);
 }
 
-/* The hook's hello (addr: its control block) goes with its batches, to the hook's source. */
-static __always_inline int hook_hello(__u64 id, __u64 addr)
+/* The hook's hello (addr: its control block, ppid: its parent) goes with its batches, to the
+ * hook's source. A process forked by a thread that ptrace does not follow (a hook process's
+ * threads are not followed) is not traced yet: it is when its parent is, with its flags. */
+static __always_inline int hook_hello(__u64 id, __u64 addr, __u32 ppid)
 {
-	struct bm_event *e = bpf_ringbuf_reserve(&hook_batches, sizeof(*e), 0);
+	__u32 tgid = id >> 32, *pf;
+	struct bm_event *e;
 
+	if (!traced_flags(tgid)) {
+		pf = bpf_map_lookup_elem(&traced, &ppid);
+		if (!pf || bpf_map_update_elem(&traced, &tgid, pf, BPF_NOEXIST))
+			return 0;
+	}
+	e = bpf_ringbuf_reserve(&hook_batches, sizeof(*e), 0);
 	if (!e) {
 		count_lost(id >> 32, 1);
 		return 0;
@@ -33,8 +42,10 @@ static __always_inline int hook_hello(__u64 id, __u64 addr)
 	e->addr = addr;
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
+	e->size = ppid;
 	e->kind = BM_EV_HOOK_HELLO;
-	bpf_ringbuf_submit(e, 0);
+	/* the collector acts on it now: a child it must seize waits for that */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
@@ -44,10 +55,10 @@ static __always_inline int hook_event(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), kf = PT_REGS_PARM1(ctx);
 
+	if ((__u16)kf == BM_EV_HOOK_HELLO)
+		return hook_hello(id, PT_REGS_PARM2(ctx), (__u32)PT_REGS_PARM3(ctx));
 	if (!traced_flags(id >> 32))
 		return 0;
-	if ((__u16)kf == BM_EV_HOOK_HELLO)
-		return hook_hello(id, PT_REGS_PARM2(ctx));
 	return emit(ctx, id, (__u16)kf, (__u16)(kf >> 16), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
 }
 

@@ -11,9 +11,9 @@
 #include "hook_source.h"
 
 #define RING_RECS (BM_HOOK_NCHUNK * BM_HOOK_CHUNK)
-/* A record reserved but not yet complete (its thread between two instructions) is waited
- * for this long before it counts as lost. */
-#define SYNC_WAIT_NS 200000000ULL
+/* A record reserved but not yet complete (its thread between two instructions, or waiting
+ * for a free batch slot) is waited for this long before it counts as lost. */
+#define SYNC_WAIT_NS 1000000000ULL
 
 struct hook_proc {
 	pid_t tgid;
@@ -21,6 +21,7 @@ struct hook_proc {
 	uint64_t applied; /* highest seq delivered */
 	uint64_t lost;	  /* holes in the sequence */
 	uint64_t taken;	  /* batches taken from the ring buffer (the last one's index + 1) */
+	uint64_t dropped; /* records the hook gave up on, as last read (counted in lost) */
 	bool tell;	  /* taken changed: write it into the control block */
 };
 
@@ -34,6 +35,8 @@ struct hook_source {
 	struct hook_proc *hot;
 	uint64_t malformed;
 	uint64_t lost_gone; /* holes of processes forgotten since */
+	hook_hello_fn *on_hello;
+	void *hello_arg;
 };
 
 static void hello(struct hook_source *h, pid_t tgid, uint64_t ctl);
@@ -99,6 +102,8 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	if (size == sizeof(*e) && e->kind == BM_EV_HOOK_HELLO) {
 		hello(h, (pid_t)e->tgid, e->addr);
+		if (h->on_hello)
+			h->on_hello(h->hello_arg, (pid_t)e->tgid, (pid_t)e->size);
 		return 0;
 	}
 	if (size != sizeof(*b) || b->nr > BM_HOOK_CHUNK) {
@@ -173,45 +178,74 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* One pass over the ring in memory: delivers the records after p->applied in order.
- * Returns 0 when all up to @upto were delivered, -EAGAIN when a record is not complete yet
- * or was overwritten (its batch went to the ring buffer meanwhile), or -errno. */
+/* One pass over the ring in memory: delivers the records after p->applied in order, up to
+ * @c->reserved. A record whose batch was handed over before the read ended may have had its
+ * slot reused meanwhile (a torn copy): it is taken from the ring buffer instead. Returns 0
+ * when all were delivered, -EAGAIN when a record is not complete yet or is to be taken from
+ * the ring buffer, or -errno. */
 static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm_hook_ctl *c,
 		     struct bm_hook_rec *ring)
 {
+	struct bm_hook_ctl after;
 	int e = read_mem(p->tgid, c->ring, ring, RING_RECS * sizeof(*ring));
 
+	if (!e)
+		e = read_mem(p->tgid, p->ctl, &after, sizeof(after));
 	if (e)
 		return e;
 	while (p->applied < c->reserved) {
 		uint64_t s = p->applied + 1;
 		const struct bm_hook_rec *r = &ring[(s - 1) % RING_RECS];
 
-		if (r->seq != s)
+		if ((s - 1) / BM_HOOK_CHUNK < after.flushed || r->seq != s)
 			return -EAGAIN;
 		deliver(h, p, r);
 	}
 	return 0;
 }
 
+/* Consumes the ring buffer; returns @tgid's state after it (consuming may move it). */
+static struct hook_proc *consume_find(struct hook_source *h, pid_t tgid)
+{
+	consume(h);
+	return find(h, tgid);
+}
+
+/* Every batch handed over before @c was read is taken now, or lost (counted by the BPF
+ * side): the hook may hand over more. */
+static void release_window(struct hook_proc *p, const struct bm_hook_ctl *c)
+{
+	/* records the hook gave up on (no daemon took its batches for seconds) are lost */
+	if (c->dropped > p->dropped) {
+		p->lost += c->dropped - p->dropped;
+		p->dropped = c->dropped;
+	}
+	if (c->flushed <= p->taken)
+		return;
+	p->taken = c->flushed;
+	write_ctl(p->tgid, p->ctl, __builtin_offsetof(struct bm_hook_ctl, consumed), &p->taken,
+		  sizeof(p->taken));
+}
+
 int hook_source__sync(struct hook_source *h, pid_t tgid)
 {
-	struct hook_proc *p = find(h, tgid);
+	struct hook_proc *p = consume_find(h, tgid);
 	struct bm_hook_rec *ring;
-	struct bm_hook_ctl c;
+	struct bm_hook_ctl c, now;
 	uint64_t t0 = now_ns();
 	int e;
 
-	consume(h);
 	if (!p || !p->ctl)
 		return p ? 0 : -ENOENT;
 	e = read_mem(tgid, p->ctl, &c, sizeof(c));
 	/* a forked child that has not reset its inherited copy yet holds its parent's records */
 	if (e || c.magic != BM_HOOK_MAGIC || c.pid != (uint32_t)tgid || c.per_call)
 		return e;
-	ring = malloc(RING_RECS * sizeof(*ring));
+	p = consume_find(h, tgid);
+	ring = p ? malloc(RING_RECS * sizeof(*ring)) : NULL;
 	if (!ring)
-		return -ENOMEM;
+		return p ? -ENOMEM : -ENOENT;
+	release_window(p, &c);
 	while ((e = sync_pass(h, p, &c, ring)) == -EAGAIN) {
 		struct timespec ts = { 0, 20000 };
 
@@ -222,7 +256,17 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 			continue;
 		}
 		nanosleep(&ts, NULL);
-		consume(h);
+		/* the thread of that record may wait for a free batch slot, which needs the
+		 * batches before it taken: take them and say so */
+		if (read_mem(tgid, p->ctl, &now, sizeof(now)))
+			break;
+		p = consume_find(h, tgid);
+		if (!p)
+			break;
+		/* what was handed over is taken now, or was lost (the BPF side counted it) */
+		if (p->applied < now.flushed * BM_HOOK_CHUNK)
+			p->applied = now.flushed * BM_HOOK_CHUNK;
+		release_window(p, &now);
 	}
 	free(ring);
 	return e;
@@ -333,6 +377,12 @@ struct hook_source *hook_source__new(struct probe *p, source_event_fn *fn, void 
 		return NULL;
 	}
 	return h;
+}
+
+void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, void *arg)
+{
+	h->on_hello = fn;
+	h->hello_arg = arg;
 }
 
 struct event_source *hook_source__src(struct hook_source *h)

@@ -23,6 +23,12 @@ struct hook_source;
 struct hook_source *hook_source__new(struct probe *p, source_event_fn *fn, void *arg);
 struct event_source *hook_source__src(struct hook_source *h);
 
+/* @fn(@arg, tgid, ppid) runs for the hello of a process, before its events: the tracer
+ * learns there of a child that ptrace did not report (forked by a thread it does not
+ * follow). */
+typedef void hook_hello_fn(void *arg, pid_t tgid, pid_t ppid);
+void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, void *arg);
+
 /* Forked child @child inherits @parent's hook (same address); the parent's events so far are
  * delivered first, so the tree's order holds. */
 void hook_source__fork(struct hook_source *h, pid_t parent, pid_t child);

@@ -110,8 +110,11 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 	}
 	p->skel->rodata->check_traced = true;
 	allocators_fill_specs(p->skel->rodata->argspecs);
+	/* the hook's batches get the same size: a ring smaller than one batch loses them all,
+	 * and says so */
 	if (o->ringbuf_bytes &&
-	    bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes)) {
+	    (bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes) ||
+	     bpf_map__set_max_entries(p->skel->maps.hook_batches, (uint32_t)o->ringbuf_bytes))) {
 		e = -errno;
 		snprintf(err, errlen, "ring buffer of %llu bytes: %s",
 			 (unsigned long long)o->ringbuf_bytes, strerror(errno));

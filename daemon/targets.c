@@ -88,11 +88,25 @@ static void drop(struct targets *t, pid_t tid)
 		*k = t->tasks[--t->nr];
 }
 
-static int seize_one(struct targets *t, pid_t tid, pid_t tgid)
+static int seize_one(struct targets *t, pid_t tid, pid_t tgid, long opts)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTS))
+	if (ptrace(PTRACE_SEIZE, tid, 0, opts))
 		return -errno;
 	return add(t, tid, tgid);
+}
+
+int targets__follow_threads(struct targets *t, pid_t pid, bool on)
+{
+	(void)t;
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0,
+		   on ? PTRACE_OPTS : PTRACE_OPTS & ~PTRACE_O_TRACECLONE))
+		return -errno;
+	return 0;
+}
+
+int targets__seize_process(struct targets *t, pid_t pid)
+{
+	return find(t, pid) ? 0 : seize_one(t, pid, pid, PTRACE_OPTS & ~PTRACE_O_TRACECLONE);
 }
 
 int targets__seize(struct targets *t, pid_t pid)
@@ -102,7 +116,7 @@ int targets__seize(struct targets *t, pid_t pid)
 	DIR *dir;
 	int err;
 
-	err = seize_one(t, pid, pid);
+	err = seize_one(t, pid, pid, PTRACE_OPTS);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -114,7 +128,7 @@ int targets__seize(struct targets *t, pid_t pid)
 		pid_t tid = atoi(d->d_name);
 
 		if (tid > 0 && tid != pid && !find(t, tid))
-			seize_one(t, tid, pid);
+			seize_one(t, tid, pid, PTRACE_OPTS);
 	}
 	closedir(dir);
 	return 0;

@@ -4,6 +4,7 @@
 #ifndef BM_TARGETS_H
 #define BM_TARGETS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct targets;
@@ -28,6 +29,16 @@ void targets__free(struct targets *t); /* NULL-safe; detaches from every tracee 
 /* Starts following @pid (a process blocked before its execve, or running): PTRACE_SEIZE of
  * every thread with the fork/exec/exit options. Returns 0 or -errno. */
 int targets__seize(struct targets *t, pid_t pid);
+
+/* Whether the threads @pid creates from now on are followed (the default). A process traced
+ * through the in-process hook needs nothing from its threads: not following them spares each
+ * thread two ptrace stops (docs/hook.md); its children forked by a thread other than the main
+ * one are then found by their hook (targets__seize_process). @pid is stopped (exec stop).
+ * 0 or -errno. */
+int targets__follow_threads(struct targets *t, pid_t pid, bool on);
+
+/* Starts following the running process @pid, its main thread only (a hook process). */
+int targets__seize_process(struct targets *t, pid_t pid);
 
 /* Stops following process @tgid (every thread of it): it runs on untraced, and a later
  * targets__seize of it succeeds (a detached session can be attached again). */

@@ -57,6 +57,9 @@ static int attach_exec(struct tracer *tr, struct proc *p)
 	bool python = false;
 
 	p->hook = p->s->hook && tr->hook && attach__hook(tr->attach, p->tgid, &python);
+	/* a hook process's threads need nothing from us: no ptrace stop per thread */
+	if (targets__follow_threads(tr->targets, p->tgid, !p->hook))
+		pr_warn("pid %d: cannot change its ptrace options", p->tgid);
 	if (!p->hook) {
 		p->s->hook_fallback |= p->s->hook;
 		return attach_image(tr, p);
@@ -197,9 +200,30 @@ void tracer__release(struct tracer *tr, struct session *s, bool remove)
 		sessions__remove_proc(tr->sessions, s->procs[0]);
 }
 
+/* A hook process ptrace did not report: forked by a thread of a traced hook process (we do
+ * not follow those threads). Its BPF side tracked it already; follow it from now on. */
+static void on_hello(void *arg, pid_t tgid, pid_t ppid)
+{
+	struct tracer *tr = arg;
+	struct proc *pp, *p;
+
+	if (sessions__find_proc(tr->sessions, tgid))
+		return;
+	pp = sessions__find_proc(tr->sessions, ppid);
+	if (!pp || !pp->hook)
+		return;
+	p = add_proc(tr, pp->s, tgid);
+	if (!p)
+		return;
+	p->hook = true;
+	if (targets__seize_process(tr->targets, tgid))
+		pr_warn("pid %d (child of %d): cannot follow it", tgid, ppid);
+}
+
 void tracer__set_hook(struct tracer *tr, struct hook_source *h)
 {
 	tr->hook = h;
+	hook_source__on_hello(h, on_hello, tr);
 }
 
 void tracer__reap(struct tracer *tr)

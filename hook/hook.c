@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,7 +217,43 @@ static void hello(void)
 	bm_hook_ctl.pid = (uint32_t)syscall(SYS_getpid);
 	if (*(volatile const uint8_t *)(bm_hook_site_batch + gen * BM_HOOK_SITE_STRIDE) == 0x0f)
 		bm_hook_ctl.on = 0;
-	site_event(BM_EV_HOOK_HELLO, (uint64_t)(uintptr_t)&bm_hook_ctl, 0);
+	site_event(BM_EV_HOOK_HELLO, (uint64_t)(uintptr_t)&bm_hook_ctl,
+		   (uint64_t)syscall(SYS_getppid));
+}
+
+/* A fork by a thread other than the main one: ptrace does not follow the hook's threads,
+ * so the collector learns of the child from its hello and seizes it then. */
+static __thread int forking_from_thread __attribute__((tls_model("initial-exec")));
+
+static void before_fork(void)
+{
+	forking_from_thread = syscall(SYS_gettid) != syscall(SYS_getpid);
+}
+
+/* Whether a tracer has seized us (TracerPid in /proc/self/status), read with raw syscalls:
+ * no allocation in a child that may be between fork and exec. */
+static int traced_now(void)
+{
+	char buf[2048], *t;
+	long fd = syscall(SYS_open, "/proc/self/status", O_RDONLY | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return 1; /* cannot tell: do not wait */
+	n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	t = strstr(buf, "TracerPid:");
+	return !t || strtol(t + 10, NULL, 10) != 0;
+}
+
+/* The child of a thread's fork waits (1 s at most) until the collector follows it, so its
+ * exit cannot come before: its last records are read at its exit stop. */
+static void wait_until_followed(void)
+{
+	for (int i = 0; i < 20000 && !traced_now(); i++)
+		pause_ns(50000);
 }
 
 /* In a forked child: the ring holds the parent's records; start an empty one. */
@@ -238,6 +275,8 @@ static void after_fork_child(void)
 		return;
 	}
 	hello();
+	if (forking_from_thread && bm_hook_ctl.on)
+		wait_until_followed();
 }
 
 static void init(void)
@@ -254,7 +293,7 @@ static void init(void)
 	memset(ring, 0, sizeof(ring));
 	t = getenv("BENCHMEM_HOOK_TRANSPORT");
 	bm_hook_ctl.per_call = t && !strcmp(t, "call");
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_atfork(before_fork, NULL, after_fork_child);
 	hello();
 	ready = 1;
 }
