@@ -122,16 +122,16 @@ _Static_assert(sizeof(struct bm_hook_rec) == 32, "bm_hook_rec is the hook/daemon
 /* The hook's control block, in the library's memory: the daemon reads and writes it with
  * process_vm_readv/writev at the address the hello event gives. */
 struct bm_hook_ctl {
-	__u64 magic;	/* BM_HOOK_MAGIC */
-	__u64 reserved; /* last seq handed out */
-	__u64 flushed;	/* batches handed over (their records are in the ring buffer) */
-	__u64 consumed; /* batches the daemon has taken from the ring buffer (it writes this) */
-	__u64 ring;	/* user address of the BM_HOOK_NCHUNK * BM_HOOK_CHUNK records */
-	__u64 dropped;	/* records given up on (the ring buffer stayed full) */
-	__u32 pid;	/* the process this block belongs to (a forked child rewrites it) */
-	__u32 on;	/* 1: record events (the daemon clears it while no region is open) */
-	__u32 per_call; /* 1: transport "call" (a probe hit per event, with stacks) */
-	__u32 __pad;
+	__u64 magic;	 /* BM_HOOK_MAGIC */
+	__u64 reserved;	 /* last seq handed out */
+	__u64 flushed;	 /* batches handed over (their records are in the ring buffer) */
+	__u64 consumed;	 /* batches the daemon has taken from the ring buffer (it writes this) */
+	__u64 ring;	 /* user address of the BM_HOOK_NCHUNK * BM_HOOK_CHUNK records */
+	__u64 dropped;	 /* records given up on (the ring buffer stayed full) */
+	__u32 pid;	 /* the process this block belongs to (a forked child rewrites it) */
+	__u32 on;	 /* 1: record events (the daemon clears it while no region is open) */
+	__u32 per_call;	 /* 1: transport "call" (a probe hit per event, with stacks) */
+	__u32 confirmed; /* 1: a collector traces this process (it writes this at the hello) */
 };
 _Static_assert(sizeof(struct bm_hook_ctl) == 64, "bm_hook_ctl layout");
 

@@ -150,14 +150,17 @@ static int consume(struct hook_source *h)
 	return n;
 }
 
+/* The hook hands batches over only once a collector said it traces the process. */
 static void hello(struct hook_source *h, pid_t tgid, uint64_t ctl)
 {
 	struct hook_proc *p = get(h, tgid);
+	uint32_t yes = 1;
 
-	if (p) {
-		p->ctl = ctl;
-		p->tell = p->taken > 0;
-	}
+	if (!p)
+		return;
+	p->ctl = ctl;
+	p->tell = p->taken > 0;
+	write_ctl(tgid, ctl, __builtin_offsetof(struct bm_hook_ctl, confirmed), &yes, sizeof(yes));
 }
 
 static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)

@@ -29,6 +29,8 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 /* A daemon that takes no batch for this long is gone. */
 #define STALL_NS 2000000000ULL
+/* A collector that traces us says so within this time after our hello. */
+#define CONFIRM_NS 500000000ULL
 
 /* The probe sites: tables of BM_HOOK_GENS sites (a 5-byte nop, a return, padding), each
  * table a symbol of its own so the daemon finds its file offset in .dynsym. "protected":
@@ -117,6 +119,20 @@ static void wait_complete(uint64_t b, uint64_t nr)
 	}
 }
 
+/* Whether a collector traces this process: it says so at our hello (it wakes up for it).
+ * Another collector may probe our sites for its own processes without tracing us: then
+ * nobody would ever take our batches. Waited for once, CONFIRM_NS at most. */
+static int confirmed(void)
+{
+	for (uint64_t t0 = now_ns();;) {
+		if (__atomic_load_n(&bm_hook_ctl.confirmed, __ATOMIC_ACQUIRE))
+			return 1;
+		if (now_ns() - t0 > CONFIRM_NS)
+			return 0;
+		pause_ns(100000);
+	}
+}
+
 /* Hands @nr records of batch @b to the probe, once fewer than BM_HOOK_WINDOW batches wait
  * in the ring buffer: a program faster than the daemon waits for it instead of losing
  * events. A daemon that stops consuming (gone, or this process untraced) turns recording
@@ -125,6 +141,11 @@ static void hand_over(uint64_t b, uint64_t nr)
 {
 	uint64_t first = b * BM_HOOK_CHUNK + 1, t0 = 0;
 
+	if (!confirmed()) {
+		__atomic_store_n(&bm_hook_ctl.on, 0, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&bm_hook_ctl.dropped, nr, __ATOMIC_RELAXED);
+		return;
+	}
 	while (b >= __atomic_load_n(&bm_hook_ctl.consumed, __ATOMIC_ACQUIRE) + BM_HOOK_WINDOW) {
 		if (!t0) {
 			t0 = now_ns();
@@ -265,6 +286,7 @@ static void after_fork_child(void)
 	bm_hook_ctl.flushed = 0;
 	bm_hook_ctl.consumed = 0;
 	bm_hook_ctl.dropped = 0;
+	bm_hook_ctl.confirmed = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	/* past the last generation no site is safe to call: record nothing (docs/hook.md) */
 	if (++gen == BM_HOOK_GENS) {
