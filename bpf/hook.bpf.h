@@ -87,7 +87,8 @@ static __always_inline int hook_batch(struct pt_regs *ctx)
 	b->first_seq = seq;
 	b->tgid = id >> 32;
 	b->nr = (__u32)nr;
-	bpf_ringbuf_submit(b, bpf_ringbuf_query(&hook_batches, BPF_RB_AVAIL_DATA) >= BM_WAKEUP_BYTES
+	bpf_ringbuf_submit(b, bpf_ringbuf_query(&hook_batches, BPF_RB_AVAIL_DATA) >=
+					      BM_HOOK_WAKEUP * sizeof(*b)
 				      ? BPF_RB_FORCE_WAKEUP
 				      : BPF_RB_NO_WAKEUP);
 	return 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,11 +102,14 @@ static inline struct bm_hook_rec *slot(uint64_t seq)
 	return &ring[(seq - 1) % RING_RECS];
 }
 
-/* Waits until every record of batch @b (seqs b*CHUNK+1 .. +@nr) is complete. */
+/* Waits until every record of batch @b (seqs b*CHUNK+1 .. +@nr) is complete. A process with
+ * one thread wrote them all itself. */
 static void wait_complete(uint64_t b, uint64_t nr)
 {
 	uint64_t first = b * BM_HOOK_CHUNK + 1, t0 = 0;
 
+	if (__libc_single_threaded)
+		return;
 	for (uint64_t s = first; s < first + nr; s++) {
 		while (__atomic_load_n(&slot(s)->seq, __ATOMIC_ACQUIRE) != s) {
 			/* a thread killed between reserving and completing: give up after 1 s,
@@ -186,8 +190,14 @@ static inline void put(uint16_t kind, uint16_t func, uint64_t addr, uint64_t siz
 /* A seq (the event's place in the process's order) and a free slot for it. */
 static inline uint64_t reserve(void)
 {
-	uint64_t seq = __atomic_add_fetch(&bm_hook_ctl.reserved, 1, __ATOMIC_RELAXED);
-	uint64_t b = (seq - 1) / BM_HOOK_CHUNK;
+	uint64_t seq, b;
+
+	/* one thread (glibc says so until the first pthread_create): no locked instruction */
+	if (__libc_single_threaded)
+		seq = ++bm_hook_ctl.reserved;
+	else
+		seq = __atomic_add_fetch(&bm_hook_ctl.reserved, 1, __ATOMIC_RELAXED);
+	b = (seq - 1) / BM_HOOK_CHUNK;
 
 	while (unlikely(b >=
 			__atomic_load_n(&bm_hook_ctl.flushed, __ATOMIC_ACQUIRE) + BM_HOOK_NCHUNK))
