@@ -33,17 +33,19 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
-LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks \
+LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks cli_err \
+	openmetrics \
 	memray/writer memray/reader memray/decode memray/stats hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  hook_source
+	  blockstacks symbolize hotspots snapshot watch history metrics hook_source
 # client/: what only the command-line clients do.
-CTL    := benchmemctl cli_err conn table ctl_inspect report report_data report_svg report_gate \
-	  compare_model compare_render ctl_compare ctl_report ctl_region
-RUN    := benchmem-run cli_err launch conn table embedded
+CTL    := benchmemctl conn table ctl_inspect report report_data report_svg \
+	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
+	  ctl_top top_view
+RUN    := benchmem-run launch conn table embedded
 
 lib_objs    = $(patsubst %,$(B)/obj/lib/%.o,$(1))
 daemon_objs = $(patsubst %,$(B)/obj/daemon/%.o,$(1))
@@ -51,18 +53,20 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
-			    memray/writer hookpath)
+			    cli_err openmetrics runs memray/writer hookpath)
 CTL_OBJS := $(call client_objs,$(CTL)) \
-	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks \
+	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks cli_err \
+			  openmetrics \
 			  memray/writer memray/reader memray/decode memray/stats)
-RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,runs gate) $(COLLECTOR_OBJS)
+RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so \
 	$(B)/libbenchmem-hook.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
-UNITS := units names gate allocators ticks live region procmaps procstatus symbols compare memray \
-	 memray_read proto config listen results placement spool stacks sources
+UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
+	 compare memray memray_read proto config listen results placement spool stacks sources \
+	 snapshot
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -84,11 +88,16 @@ UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 UNIT_ticks      := lib/ticks
+UNIT_openmetrics := lib/openmetrics lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 # a second event source through the interface into the session table (no BPF)
-UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/live \
-		   daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks daemon/procmaps \
+UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/blockstacks \
+		   daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks \
+		   daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
 		   lib/memray/writer lib/allocators
+UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks daemon/symbolize \
+		   daemon/session daemon/live daemon/region daemon/spool daemon/stacks daemon/procmaps \
+		   $(UNIT_results) lib/log lib/memray/writer lib/allocators
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -144,7 +153,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm -lncursesw -ltinfo
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h
@@ -199,7 +208,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session live region results spool stacks procmaps) \
+EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps) \
 	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
@@ -220,7 +229,10 @@ format-check:
 # stamp redoes it only when the pins or the package's files change.
 VENV       := $(B)/venv
 PEERS_REQ  := packaging/requirements-peers.txt
-PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py)
+PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py) \
+              $(wildcard client/python/asv_bench_benchmem/pyproject.toml \
+                         client/python/asv_bench_benchmem/asv_bench_benchmem/*.py \
+                         client/python/asv_bench_benchmem/asv_bench_benchmem/*/*.py)
 PIP_QUIET  := -q --disable-pip-version-check --no-input
 
 venv: $(VENV)/.stamp
@@ -229,8 +241,10 @@ $(VENV)/.stamp: $(PEERS_REQ) $(PY_PKG) | deps
 	$(call msg,VENV,$(VENV))
 	$(Q)test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) -r $(PEERS_REQ)
-	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python
-	$(Q)rm -rf client/python/build client/python/*.egg-info
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python \
+		./client/python/asv_bench_benchmem
+	$(Q)rm -rf client/python/build client/python/*.egg-info client/python/asv_bench_benchmem/build \
+		client/python/asv_bench_benchmem/*.egg-info
 	$(Q)touch $@
 
 test: deps venv
@@ -255,6 +269,8 @@ SBINDIR     ?= $(PREFIX)/sbin
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 # Debian's python3 reads /usr/lib/python3/dist-packages and /usr/local/lib/python3.X/dist-packages.
 PYTHONDIR   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell \
 	       $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages)
@@ -270,7 +286,8 @@ install: $(BINS)
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PYTHONDIR)/benchmem \
 		$(DESTDIR)$(DATADIR)/benchmem/schemas $(DESTDIR)$(SYSCONFDIR)/benchmem \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
 	$(Q)install -m 0755 $(B)/benchmemd $(DESTDIR)$(SBINDIR)/benchmemd
 	$(Q)install -m 0755 $(B)/benchmem-run $(B)/benchmemctl $(DESTDIR)$(BINDIR)/
 	$(Q)install -m 0644 $(B)/libbenchmem.a $(DESTDIR)$(LIBDIR)/libbenchmem.a
@@ -286,6 +303,13 @@ install: $(BINS)
 	$(Q)$(call INSTALL_UNIT,packaging/systemd/benchmemd.socket,$(DESTDIR)$(UNITDIR)/benchmemd.socket)
 	$(Q)install -m 0644 packaging/benchmem.sysusers $(DESTDIR)$(SYSUSERSDIR)/benchmem.conf
 	$(Q)install -m 0644 packaging/benchmem.tmpfiles $(DESTDIR)$(TMPFILESDIR)/benchmem.conf
+	$(Q)for p in docs/man/*.[18]; do \
+		gzip -9n <$$p >$(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}.gz && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}.gz || exit 1; \
+	done
+	$(Q)for c in benchmemctl benchmem-run benchmemd; do \
+		install -m 0644 packaging/bash-completion/benchmemctl $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; \
+	done
 
 deb: $(BINS)
 	$(Q)MAKE="$(MAKE)" packaging/build-deb.sh

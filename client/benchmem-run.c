@@ -51,28 +51,41 @@ struct run_opts {
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
 };
 
+/* One line per option: --help prints them, docs/man/benchmem-run.1 lists them (a test checks
+ * that every option here appears there). */
+static const struct {
+	const char *opt, *help;
+} opt_help[] = {
+	{ "-j, --json FILE", "write the result document (pytest-benchmark JSON) to FILE" },
+	{ "-n, --name NAME", "name of the whole-command region (default: CMD's basename)" },
+	{ "    --python-malloc", "run a Python CMD with PYTHONMALLOC=malloc (exact, slower)" },
+	{ "    --socket PATH",
+	  "the collector's socket (default: $BENCHMEM_SOCKET, else " CONN_DEFAULT_SOCKET ")" },
+	{ "    --embedded", "never use a daemon: run a collector in this process (root)" },
+	{ "-q, --quiet", "print no table" },
+	{ "    --baseline FILE", "compare with FILE (a result file or a .benchmarks directory)" },
+	{ "    --fail-on F:T", "exit 1 when field F grows beyond T (peak:10%, allocations:+100)" },
+	{ "    --max-peak SIZE", "exit 1 when a region's peak exceeds SIZE (64MiB)" },
+	{ "    --max-allocated SIZE", "exit 1 when a region allocates more than SIZE in all" },
+	{ "    --max-allocations N", "exit 1 when a region makes more than N allocations" },
+	{ "    --profile MODE", "all, regressed or none: which regions get a memray profile" },
+	{ "    --profile-dir DIR", "where the profiles (.bin) go" },
+	{ "    --probe MODE",
+	  "auto, hook or uprobes: preload the in-process hook (docs/hook.md) or use uprobes" },
+	{ "-h, --help", "print this help and exit" },
+	{ "-V, --version", "print the version and exit" },
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: benchmem-run [--json FILE] [--name NAME] [--python-malloc] [--socket "
-		"PATH]\n"
-		"                    [--embedded] [--quiet] [--baseline FILE] [--fail-on "
-		"FIELD:T]...\n"
-		"                    [--max-peak SIZE] [--max-allocated SIZE] [--max-allocations "
-		"N]\n"
-		"                    [--probe auto|hook|uprobes]\n"
-		"                    [--profile all|regressed|none] [--profile-dir DIR] -- CMD "
-		"[ARGS...]\n"
+		"usage: benchmem-run [OPTIONS] -- CMD [ARGS...]\n"
 		"Traces CMD's allocations (peak, total, count, rss) and prints a table to stderr.\n"
-		"Without explicit regions the whole command is one region named NAME (default: "
-		"the\n"
-		"command's basename). Talks to benchmemd at $BENCHMEM_SOCKET or %s when it\n"
-		"listens, else runs a collector itself (needs root: CAP_BPF and CAP_PERFMON).\n"
-		"With --baseline/--fail-on or ceilings, a regression exits 1 and writes a memray\n"
-		"profile (.bin) of each regressed region into --profile-dir.\n"
-		"--probe hook preloads an in-process hook (a dynamically linked CMD); uprobes\n"
-		"traces the allocator with uprobes; auto (default) takes the hook where it can.\n",
-		CONN_DEFAULT_SOCKET);
+		"Without explicit regions the whole command is one region. Talks to benchmemd\n"
+		"when it listens, else runs a collector itself (needs root: CAP_BPF and\n"
+		"CAP_PERFMON). A regression or a ceiling exceeded exits 1.\n\noptions:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(opt_help); i++)
+		fprintf(f, "  %-26s %s\n", opt_help[i].opt, opt_help[i].help);
 }
 
 /* The gate and profile options; one-line errors. Returns 0 or -EINVAL. */
@@ -163,6 +176,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "embedded", no_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "baseline", required_argument, NULL, 'B' },
 		{ "fail-on", required_argument, NULL, 'F' },
 		{ "max-peak", required_argument, NULL, 1000 + CMP_PEAK },
@@ -176,8 +190,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	int c;
 
 	gate_init(&o->gate);
+	opterr = 0;
 	/* "+": stop at the first non-option, so CMD's own options stay CMD's */
-	while ((c = getopt_long(argc, argv, "+hqj:n:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hqVj:n:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json_path = optarg;
@@ -224,8 +239,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'V':
+			exit(cli_version(PROG));
 		default:
-			usage(stderr);
+			cli_bad_option(PROG, c, argv);
 			return -EINVAL;
 		}
 	}

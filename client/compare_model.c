@@ -17,15 +17,6 @@
 
 const char *const metric_names[NR_METRICS] = { "time", "peak", "allocated", "allocations", "rss" };
 
-const char *short_id(const char *key)
-{
-	const char *br = strchr(key, '['), *p = key, *q;
-
-	while ((q = strstr(p, "::")) && (!br || q < br))
-		p = q + 2;
-	return p;
-}
-
 bool cell_value(const struct run_entry *e, enum metric m, int stat, double *out)
 {
 	enum cmp_field f = (enum cmp_field)(m - M_PEAK);
@@ -143,7 +134,7 @@ none:
 
 static void group_part(const struct run_entry *e, const char *key, char *buf, size_t len)
 {
-	const char *id = e->fullname, *seg = short_id(id), *p;
+	const char *id = e->fullname, *seg = run__short_id(id), *p;
 	const json_t *v;
 
 	if (!strcmp(key, "fullname")) {
@@ -238,7 +229,21 @@ static int add_src(struct model *md, const char *label, const struct run *run, c
 	return v->label && (!pv || v->pivot_value) ? 0 : -ENOMEM;
 }
 
-/* --pivot param:NAME: one source per value of NAME (collection order). */
+/* Pivot values in order: numerically when both are numbers (2 < 10 < 100), else as versions
+ * ("a2" < "a10"), so that the change column runs from the smallest value to the largest. */
+static int pivot_order(const void *a, const void *b)
+{
+	const char *x = ((const struct src *)a)->pivot_value;
+	const char *y = ((const struct src *)b)->pivot_value;
+	char *ex, *ey;
+	double dx = strtod(x, &ex), dy = strtod(y, &ey);
+
+	if (*x && *y && !*ex && !*ey && dx != dy)
+		return dx < dy ? -1 : 1;
+	return strverscmp(x, y);
+}
+
+/* --pivot param:NAME: one source per value of NAME, in pivot_order. */
 static int pivot_sources(struct model *md, const struct opts *o, const struct run *run)
 {
 	char val[256], label[320];
@@ -263,6 +268,7 @@ static int pivot_sources(struct model *md, const struct opts *o, const struct ru
 			run->path);
 		return -EINVAL;
 	}
+	qsort(md->srcs, md->nr_srcs, sizeof(*md->srcs), pivot_order);
 	return 0;
 }
 
@@ -352,7 +358,7 @@ int build_cols(struct model *md, const struct opts *o)
 		for (int st = 0; st < CMP_NR_STATS; st++) {
 			if (o->stat < 0 && st > 0)
 				break;
-			if (o->stat >= 0 && o->stat < CMP_NR_STATS && o->stat != st)
+			if (o->stat >= 0 && !(o->stat_mask & (1u << st)))
 				continue;
 			md->cols[md->nr_cols++] = (struct col){ m, o->stat < 0 ? -1 : st };
 		}

@@ -48,7 +48,8 @@ struct opts {
 	bool metrics[NR_METRICS];
 	enum metric order[NR_METRICS];
 	int nr_order;
-	int stat; /* -1 headline, CMP_NR_STATS = all */
+	int stat;	    /* -1 headline, else a stat or CMP_NR_STATS (a list, all) */
+	unsigned stat_mask; /* with stat >= 0: bit (1 << enum cmp_stat) per stat to show */
 	char *group_keys[MAX_GROUP_KEYS];
 	int nr_group_keys;
 	int sort;	   /* enum sort */
@@ -68,9 +69,6 @@ struct model {
 	struct col cols[NR_METRICS * CMP_NR_STATS];
 	size_t nr_cols;
 };
-
-/* The last "::" segment of an id (before any [params]). */
-const char *short_id(const char *key);
 
 /* The value of metric @m (reduced by @stat, or its headline when @stat < 0) of @e. Returns
  * false when @e is NULL or lacks the data. */

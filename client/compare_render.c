@@ -193,7 +193,7 @@ static bool short_names_unique(const struct model *md)
 {
 	for (size_t i = 0; i < md->nr_rows; i++) {
 		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(short_id(md->rows[i].key), short_id(md->rows[j].key)))
+			if (!strcmp(run__short_id(md->rows[i].key), run__short_id(md->rows[j].key)))
 				return false;
 		}
 	}
@@ -220,7 +220,7 @@ static int print_group(FILE *f, const struct model *md, const struct opts *o, si
 	for (size_t r = from; !ret && r < to; r++) {
 		const char *key = md->rows[r].key;
 
-		ret = add_row_lines(&g, md, &md->rows[r], short_names ? short_id(key) : key);
+		ret = add_row_lines(&g, md, &md->rows[r], short_names ? run__short_id(key) : key);
 	}
 	if (!ret && o->fmt == FMT_MD)
 		print_grid_md(f, &g);

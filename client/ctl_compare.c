@@ -83,6 +83,41 @@ static int parse_group_by(struct opts *o, const char *arg)
 	return ret;
 }
 
+/* --stat min,median: one or more of min, max, mean, median, stddev; or all. */
+static int parse_stats(struct opts *o, const char *arg)
+{
+	char *dup = strdup(arg), *save = NULL, *tok;
+	int ret = 0, n = 0, st = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	o->stat_mask = 0;
+	for (tok = strtok_r(dup, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save), n++) {
+		for (st = 0; st < CMP_NR_STATS && strcmp(tok, cmp_stat_name((enum cmp_stat)st));
+		     st++)
+			;
+		if (st < CMP_NR_STATS) {
+			o->stat_mask |= 1u << st;
+		} else if (!strcmp(tok, "all")) {
+			o->stat_mask |= (1u << CMP_NR_STATS) - 1;
+		} else {
+			cli_err(o->prog, 0,
+				"--stat: unknown stat '%s' (min, max, mean, median, stddev, all; a "
+				"comma-separated list)",
+				tok);
+			ret = -EINVAL;
+		}
+	}
+	if (!ret && !o->stat_mask) {
+		cli_err(o->prog, 0, "--stat: empty list");
+		ret = -EINVAL;
+	}
+	/* one stat keeps its index (the table's column header names it); several: a list */
+	o->stat = n == 1 && st < CMP_NR_STATS ? st : CMP_NR_STATS;
+	free(dup);
+	return ret;
+}
+
 static int parse_choice(struct opts *o, const char *opt, const char *arg, const char *const *names,
 			int n, int *out)
 {
@@ -144,14 +179,13 @@ static const struct option long_opts[] = {
 
 static int parse_one(struct opts *o, int c, const char *arg)
 {
-	static const char *const stats[] = { "min", "max", "mean", "median", "stddev", "all" };
 	static const char *const sorts[] = { "name", "value", "change" };
 	static const char *const fmts[] = { "table", "md", "csv" };
 	switch (c) {
 	case OPT_COLUMNS:
 		return parse_columns(o, arg);
 	case OPT_STAT:
-		return parse_choice(o, "--stat", arg, stats, 6, &o->stat);
+		return parse_stats(o, arg);
 	case OPT_GROUP_BY:
 		return parse_group_by(o, arg);
 	case OPT_SORT:
@@ -183,7 +217,8 @@ static int parse_one(struct opts *o, int c, const char *arg)
 
 static const char compare_usage[] =
 	"usage: benchmemctl compare RUN... [--columns time,peak,allocated,allocations,rss]\n"
-	"         [--stat min|max|mean|median|stddev|all] [--group-by KEY[,KEY...]]\n"
+	"         [--stat STAT[,STAT...]] (min, max, mean, median, stddev, all)\n"
+	"         [--group-by KEY[,KEY...]]\n"
 	"         [--sort name|value|change] [--pivot param:NAME] [--format table|md|csv]\n"
 	"         [--csv FILE] [--fail-on FIELD:THRESHOLD]...\n"
 	"RUN is a pytest-benchmark JSON file or a storage directory (.benchmarks/<machine>/).\n";
@@ -199,13 +234,13 @@ static int parse_opts(struct opts *o, int argc, char **argv, bool gate)
 	optind = 0; /* full GNU getopt reset: argv is a fresh vector */
 	opterr = 0;
 	/* GNU getopt permutes: the positional RUNs end up at argv[optind..] */
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(gate ? gate_usage : compare_usage, stdout);
 			return -2;
 		}
 		if (c == '?' || c == ':') {
-			cli_err(o->prog, 0, "bad option '%s' (see --help)", argv[optind - 1]);
+			cli_bad_option(o->prog, c, argv);
 			return -1;
 		}
 		if (gate && c != OPT_FAIL_ON && c < OPT_MAX_PEAK) {
@@ -264,7 +299,8 @@ static int compare_gate(const struct model *md, const struct opts *o)
 			const struct run_entry *y = md->rows[r].cells[md->nr_srcs - 1];
 
 			if (x && y && x->has_mem && y->has_mem)
-				pairs[nr++] = (struct gate_pair){ short_id(md->rows[r].key), x, y };
+				pairs[nr++] =
+					(struct gate_pair){ run__short_id(md->rows[r].key), x, y };
 		}
 	}
 	if (ret) {

@@ -119,7 +119,7 @@ int ctl_inspect(int argc, char **argv)
 			printf("usage: benchmemctl inspect FILE.bin [--json]\n");
 			return 0;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_err(CMD, 2, "unknown option '%s'", argv[i]);
+			return cli_err(CMD, 2, "unknown option '%s' (see --help)", argv[i]);
 		} else if (path) {
 			cli_err(CMD, 0, "more than one FILE ('%s')", argv[i]);
 			return 2;

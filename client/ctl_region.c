@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* client/ctl_region.c — benchmemctl's socket subcommands: start, stop, attach, detach,
- * status, results. */
+ * results, profile. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -57,8 +57,9 @@ static int parse(const char *cmd, int argc, char **argv, struct ctl_args *a, boo
 
 	memset(a, 0, sizeof(*a));
 	a->pid = a->repeat = -1;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
 			if (units_parse_u64(optarg, 0x7fffffff, &v) || !v)
@@ -85,8 +86,12 @@ static int parse(const char *cmd, int argc, char **argv, struct ctl_args *a, boo
 		case 'o':
 			a->out = optarg;
 			break;
-		default:
-			return fail(cmd, 2, "%s", "bad option (see benchmemctl --help)");
+		default: {
+			char prog[48];
+
+			snprintf(prog, sizeof(prog), "benchmemctl %s", cmd);
+			return cli_bad_option(prog, o, argv);
+		}
 		}
 	}
 	if (want_name && optind != argc - 1)
@@ -97,9 +102,7 @@ static int parse(const char *cmd, int argc, char **argv, struct ctl_args *a, boo
 	return 0;
 }
 
-/* Sends @req; returns the ok reply or prints the one-line error and returns NULL (*code
- * set to the exit code: 3 no collector, 1 an error reply). */
-static json_t *call(const char *cmd, json_t *req, int *code)
+json_t *ctl_call(const char *cmd, json_t *req, int *code)
 {
 	const char *path = conn_socket_path();
 	char err[512];
@@ -164,7 +167,7 @@ int ctl_start(int argc, char **argv)
 
 	if (code)
 		return code;
-	reply = call("start", request("start", &a), &code);
+	reply = ctl_call("start", request("start", &a), &code);
 	json_decref(a.params);
 	return reply ? print_reply(reply, a.json) : code;
 }
@@ -178,7 +181,7 @@ int ctl_stop(int argc, char **argv)
 
 	if (code)
 		return code;
-	reply = call("stop", request("stop", &a), &code);
+	reply = ctl_call("stop", request("stop", &a), &code);
 	if (!reply)
 		return code;
 	if (!a.json) {
@@ -207,7 +210,7 @@ int ctl_attach(int argc, char **argv)
 		return fail("attach", 2, "'%s' is not a pid", a.name);
 	a.name = NULL;
 	a.pid = (int64_t)pid;
-	reply = call("attach", request("attach", &a), &code);
+	reply = ctl_call("attach", request("attach", &a), &code);
 	if (!reply)
 		return code;
 	if (!a.json)
@@ -224,40 +227,8 @@ int ctl_detach(int argc, char **argv)
 
 	if (code)
 		return code;
-	reply = call("detach", request("detach", &a), &code);
+	reply = ctl_call("detach", request("detach", &a), &code);
 	return reply ? print_reply(reply, a.json) : code;
-}
-
-int ctl_status(int argc, char **argv)
-{
-	struct ctl_args a;
-	json_t *reply, *s;
-	size_t i;
-	int code = parse("status", argc, argv, &a, false);
-
-	if (code)
-		return code;
-	reply = call("status", request("status", &a), &code);
-	if (!reply)
-		return code;
-	if (!a.json) {
-		printf("%-8s %-8s %-6s %-9s %-6s %s\n", "session", "root", "uid", "processes",
-		       "closed", "open regions");
-		json_array_foreach(json_object_get(reply, "sessions"), i, s)
-		{
-			char *open = json_dumps(json_object_get(s, "open_regions"), JSON_COMPACT);
-
-			printf("%-8lld %-8lld %-6lld %-9lld %-6lld %s\n",
-			       (long long)json_integer_value(json_object_get(s, "session")),
-			       (long long)json_integer_value(json_object_get(s, "root_pid")),
-			       (long long)json_integer_value(json_object_get(s, "uid")),
-			       (long long)json_integer_value(json_object_get(s, "processes")),
-			       (long long)json_integer_value(json_object_get(s, "closed_regions")),
-			       open ? open : "[]");
-			free(open);
-		}
-	}
-	return print_reply(reply, a.json);
 }
 
 int ctl_results(int argc, char **argv)
@@ -268,7 +239,7 @@ int ctl_results(int argc, char **argv)
 
 	if (code)
 		return code;
-	reply = call("results", request("results", &a), &code);
+	reply = ctl_call("results", request("results", &a), &code);
 	if (!reply)
 		return code;
 	doc = json_object_get(reply, "result");
@@ -298,7 +269,7 @@ int ctl_profile(int argc, char **argv)
 
 	if (code)
 		return code;
-	reply = call("profile", request("profile", &a), &code);
+	reply = ctl_call("profile", request("profile", &a), &code);
 	if (!reply)
 		return code;
 	if (!a.json)

@@ -57,7 +57,7 @@ static int parse(int argc, char **argv, struct report_opts *o, const char **out,
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(report_usage, stdout);
 			return -2;
@@ -65,17 +65,17 @@ static int parse(int argc, char **argv, struct report_opts *o, const char **out,
 			*out = optarg;
 		} else if (c == 'b') {
 			*baseline = optarg;
-		} else if (c == 'f' && report_rules_add(&o->rules, optarg, err, sizeof(err))) {
+		} else if (c == 'f' && gate_add_rule(&o->gate, optarg, err, sizeof(err))) {
 			cli_err(CMD, 0, "%s", err);
 			return -1;
 		} else if (c != 'f') {
-			cli_err(CMD, 0, "bad option '%s' (see --help)", argv[optind - 1]);
+			cli_bad_option(CMD, c, argv);
 			return -1;
 		}
 	}
-	if (!o->rules.nr) {
+	if (!o->gate.nr_rules) {
 		o->default_rules = true;
-		if (report_rules_add(&o->rules, "peak:10%", err, sizeof(err)))
+		if (gate_add_rule(&o->gate, "peak:10%", err, sizeof(err)))
 			return -1;
 	}
 	if (optind >= argc) {
@@ -103,6 +103,7 @@ int ctl_report(int argc, char **argv)
 	struct report_opts o = { 0 };
 	int first, ret = 2;
 
+	gate_init(&o.gate);
 	first = parse(argc, argv, &o, &out, &baseline);
 	if (first < 0)
 		return first == -2 ? 0 : 2;

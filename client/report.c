@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "report.h"
 #include "report_data.h"
@@ -129,19 +130,20 @@ static void profile_link(FILE *f, const char *who, const struct run_entry *e)
 	fputs("</code></div>", f);
 }
 
-static void summary_hits(FILE *f, const struct report_verdict *vd, const struct run *base,
+static void summary_hits(FILE *f, const struct gate_hit *hits, size_t n, const struct run *base,
 			 const struct run *cur)
 {
+	char line[GATE_LINE_MAX];
 	size_t bare = 0;
 
-	fprintf(f, "<p>%zu regression(s) over threshold:</p><ol class=\"regressions\">", vd->nr);
-	for (size_t i = 0; i < vd->nr; i++) {
+	fprintf(f, "<p>%zu regression(s) over threshold:</p><ol class=\"regressions\">", n);
+	for (size_t i = 0; i < n; i++) {
 		fputs("<li class=\"regression\"><code class=\"hit\">", f);
-		rep_esc(f, vd->hits[i].line);
+		rep_esc(f, gate_hit_line(&hits[i], false, line, sizeof(line)));
 		fputs("</code>", f);
-		profile_link(f, cur->label, vd->hits[i].cur);
-		profile_link(f, base->label, vd->hits[i].base);
-		bare += !vd->hits[i].cur->profile && !vd->hits[i].base->profile;
+		profile_link(f, cur->label, hits[i].cur);
+		profile_link(f, base->label, hits[i].base);
+		bare += !hits[i].cur->profile && !(hits[i].base && hits[i].base->profile);
 		fputs("</li>", f);
 	}
 	fputs("</ol>", f);
@@ -153,11 +155,16 @@ static void summary_hits(FILE *f, const struct report_verdict *vd, const struct 
 			bare);
 }
 
+/* The verdict of `benchmemctl compare BASE CUR --fail-on RULE...`: lib/gate's matching, rules
+ * and lines; a rule no id could be judged by shows compare's error instead of a pass. */
 static int summary(FILE *f, const struct runs *rs, const struct report_opts *o)
 {
 	const struct run *cur = rs->v[rs->nr - 1];
 	const struct run *base = o->baseline ? o->baseline : rs->nr > 1 ? rs->v[rs->nr - 2] : NULL;
-	struct report_verdict vd;
+	struct gate_pair *pairs = NULL;
+	struct gate_hit *hits = NULL;
+	size_t nr_pairs = 0, n = 0;
+	char err[512];
 	int ret;
 
 	fputs("<section class=\"summary\"><h2>Regressions</h2>\n", f);
@@ -167,34 +174,41 @@ static int summary(FILE *f, const struct runs *rs, const struct report_opts *o)
 		      f);
 		return 0;
 	}
-	if ((ret = report_gate_eval(&o->rules, base, cur, &vd)))
-		return ret;
+	if ((ret = gate_match(base, cur, &pairs, &nr_pairs)))
+		goto out;
+	ret = gate_eval_pairs(&o->gate, pairs, nr_pairs, cur, base->label, cur->label, &hits, &n,
+			      err, sizeof(err));
+	if (ret && ret != -ENODATA)
+		goto out;
 	fputs("<p class=\"note\"><b>", f);
 	rep_esc(f, cur->label);
 	fputs("</b> vs <b>", f);
 	rep_esc(f, base->label);
-	fprintf(f, "</b>, %zu benchmark(s) in both; rules", vd.nr_compared);
-	for (int i = 0; i < o->rules.nr; i++) {
+	fprintf(f, "</b>, %zu benchmark(s) in both; rules", nr_pairs);
+	for (int i = 0; i < o->gate.nr_rules; i++) {
 		fputs(" <code>", f);
-		rep_esc(f, o->rules.text[i]);
+		rep_esc(f, o->gate.rule_text[i]);
 		fputs("</code>", f);
 	}
 	fprintf(f,
 		"%s; the same verdict as <code>benchmemctl compare BASE RUN --fail-on "
 		"RULE</code>.</p>\n",
 		o->default_rules ? " (the default; choose with --fail-on)" : "");
-	if (vd.err[0]) {
+	if (ret) {
 		fputs("<p class=\"error\">", f);
-		rep_esc(f, vd.err);
+		rep_esc(f, err);
 		fputs("</p>", f);
-	} else if (vd.nr) {
-		summary_hits(f, &vd, base, cur);
+	} else if (n) {
+		summary_hits(f, hits, n, base, cur);
 	} else {
 		fputs("<p class=\"clean\">no regressions over thresholds</p>", f);
 	}
 	fputs("</section>\n", f);
-	report_verdict_clear(&vd);
-	return 0;
+	ret = 0;
+out:
+	free(hits);
+	free(pairs);
+	return ret;
 }
 
 /* The last run vs the latest earlier run that measured the region under @v. */
@@ -244,7 +258,7 @@ static void table(FILE *f, const struct rep_model *m, const struct rep_group *g,
 		fputs("<tr><td title=\"", f);
 		rep_esc(f, g->regions[i].fullname);
 		fputs("\">", f);
-		rep_esc(f, rep_short_id(g->regions[i].fullname));
+		rep_esc(f, run__short_id(g->regions[i].fullname));
 		fputs("</td>", f);
 		for (size_t r = first; r < nr; r++)
 			fprintf(f, "<td>%s</td>",
@@ -299,7 +313,7 @@ static void profiles(FILE *f, const struct rep_model *m, const struct rep_group 
 				      f);
 			if (!named) {
 				fputs("<div><b>", f);
-				rep_esc(f, rep_short_id(e->fullname));
+				rep_esc(f, run__short_id(e->fullname));
 				fputs("</b></div>", f);
 			}
 			any = named = true;

@@ -7,18 +7,18 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "report_gate.h"
+#include "gate.h"
 #include "runs.h"
 
 struct report_opts {
 	const struct run *baseline; /* the summary's base; NULL: the run before the last */
-	struct report_rules rules;  /* the summary's --fail-on rules (at least one) */
-	bool default_rules;	    /* @rules are the default, not the user's */
+	struct gate_opts gate;	    /* the summary's --fail-on rules (at least one), no ceilings */
+	bool default_rules;	    /* @gate's rules are the default, not the user's */
 };
 
 /* Writes one HTML document for @rs (oldest run first) to @f:
  * - a summary of the last run's regressions against @o's baseline (or the run before it)
- *   under @o's rules, each line worded as `benchmemctl compare --fail-on` prints it, with
+ *   under @o's rules, judged and worded by lib/gate as `benchmemctl compare --fail-on` is, with
  *   links to the .bin profiles of both sides and the memray command that renders them;
  * - per group (the entries' "group"), for every view (metric peak, allocated, allocations,
  *   rss, time x stat min, max, mean, median, those with data), a <div class="view

@@ -34,15 +34,6 @@ const char *rep_format(enum rep_metric m, double v, char *buf, size_t len)
 	return buf;
 }
 
-const char *rep_short_id(const char *fullname)
-{
-	const char *br = strchr(fullname, '['), *p = fullname, *q;
-
-	while ((q = strstr(p, "::")) && (!br || q < br))
-		p = q + 2;
-	return p;
-}
-
 bool rep_value(const struct run_entry *e, struct rep_view v, double *out)
 {
 	const uint64_t *s;

@@ -72,9 +72,6 @@ enum tick_unit rep_metric_unit(enum rep_metric m);
 /* A value as the page prints it: "4.50 MiB", "12", "2.5", "1.23 ms". Returns @buf. */
 const char *rep_format(enum rep_metric m, double v, char *buf, size_t len);
 
-/* The last "::" segment of @fullname (before any [params]): "test_x[10]". */
-const char *rep_short_id(const char *fullname);
-
 /* The index of the first of the REP_RECENT_RUNS newest runs of @rs. */
 size_t rep_first_recent(const struct runs *rs);
 

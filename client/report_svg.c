@@ -206,7 +206,7 @@ void rep_svg_bars(const struct rep_chart *c)
 			value_title(c, rg->fullname, c->m->rs->v[first + j]->label, v);
 			fputs("</rect>", c->f);
 		}
-		x_label(c->f, x + slot / 2 - 4, fr.y0 + fr.h + 14, rep_short_id(rg->fullname));
+		x_label(c->f, x + slot / 2 - 4, fr.y0 + fr.h + 14, run__short_id(rg->fullname));
 	}
 	fputs("</svg><div class=\"legend\">", c->f);
 	for (size_t j = 0; j < nr; j++) {
@@ -291,7 +291,7 @@ struct scaling {
 /* "run: func other=params" — what makes one line of the chart. */
 static char *series_name(const struct run_entry *e, const char *param, const char *label)
 {
-	const char *seg = rep_short_id(e->fullname), *key;
+	const char *seg = run__short_id(e->fullname), *key;
 	char *out, *next;
 	json_t *v;
 
@@ -478,7 +478,7 @@ void rep_legend_regions(const struct rep_chart *c)
 	for (size_t i = 0; i < c->g->nr; i++) {
 		fprintf(c->f, "<span><i style=\"border-color:%s;border-top-style:%s\"></i>",
 			rep_color(i), *rep_dash(i) ? "dashed" : "solid");
-		rep_esc(c->f, rep_short_id(c->g->regions[i].fullname));
+		rep_esc(c->f, run__short_id(c->g->regions[i].fullname));
 		fputs("</span>", c->f);
 	}
 	fputs("</div>\n", c->f);

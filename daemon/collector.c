@@ -16,6 +16,7 @@
 
 #include "collector.h"
 #include "hook_source.h"
+#include "history.h"
 #include "log.h"
 #include "loop.h"
 #include "probe.h"
@@ -35,6 +36,7 @@ struct collector {
 	struct tracer *tracer;
 	struct sessions *sessions;
 	struct profiles *profiles;
+	struct history *history; /* finished sessions: the "sessions" op and /metrics */
 	const struct collector_front_ops *front;
 	void *front_arg;
 	int sigfd;
@@ -141,6 +143,16 @@ int collector__add_source(struct collector *c, struct event_source *src)
 	return sources__add(c->sources, src);
 }
 
+struct session **collector__sessions(struct collector *c, int *n)
+{
+	return sessions__all(c->sessions, n);
+}
+
+int collector__stack(struct collector *c, int32_t id, uint64_t *ips, size_t max)
+{
+	return probe__stack(c->probe, id, ips, max);
+}
+
 /* ---- regions and sessions ------------------------------------------------------------- */
 
 /* Outside regions the hook records nothing: a timed benchmark round runs at native speed. */
@@ -185,17 +197,26 @@ json_t *collector__results(struct collector *c, struct session *s)
 				collector__session_lost(c, s));
 }
 
-static void write_result_file(struct collector *c, struct session *s)
+/* The session is over: its result file (named after its job), and its line in the history. */
+static void write_result_file(struct collector *c, struct session *s, bool exited)
 {
-	json_t *doc;
+	char path[PATH_MAX] = "", name[BM_NAME_MAX + 1];
+	json_t *doc = NULL;
 
-	if (c->embedded || !s->nr_closed)
+	if (c->embedded)
 		return;
-	doc = collector__results(c, s);
-	if (!doc)
-		return;
-	sessions__write_result(c->cfg.result_dir, s, doc);
+	sessions__job_name(s, name, sizeof(name));
+	if (s->nr_closed)
+		doc = collector__results(c, s);
+	if (doc)
+		sessions__write_result(c->cfg.result_dir, s, name, doc, path, sizeof(path));
+	history__add(c->history, s, name, exited, doc, path);
 	json_decref(doc);
+}
+
+const struct history *collector__history(const struct collector *c)
+{
+	return c->history;
 }
 
 /* Closes every open region of @s (the root ended, or the session is detached). */
@@ -214,7 +235,7 @@ void collector__detach(struct collector *c, struct session *s)
 	close_all(c, s, false);
 	tracer__release(c->tracer, s, true);
 	s->ended = true;
-	write_result_file(c, s);
+	write_result_file(c, s, false);
 }
 
 /* Regions belong to their session, not to the connection that opened them: a shell script
@@ -341,7 +362,7 @@ static void on_root_exit(void *arg, struct session *s, int status)
 	s->ended = true;
 	s->exit_status = status;
 	close_all(c, s, WIFSIGNALED(status));
-	write_result_file(c, s);
+	write_result_file(c, s, true);
 }
 
 static void on_proc_gone(void *arg, struct session *s)
@@ -403,14 +424,25 @@ static int setup_signals(struct collector *c)
 /* ---- life cycle ----------------------------------------------------------------------- */
 
 /* The parts that hold no fd of the loop: the session table and the profile jobs. */
+static const char *host_name(char *buf, size_t len)
+{
+	if (gethostname(buf, len - 1))
+		buf[0] = '\0';
+	buf[len - 1] = '\0';
+	return buf;
+}
+
 static int new_parts(struct collector *c, const struct collector_opts *o)
 {
+	char host[HOST_NAME_MAX + 1];
+
 	snprintf(c->spill_dir, sizeof(c->spill_dir), "%s",
 		 o->embedded ? (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : o->cfg.state_dir);
 	mkdir(c->spill_dir, 0755);
 	c->sessions = sessions__new(&c->cfg, c->spill_dir);
 	c->profiles = profiles__new(c->probe, c->cfg.profile_dir);
-	return c->sessions && c->profiles ? 0 : -ENOMEM;
+	c->history = history__new(c->cfg.metrics_max_series, host_name(host, sizeof(host)));
+	return c->sessions && c->profiles && c->history ? 0 : -ENOMEM;
 }
 
 struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen)
@@ -483,6 +515,7 @@ void collector__free(struct collector *c)
 	tracer__free(c->tracer);
 	sessions__free(c->sessions);
 	profiles__free(c->profiles);
+	history__free(c->history);
 	sources__free(c->sources);
 	probe__free(c->probe);
 	if (c->sigfd >= 0)

@@ -14,10 +14,10 @@
 #include "config.h"
 #include "session.h"
 #include "source.h"
-
-#define BM_VERSION "benchmemd 0.1.0"
+#include "version.h"
 
 struct collector;
+struct history;
 struct loop;
 
 struct collector_opts {
@@ -102,6 +102,13 @@ int collector__profile_start(struct collector *c, struct session *s, const char 
 			     int64_t repeat, int client_id, const char **path, char *err,
 			     size_t errlen);
 json_t *collector__status(struct collector *c, uid_t uid, int nr_clients);
+/* What the watch op's snapshots read (serve.c owns the watch): the session table as an
+ * array (valid until a session is added or removed), and the frames of BPF stack @id
+ * (probe__stack: the count, or -errno). */
+struct session **collector__sessions(struct collector *c, int *n);
+int collector__stack(struct collector *c, int32_t id, uint64_t *ips, size_t max);
+/* The finished sessions and their regions' series (history.h): the "sessions" op, /metrics. */
+const struct history *collector__history(const struct collector *c);
 bool collector__embedded(const struct collector *c);
 void collector__client_gone(struct collector *c, int client_id);
 

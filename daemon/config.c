@@ -13,7 +13,7 @@
 
 static const char *const cfg_type_names[] = {
 	[CFG_PATH] = "path", [CFG_MODE] = "mode", [CFG_GROUP] = "group", [CFG_SIZE] = "size",
-	[CFG_UINT] = "uint", [CFG_BOOL] = "bool", [CFG_ENUM] = "enum",
+	[CFG_UINT] = "uint", [CFG_BOOL] = "bool", [CFG_ENUM] = "enum",	 [CFG_ADDR] = "address",
 };
 
 static const char *const log_level_names[] = { "err", "warning", "info", "debug", NULL };
@@ -54,6 +54,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "stacks", CFG_BOOL, offsetof(struct bm_config, stacks), 0, 1, NULL, NULL },
 	{ "python_malloc_default", CFG_BOOL, offsetof(struct bm_config, python_malloc_default), 0,
 	  1, NULL, NULL },
+	{ "metrics_listen", CFG_ADDR, FIELD(metrics_listen), NULL, NULL },
+	{ "metrics_max_series", CFG_UINT, offsetof(struct bm_config, metrics_max_series), 1,
+	  1000000, NULL, NULL },
 };
 
 /* the YAML reader marks seen keys in a 64-bit set to find duplicates */
@@ -85,6 +88,8 @@ void config_defaults(struct bm_config *c)
 		.attach_mode = BM_ATTACH_PROCESS,
 		.stacks = false,
 		.python_malloc_default = false,
+		.metrics_listen = "",
+		.metrics_max_series = 10000,
 	};
 }
 
@@ -278,13 +283,45 @@ static int parse_enum(const struct cfg_key *k, const char *s, size_t n, void *fi
 	return -EINVAL;
 }
 
+/* "" (off) or HOST:PORT: HOST a name or IPv4 literal of [A-Za-z0-9.-], or an IPv6 literal in
+ * brackets; PORT 1..65535. Resolving the name is the listener's job. */
+static int parse_addr(const struct cfg_key *k, const char *s, size_t n, void *field, char *why,
+		      size_t whylen)
+{
+	const char *colon = strrchr(s, ':');
+	size_t host = colon ? (size_t)(colon - s) : 0;
+	char buf[72];
+	uint64_t port = 0;
+	bool ok = n < k->max;
+
+	if (n == 0) {
+		*(char *)field = '\0';
+		return 0;
+	}
+	if (ok && host >= 2 && s[0] == '[')
+		ok = s[host - 1] == ']' && strspn(s + 1, "0123456789abcdefABCDEF:.") == host - 2;
+	else if (ok)
+		ok = host > 0 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					   "0123456789.-") == host;
+	if (ok)
+		ok = !units_parse_u64(colon + 1, 65535, &port) && port > 0;
+	if (!ok) {
+		snprintf(why, whylen,
+			 "\"%s\" is not HOST:PORT (127.0.0.1:9464, [::1]:9464) or \"\"",
+			 cfg_shown(s, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	memcpy(field, s, n + 1);
+	return 0;
+}
+
 typedef int cfg_parse_fn(const struct cfg_key *k, const char *s, size_t n, void *field, char *why,
 			 size_t whylen);
 
 static cfg_parse_fn *const cfg_parsers[] = {
 	[CFG_PATH] = parse_path,   [CFG_MODE] = parse_mode,   [CFG_GROUP] = parse_group,
 	[CFG_SIZE] = parse_number, [CFG_UINT] = parse_number, [CFG_BOOL] = parse_bool,
-	[CFG_ENUM] = parse_enum,
+	[CFG_ENUM] = parse_enum,   [CFG_ADDR] = parse_addr,
 };
 
 int cfg_apply(struct bm_config *c, const struct cfg_key *k, const char *s, size_t n, char *why,
@@ -349,6 +386,7 @@ int config_get(const struct bm_config *c, const char *key, char *buf, size_t len
 	switch (k->type) {
 	case CFG_PATH:
 	case CFG_GROUP:
+	case CFG_ADDR:
 		snprintf(tmp, sizeof(tmp), "%s", field);
 		break;
 	case CFG_MODE:
@@ -386,8 +424,9 @@ int config_key_info(size_t i, struct bm_config_key_info *out)
 		.max = cfg_keys[i].max,
 		.choices = cfg_keys[i].names,
 	};
-	if (cfg_keys[i].type == CFG_PATH || cfg_keys[i].type == CFG_GROUP) {
-		out->min = 1;
+	if (cfg_keys[i].type == CFG_PATH || cfg_keys[i].type == CFG_GROUP ||
+	    cfg_keys[i].type == CFG_ADDR) {
+		out->min = cfg_keys[i].type == CFG_ADDR ? 0 : 1;
 		out->max = cfg_keys[i].max - 1; /* a length, without the NUL */
 	}
 	return 0;

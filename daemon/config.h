@@ -13,6 +13,7 @@
 #define BM_CONFIG_PATH_MAX  1024       /* bytes of a directory path, NUL included */
 #define BM_CONFIG_SOCK_MAX  108	       /* sizeof(sockaddr_un.sun_path), NUL included */
 #define BM_CONFIG_GROUP_MAX 33	       /* a group name (useradd's 32) + NUL */
+#define BM_CONFIG_ADDR_MAX  64	       /* "HOST:PORT" of a TCP listener + NUL */
 #define BM_CONFIG_FILE_MAX  (1u << 20) /* config_load refuses a larger file */
 
 /* log levels are the syslog numbers of log.h (BM_LOG_ERR ... BM_LOG_DEBUG) */
@@ -25,30 +26,33 @@ enum bm_attach_mode {
 /* The daemon's settings. Every field is a key of benchmemd.yaml with the same name; the
  * defaults are those of config_defaults(). Plain data: copy it freely. */
 struct bm_config {
-	char socket[BM_CONFIG_SOCK_MAX];	/* absolute path of the listening socket */
-	uint32_t socket_mode;			/* permission bits, at most 0777 */
-	char socket_group[BM_CONFIG_GROUP_MAX]; /* group owning the socket */
-	char state_dir[BM_CONFIG_PATH_MAX];	/* absolute */
-	char result_dir[BM_CONFIG_PATH_MAX];	/* absolute */
-	char profile_dir[BM_CONFIG_PATH_MAX];	/* absolute */
-	uint64_t spool_memory;			/* bytes of events kept in memory per daemon */
-	uint64_t spool_disk;			/* bytes of events spilled to disk; 0 = none */
-	uint64_t ring_buffer;			/* bytes of the BPF ring buffer (power of two) */
-	uint64_t max_clients;			/* connected clients */
-	uint64_t max_sessions;			/* traced sessions */
-	uint64_t max_regions;			/* regions per session, open and closed */
-	uint64_t max_open_regions;		/* regions open at once in one session */
-	uint64_t max_line;			/* bytes of one request line, newline included */
-	int log_level;				/* BM_LOG_* of log.h (syslog numbers) */
-	int attach_mode;			/* enum bm_attach_mode */
-	bool stacks;				/* record a stack id per allocation */
-	bool python_malloc_default;		/* PYTHONMALLOC=malloc unless the client says */
+	char socket[BM_CONFIG_SOCK_MAX];	 /* absolute path of the listening socket */
+	uint32_t socket_mode;			 /* permission bits, at most 0777 */
+	char socket_group[BM_CONFIG_GROUP_MAX];	 /* group owning the socket */
+	char state_dir[BM_CONFIG_PATH_MAX];	 /* absolute */
+	char result_dir[BM_CONFIG_PATH_MAX];	 /* absolute */
+	char profile_dir[BM_CONFIG_PATH_MAX];	 /* absolute */
+	uint64_t spool_memory;			 /* bytes of events kept in memory per daemon */
+	uint64_t spool_disk;			 /* bytes of events spilled to disk; 0 = none */
+	uint64_t ring_buffer;			 /* bytes of the BPF ring buffer (power of two) */
+	uint64_t max_clients;			 /* connected clients */
+	uint64_t max_sessions;			 /* traced sessions */
+	uint64_t max_regions;			 /* regions per session, open and closed */
+	uint64_t max_open_regions;		 /* regions open at once in one session */
+	uint64_t max_line;			 /* bytes of one request line, newline included */
+	int log_level;				 /* BM_LOG_* of log.h (syslog numbers) */
+	int attach_mode;			 /* enum bm_attach_mode */
+	bool stacks;				 /* record a stack id per allocation */
+	bool python_malloc_default;		 /* PYTHONMALLOC=malloc unless the client says */
+	char metrics_listen[BM_CONFIG_ADDR_MAX]; /* "HOST:PORT" serving /metrics; "" = off */
+	uint64_t metrics_max_series;		 /* finished regions kept for /metrics */
 };
 
 /* What config_key_info() tells about one key of the table. */
 struct bm_config_key_info {
 	const char *key;	    /* "spool_memory" */
-	const char *type;	    /* "path", "mode", "group", "size", "uint", "bool" or "enum" */
+	const char *type;	    /* "path", "mode", "group", "size", "uint", "bool", "enum" or
+				     * "address" */
 	uint64_t min, max;	    /* limits of a size, uint or mode value; lengths for strings */
 	const char *const *choices; /* NULL-terminated names of an enum, else NULL */
 };

@@ -11,9 +11,9 @@
 
 #define CFG_MAX_KEYS 64 /* the reader's duplicate-key bit set */
 
-enum cfg_type { CFG_PATH, CFG_MODE, CFG_GROUP, CFG_SIZE, CFG_UINT, CFG_BOOL, CFG_ENUM };
+enum cfg_type { CFG_PATH, CFG_MODE, CFG_GROUP, CFG_SIZE, CFG_UINT, CFG_BOOL, CFG_ENUM, CFG_ADDR };
 
-/* One key of benchmemd.yaml. For CFG_PATH and CFG_GROUP, @max is the field's size (NUL
+/* One key of benchmemd.yaml. For CFG_PATH, CFG_GROUP and CFG_ADDR, @max is the field's size (NUL
  * included); for CFG_ENUM, @names and @values list the choices. */
 struct cfg_key {
 	const char *key;

@@ -7,14 +7,17 @@
 
 #include "collector.h"
 #include "dispatch.h"
+#include "history.h"
 #include "log.h"
 #include "procstatus.h"
 #include "proto.h"
 #include "server.h"
+#include "watch.h"
 
 struct ctx {
 	struct collector *c;
 	struct server *srv;
+	struct watch *watch;
 	struct client *cl;
 	const struct bm_request *req;
 };
@@ -237,6 +240,40 @@ static void op_profile(struct ctx *x)
 		  "%s", err);
 }
 
+/* The finished sessions the caller may see: their own (root: every one). */
+static void op_sessions(struct ctx *x)
+{
+	json_t *list = history__list(collector__history(x->c), x->cl->uid);
+
+	if (!list) {
+		reply_err(x, "internal", "cannot list the sessions: %s", strerror(errno));
+		return;
+	}
+	reply_ok(x, json_pack("{s:o}", "finished", list));
+}
+
+/* Streams snapshots of the sessions the caller may see (watch.c); "session" puts one in
+ * focus, which must be the caller's (root: any). */
+static void op_watch(struct ctx *x)
+{
+	const struct bm_request *r = x->req;
+	struct watch_params p = { .interval_ms =
+					  r->interval_ms ? r->interval_ms : BM_WATCH_DEFAULT_MS,
+				  .hot = { .thread = r->thread, .sort = (enum hot_sort)r->sort } };
+	int e;
+
+	if (r->has_session) {
+		struct session *s = target_session(x);
+
+		if (!s)
+			return;
+		p.focus = s->id;
+	}
+	e = watch__subscribe(x->watch, x->cl, &p);
+	if (e)
+		reply_err(x, "internal", "cannot watch: %s", strerror(-e));
+}
+
 void dispatch_profile_done(struct server *srv, int client_id, const char *name, const char *path,
 			   const char *err)
 {
@@ -251,11 +288,11 @@ void dispatch_profile_done(struct server *srv, int client_id, const char *name, 
 		server__reply(srv, cl, line, false);
 }
 
-void dispatch_request(struct collector *c, struct server *srv, struct client *cl, const char *line,
-		      size_t len)
+void dispatch_request(struct collector *c, struct server *srv, struct watch *w, struct client *cl,
+		      const char *line, size_t len)
 {
 	struct bm_request req;
-	struct ctx x = { c, srv, cl, &req };
+	struct ctx x = { c, srv, w, cl, &req };
 	const char *code = NULL;
 	char msg[512];
 
@@ -291,6 +328,12 @@ void dispatch_request(struct collector *c, struct server *srv, struct client *cl
 		break;
 	case BM_OP_PROFILE:
 		op_profile(&x);
+		break;
+	case BM_OP_WATCH:
+		op_watch(&x);
+		break;
+	case BM_OP_SESSIONS:
+		op_sessions(&x);
 		break;
 	}
 	bm_request_release(&req);

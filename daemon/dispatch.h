@@ -9,11 +9,13 @@
 struct collector;
 struct server;
 struct client;
+struct watch;
 
-/* Parses @line (without its newline) from @cl and replies through @srv. Never fails: every
- * problem becomes an error reply. Runs in the loop; the only slow step is a probe attach. */
-void dispatch_request(struct collector *c, struct server *srv, struct client *cl, const char *line,
-		      size_t len);
+/* Parses @line (without its newline) from @cl and replies through @srv; a watch op subscribes
+ * @cl to @w (the front's). Never fails: every problem becomes an error reply. Runs in the
+ * loop; the only slow step is a probe attach. */
+void dispatch_request(struct collector *c, struct server *srv, struct watch *w, struct client *cl,
+		      const char *line, size_t len);
 
 /* Answers client @client_id (if still connected) about the profile of region @name that a
  * writer process finished: @path on success, else the one-line @err. */

@@ -200,6 +200,34 @@ uint64_t live_table__unmap(struct live_table *t, uint64_t addr, uint64_t len, li
 	return removed;
 }
 
+int live_table__get(const struct live_table *t, uint64_t addr, struct live_block *out)
+{
+	for (size_t i = slot_of(t, addr); t->slots[i].addr; i = (i + 1) & t->mask) {
+		if (t->slots[i].addr == addr) {
+			unpack(&t->slots[i], out);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int live_table__foreach(const struct live_table *t,
+			int (*fn)(void *arg, const struct live_block *b), void *arg)
+{
+	struct live_block b;
+	int ret;
+
+	for (size_t i = 0; i <= t->mask; i++) {
+		if (!t->slots[i].addr)
+			continue;
+		unpack(&t->slots[i], &b);
+		ret = fn(arg, &b);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 size_t live_table__count(const struct live_table *t)
 {
 	return t->count;

@@ -45,6 +45,13 @@ int live_table__map(struct live_table *t, uint64_t addr, uint64_t len, uint32_t 
 uint64_t live_table__unmap(struct live_table *t, uint64_t addr, uint64_t len, live_unmap_fn *fn,
 			   void *arg);
 
+/* Copies the block at @addr into @out. Returns 0 or -ENOENT. */
+int live_table__get(const struct live_table *t, uint64_t addr, struct live_block *out);
+
+/* Calls @fn for each live block, in slot order, until @fn returns non-zero (returned). */
+int live_table__foreach(const struct live_table *t,
+			int (*fn)(void *arg, const struct live_block *b), void *arg);
+
 size_t live_table__count(const struct live_table *t);	  /* live blocks */
 size_t live_table__mem_bytes(const struct live_table *t); /* our own memory for them */
 

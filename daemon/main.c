@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_err.h"
 #include "collector.h"
 #include "config.h"
 #include "listen.h"
@@ -15,13 +16,37 @@
 
 #define DEFAULT_CONFIG "/etc/benchmem/benchmemd.yaml"
 
+/* One line per option: what --help prints and docs/man/benchmemd.8 lists (a test checks that
+ * every option here appears there). */
+static const struct {
+	const char *opt, *help;
+} opt_help[] = {
+	{ "-c, --config=FILE", "read FILE instead of " DEFAULT_CONFIG " (absent: defaults)" },
+	{ "-s, --socket=PATH", "listen on the Unix socket PATH (key socket)" },
+	{ "    --state-dir=DIR", "keep state in DIR; results and profiles move under it" },
+	{ "    --result-dir=DIR", "write result documents into DIR (key result_dir)" },
+	{ "    --profile-dir=DIR", "write memray profiles (.bin) into DIR (key profile_dir)" },
+	{ "    --log-level=LEVEL", "err, warning, info or debug (key log_level)" },
+	{ "    --ready-fd=N", "write READY to fd N once the socket serves, then close it" },
+	{ "    --stacks", "record a stack per allocation (key stacks)" },
+	{ "    --system-wide", "attach the probes to every process (key attach_mode: system)" },
+	{ "    --set KEY=VALUE", "override one key of the configuration file (repeatable)" },
+	{ "    --foreground", "stay in the foreground (benchmemd never forks; accepted for init "
+			      "scripts)" },
+	{ "-h, --help", "print this help and exit" },
+	{ "-V, --version", "print the version and exit" },
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: benchmemd [--foreground] [--config=FILE] [--socket=PATH] "
-		   "[--state-dir=DIR]\n"
-		   "                 [--result-dir=DIR] [--profile-dir=DIR] [--log-level=LEVEL]\n"
-		   "                 [--ready-fd=N] [--stacks] [--system-wide] [--set "
-		   "KEY=VALUE]...\n");
+	fprintf(f, "usage: benchmemd [OPTIONS]\n"
+		   "The benchmem collector: traces the allocations of the processes its clients\n"
+		   "name (eBPF uprobes on the allocator) and serves regions, results and profiles\n"
+		   "on a Unix socket.\n\noptions:\n");
+	for (size_t i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++)
+		fprintf(f, "  %-24s %s\n", opt_help[i].opt, opt_help[i].help);
+	fprintf(f, "\nEvery configuration key, its default and its limits: %s and benchmemd(8).\n",
+		DEFAULT_CONFIG);
 }
 
 /* Options override the config file one key at a time, through the config table. */
@@ -39,6 +64,7 @@ static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_f
 					      { "system-wide", no_argument, NULL, 'w' },
 					      { "set", required_argument, NULL, 'o' },
 					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, 'V' },
 					      { 0 } };
 	const char *config = NULL, *key = NULL, *val = NULL;
 	char err[512], kv[1100], state[BM_CONFIG_PATH_MAX + 16];
@@ -47,17 +73,18 @@ static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_f
 	int o;
 
 	config_defaults(cfg);
+	opterr = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		optind = 1;
-		while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		while ((o = getopt_long(argc, argv, ":hVc:s:", opts, NULL)) != -1) {
 			if (o == 'h') {
 				usage(stdout);
 				exit(0);
 			}
-			if (o == '?') {
-				usage(stderr);
-				return -EINVAL;
-			}
+			if (o == 'V')
+				exit(cli_version("benchmemd"));
+			if (o == '?' || o == ':')
+				return -cli_bad_option("benchmemd", o, argv);
 			if (pass == 0) {
 				if (o == 'c')
 					config = optarg;

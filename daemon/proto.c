@@ -53,8 +53,11 @@ enum member_bit {
 	M_EXE = 1u << 7,
 	M_PYTHON_MALLOC = 1u << 8,
 	M_PROFILE = 1u << 9,
-	M_PROBE = 1u << 11,
 	M_CONTEXT = 1u << 10,
+	M_INTERVAL = 1u << 11,
+	M_THREAD = 1u << 12,
+	M_SORT = 1u << 13,
+	M_PROBE = 1u << 14,
 };
 
 typedef int member_parse_fn(const char *key, json_t *v, struct bm_request *r, const struct perr *e);
@@ -212,6 +215,39 @@ static int parse_probe(const char *key, json_t *v, struct bm_request *r, const s
 	return 0;
 }
 
+static int parse_interval(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	json_int_t n = 0;
+	int err = get_int(key, v, BM_WATCH_MIN_MS, BM_WATCH_MAX_MS, &n, e);
+
+	if (!err)
+		r->interval_ms = (uint32_t)n;
+	return err;
+}
+
+static int parse_thread(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	json_int_t n = 0;
+	int err = get_int(key, v, 0, INT32_MAX, &n, e);
+
+	if (!err)
+		r->thread = (uint32_t)n;
+	return err;
+}
+
+static int parse_sort(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	static const char *const names[] = { "total", "own", "count" };
+
+	for (size_t i = 0; json_is_string(v) && i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(json_string_value(v), names[i])) {
+			r->sort = (uint8_t)i;
+			return 0;
+		}
+	}
+	return fail(e, "bad_request", "\"%s\" must be \"total\", \"own\" or \"count\"", key);
+}
+
 static int check_param(const char *k, json_t *v, const struct perr *e)
 {
 	size_t n = strlen(k);
@@ -262,6 +298,9 @@ static const struct member_desc member_table[] = {
 	{ "profile", M_PROFILE, parse_profile },
 	{ "probe", M_PROBE, parse_probe },
 	{ "context", M_CONTEXT, parse_context },
+	{ "interval_ms", M_INTERVAL, parse_interval },
+	{ "thread", M_THREAD, parse_thread },
+	{ "sort", M_SORT, parse_sort },
 };
 
 /* ---- ops --------------------------------------------------------------------------------- */
@@ -286,6 +325,8 @@ static const struct op_desc ops[] = {
 	{ "results", BM_OP_RESULTS, 0, M_TARGET },
 	{ "detach", BM_OP_DETACH, 0, M_TARGET },
 	{ "profile", BM_OP_PROFILE, M_NAME, M_NAME | M_REPEAT | M_TARGET },
+	{ "watch", BM_OP_WATCH, 0, M_INTERVAL | M_SESSION | M_THREAD | M_SORT },
+	{ "sessions", BM_OP_SESSIONS, 0, 0 },
 };
 
 const char *proto_op_name(enum bm_op op)

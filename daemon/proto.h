@@ -22,7 +22,12 @@ enum bm_op {
 	BM_OP_RESULTS,
 	BM_OP_DETACH,
 	BM_OP_PROFILE,
+	BM_OP_WATCH,
+	BM_OP_SESSIONS,
 };
+
+/* watch: how functions are ranked ("sort"); the order of enum hot_sort. */
+enum bm_watch_sort { BM_SORT_TOTAL = 0, BM_SORT_OWN, BM_SORT_COUNT };
 
 /* One validated request. Only the members the op allows can be set; the has_* flags say which
  * optional ones were present. Release with bm_request_release(). */
@@ -40,10 +45,13 @@ struct bm_request {
 	bool has_group; /* false when absent or null */
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
-	bool profile;	 /* launch/attach: keep events with stacks for .bin profiles */
-	bool hook;	 /* launch: the command preloads the hook ("probe":"hook", docs/hook.md) */
-	json_t *context; /* launch/attach, owned: the client's commit_info/machine_info (checked
-			  * by context_check), or NULL */
+	bool profile;	      /* launch/attach: keep events with stacks for .bin profiles */
+	bool hook;	      /* launch: the command preloads the hook ("probe":"hook") */
+	json_t *context;      /* launch/attach, owned: the client's commit_info/machine_info
+			       * (checked by context_check), or NULL */
+	uint32_t interval_ms; /* watch: BM_WATCH_MIN_MS..BM_WATCH_MAX_MS, default when absent */
+	uint32_t thread;      /* watch: functions of this thread only; 0: all */
+	uint8_t sort;	      /* watch: enum bm_watch_sort */
 };
 
 /* Returns the op's wire name ("hello", ...) or NULL for a value outside enum bm_op. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/serve.c — the collector's socket front: the server on a listening socket, its
- * requests to dispatch.c, its clients' departures and finished profiles back. It sits on top
- * of the collector and registers with it (collector__set_front); nothing below knows it. */
+ * requests to dispatch.c, its clients' departures and finished profiles back, and the watch
+ * op's subscriptions (watch.c), which stream to its clients. It sits on top of the collector
+ * and registers with it (collector__set_front); nothing below knows it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,12 +12,16 @@
 #include "collector.h"
 #include "dispatch.h"
 #include "listen.h"
+#include "metrics.h"
 #include "server.h"
+#include "watch.h"
 
 struct front {
 	struct collector *c;
 	struct server *srv;
-	int own_fd; /* >= 0: a socket of our own, closed and unlinked with us */
+	struct watch *watch;
+	struct metrics *metrics; /* /metrics when metrics_listen is set; NULL otherwise */
+	int own_fd;		 /* >= 0: a socket of our own, closed and unlinked with us */
 	char path[PATH_MAX];
 };
 
@@ -24,13 +29,14 @@ static void on_request(void *arg, struct client *cl, const char *line, size_t le
 {
 	struct front *f = arg;
 
-	dispatch_request(f->c, f->srv, cl, line, len);
+	dispatch_request(f->c, f->srv, f->watch, cl, line, len);
 }
 
 static void on_close(void *arg, struct client *cl)
 {
 	struct front *f = arg;
 
+	watch__client_gone(f->watch, cl->id);
 	collector__client_gone(f->c, cl->id);
 }
 
@@ -42,13 +48,43 @@ static void on_profile_done(void *arg, int client_id, const char *name, const ch
 	dispatch_profile_done(f->srv, client_id, name, path, err);
 }
 
+/* ---- what the watch op reads ----------------------------------------------------------- */
+
+static struct session **watch_sessions(void *arg, int *n)
+{
+	return collector__sessions(arg, n);
+}
+
+static uint64_t watch_lost(void *arg, const struct session *s)
+{
+	return collector__session_lost(arg, s);
+}
+
+static uint64_t watch_lost_total(void *arg)
+{
+	return collector__lost(arg);
+}
+
+static void watch_drain(void *arg)
+{
+	collector__drain(arg);
+}
+
+static int watch_stack(void *arg, int32_t id, uint64_t *ips, size_t max)
+{
+	return collector__stack(arg, id, ips, max);
+}
+
 static void front_free(void *arg)
 {
 	struct front *f = arg;
 
 	if (!f)
 		return;
+	metrics__free(f->metrics);
+	/* the server first: closing its clients ends their subscriptions */
 	server__free(f->srv);
+	watch__free(f->watch);
 	if (f->own_fd >= 0)
 		listen_close(f->own_fd, f->path);
 	free(f);
@@ -60,6 +96,8 @@ static const struct collector_front_ops front_ops = { on_profile_done, front_fre
 static int serve(struct collector *c, int fd, bool own, const char *path, char *err, size_t errlen)
 {
 	static const struct server_ops sops = { on_request, on_close };
+	struct watch_source wsrc = { watch_sessions, watch_lost,  watch_lost_total,
+				     watch_drain,    watch_stack, c };
 	const struct bm_config *cfg = collector__config(c);
 	struct front *f = calloc(1, sizeof(*f));
 	int e;
@@ -76,6 +114,20 @@ static int serve(struct collector *c, int fd, bool own, const char *path, char *
 	if (!f->srv) {
 		e = -errno;
 		goto fail;
+	}
+	f->watch = watch__new(collector__loop(c), f->srv, &wsrc);
+	if (!f->watch) {
+		e = -errno;
+		goto fail;
+	}
+	if (cfg->metrics_listen[0] && !collector__embedded(c)) {
+		f->metrics = metrics__new(collector__loop(c), cfg->metrics_listen, c, f->srv, err,
+					  errlen);
+		if (!f->metrics) {
+			e = -errno;
+			front_free(f); /* @err already says why */
+			return e;
+		}
 	}
 	e = collector__set_front(c, &front_ops, f);
 	if (e)

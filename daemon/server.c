@@ -257,6 +257,19 @@ struct client *server__find(struct server *s, int id)
 	return NULL;
 }
 
+size_t server__unsent(const struct server *s, const struct client *c)
+{
+	const struct conn *k = (const struct conn *)c;
+
+	(void)s;
+	return k->out_len - k->out_off;
+}
+
+void server__drop(struct server *s, struct client *c)
+{
+	conn_close(s, (struct conn *)c);
+}
+
 int server__nr_clients(const struct server *s)
 {
 	return s->nr;

@@ -43,6 +43,13 @@ int server__reply(struct server *s, struct client *c, char *line, bool close_aft
 /* The connected client with id @id, or NULL when it has gone. */
 struct client *server__find(struct server *s, int id);
 
+/* Bytes queued for @c that the kernel has not taken yet. */
+size_t server__unsent(const struct server *s, const struct client *c);
+
+/* Closes @c now (its unsent replies are discarded); on_close runs. Not from inside @c's own
+ * on_request callback. */
+void server__drop(struct server *s, struct client *c);
+
 /* Clients connected now. */
 int server__nr_clients(const struct server *s);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "benchmem.h"
+#include "blockstacks.h"
 #include "log.h"
 #include "results.h"
 #include "session.h"
@@ -43,6 +44,7 @@ void session__free(struct session *s)
 	json_decref(s->context);
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
+		live_table__free(s->procs[i]->stacks);
 		free(s->procs[i]);
 	}
 	free(s->procs);
@@ -95,6 +97,7 @@ void session__remove_proc(struct session *s, struct proc *p)
 			continue;
 		s->procs[i] = s->procs[--s->nr_procs];
 		live_table__free(p->live);
+		live_table__free(p->stacks);
 		free(p);
 		return;
 	}
@@ -111,6 +114,7 @@ struct proc *session__find_proc(const struct session *s, pid_t tgid)
 
 static void free_in_regions(struct session *s, uint32_t epoch, uint64_t size)
 {
+	region_acct_free(&s->acct, epoch, size);
 	for (int i = 0; i < s->nr_open; i++)
 		region_acct_free(&s->open[i]->acct, epoch, size);
 }
@@ -128,6 +132,7 @@ void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_
 		/* the free of the old block at this address was lost */
 		free_in_regions(s, old.epoch, old.size);
 	}
+	region_acct_alloc(&s->acct, size);
 	for (int i = 0; i < s->nr_open; i++)
 		region_acct_alloc(&s->open[i]->acct, size);
 }
@@ -171,6 +176,7 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 			if (s->open[i]->spool)
 				spool__append(s->open[i]->spool, &r);
 		}
+		blockstacks_note(&p->stacks, e); /* what `top` groups live bytes by */
 	}
 	switch (e->kind) {
 	case BM_EV_ALLOC:
@@ -187,15 +193,26 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 	}
 }
 
+/* A block the exec took away: gone from the session's "live now" (regions keep it, as ever). */
+static int forget_block(void *arg, const struct live_block *b)
+{
+	struct session *s = arg;
+
+	region_acct_free(&s->acct, b->epoch, b->size);
+	return 0;
+}
+
 void session__on_exec(struct session *s, struct proc *p)
 {
 	struct live_table *fresh = live_table__new();
 
-	(void)s;
 	if (!fresh)
 		return; /* keep the stale table: lookups of old addresses simply miss later */
+	live_table__foreach(p->live, forget_block, s);
 	live_table__free(p->live);
 	p->live = fresh;
+	live_table__free(p->stacks);
+	p->stacks = NULL;
 }
 
 static int64_t next_repeat(const struct session *s, const char *name)

@@ -27,7 +27,8 @@ struct proc {
 	pid_t tgid;
 	struct session *s;
 	struct live_table *live;
-	bool hook; /* its events come from the preloaded hook, not from uprobes */
+	struct live_table *stacks; /* owned: profiled processes only, see blockstacks.h */
+	bool hook;		   /* its events come from the preloaded hook, not from uprobes */
 };
 
 struct region {
@@ -71,6 +72,7 @@ struct session {
 	bool ended; /* the root process exited */
 	int exit_status;
 	uint64_t events;
+	struct region_acct acct; /* every block since tracing began: live now, peak, total */
 	uint64_t unmatched_frees;
 	uint64_t lost_gone; /* events lost by processes of the session that are gone */
 	int owner_client;   /* client that launched/attached it; results kept while it lives */

@@ -52,7 +52,7 @@ void sessions__free(struct sessions *t)
 	free(t);
 }
 
-static int64_t unix_now_ns(void)
+int64_t sessions__unix_now_ns(void)
 {
 	struct timespec ts;
 
@@ -60,8 +60,34 @@ static int64_t unix_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* An attached process's command line (arguments joined by spaces) into @buf; "" when gone.
+ * Its bytes are the process's own: a control byte becomes '?', so that a table printing it
+ * (benchmemctl sessions, as root) cannot be steered by escape sequences. */
+static const char *proc_cmdline(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	f = fopen(path, "re");
+	if (f) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	while (n && !buf[n - 1])
+		n--;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = !buf[i]					  ? ' '
+			 : (unsigned char)buf[i] < 0x20 || buf[i] == 0x7f ? '?'
+									  : buf[i];
+	buf[n] = '\0';
+	return buf;
+}
+
 struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const char *command)
 {
+	char cmdline[sizeof(((struct session *)0)->command)];
 	struct session *s;
 
 	if ((uint64_t)t->nr >= t->max) {
@@ -77,10 +103,13 @@ struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const c
 		t->v = n;
 		t->cap = cap;
 	}
+	/* attach names no command: the process's own command line names the job */
+	if (!command || !command[0])
+		command = proc_cmdline(root, cmdline, sizeof(cmdline));
 	s = session__new(++t->next_id, uid, root, command);
 	if (!s)
 		return NULL;
-	s->start_unix_ns = unix_now_ns();
+	s->start_unix_ns = sessions__unix_now_ns();
 	s->budget = &t->budget;
 	s->spill_dir = t->spill_dir;
 	t->v[t->nr++] = s;
@@ -111,6 +140,12 @@ int sessions__count(const struct sessions *t)
 struct session *sessions__at(const struct sessions *t, int i)
 {
 	return t->v[i];
+}
+
+struct session **sessions__all(const struct sessions *t, int *n)
+{
+	*n = t->nr;
+	return t->v;
 }
 
 struct session *sessions__find_by_id(const struct sessions *t, uint32_t id)
@@ -173,6 +208,7 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 	for (int i = 0; i < t->nr; i++) {
 		struct session *s = t->v[i];
 		json_t *open = json_array(), *entry;
+		const char *whole = NULL;
 		uint64_t blocks = 0, table = 0;
 
 		if (uid && s->uid != uid)
@@ -181,8 +217,11 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 			blocks += live_table__count(s->procs[j]->live);
 			table += live_table__mem_bytes(s->procs[j]->live);
 		}
-		for (int j = 0; j < s->nr_open; j++)
+		for (int j = 0; j < s->nr_open; j++) {
 			json_array_append_new(open, json_string(s->open[j]->name));
+			if (s->open[j]->whole_run)
+				whole = s->open[j]->name;
+		}
 		entry = json_pack("{s:i, s:i, s:i, s:i, s:o, s:I, s:I, s:I}", "session", (int)s->id,
 				  "root_pid", (int)s->root, "uid", (int)s->uid, "processes",
 				  s->nr_procs, "open_regions", open, "closed_regions",
@@ -191,6 +230,8 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 		/* the daemon's own memory for the live tables: bounded per live block */
 		json_object_set_new(entry, "live_blocks", json_integer((json_int_t)blocks));
 		json_object_set_new(entry, "live_table_bytes", json_integer((json_int_t)table));
+		if (whole) /* the implicit whole-command region: a client marks it as such */
+			json_object_set_new(entry, "command_region", json_string(whole));
 		json_array_append_new(list, entry);
 	}
 	return list;
@@ -251,27 +292,50 @@ const struct region *sessions__stop_region(struct session *s, struct region *r, 
 	return session__close(s, r, now_ns, lost, aborted);
 }
 
-void sessions__write_result(const char *dir, const struct session *s, const json_t *doc)
+const char *sessions__job_name(const struct session *s, char *buf, size_t len)
 {
-	char path[PATH_MAX], safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
-	const char *name = s->nr_closed ? s->closed[0].name : "session";
+	size_t n = strcspn(s->command, " "), base;
+
+	for (size_t i = 0; i < s->nr_closed; i++) {
+		if (s->closed[i].whole_run) {
+			snprintf(buf, len, "%s", s->closed[i].name);
+			return buf;
+		}
+	}
+	for (base = n; base > 0 && s->command[base - 1] != '/'; base--)
+		;
+	if (n > base)
+		snprintf(buf, len, "%.*s", (int)(n - base), s->command + base);
+	else
+		snprintf(buf, len, "session");
+	return buf;
+}
+
+int sessions__write_result(const char *dir, const struct session *s, const char *name,
+			   const json_t *doc, char *path, size_t len)
+{
+	char safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
 	int err;
 
 	names_clean(name, safe, sizeof(safe));
 	snprintf(stem, sizeof(stem), "%u-%s", s->id, safe);
 	mkdir(dir, 0755);
 	/* session ids restart with the daemon: never replace a file an earlier run wrote */
-	err = names_free_path(dir, stem, ".json", path, sizeof(path));
+	err = names_free_path(dir, stem, ".json", path, len);
 	if (err) {
 		pr_err("session %u: no free file name for %s/%s.json: %s (results stay available "
 		       "over the socket)",
 		       s->id, dir, stem, strerror(-err));
-		return;
+		path[0] = '\0';
+		return err;
 	}
 	err = results_write(doc, path);
-	if (err)
+	if (err) {
 		pr_err("session %u: cannot write %s: %s (results stay available over the socket)",
 		       s->id, path, strerror(-err));
-	else
+		path[0] = '\0';
+	} else {
 		pr_info("session %u: results in %s", s->id, path);
+	}
+	return err;
 }

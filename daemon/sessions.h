@@ -29,7 +29,10 @@ struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const c
 void sessions__remove(struct sessions *t, struct session *s);
 
 int sessions__count(const struct sessions *t);
+int64_t sessions__unix_now_ns(void); /* CLOCK_REALTIME: what start_unix_ns holds */
 struct session *sessions__at(const struct sessions *t, int i); /* 0 <= @i < count */
+/* The table as an array of *@n sessions, valid until one is added or removed. */
+struct session **sessions__all(const struct sessions *t, int *n);
 struct session *sessions__find_by_id(const struct sessions *t, uint32_t id);
 /* The process @tgid of any session, or NULL. The last one found is cached: consecutive
  * events mostly come from one process. */
@@ -60,9 +63,16 @@ const struct region *sessions__stop_region(struct session *s, struct region *r, 
  * to go, and its VmHWM with it). */
 void sessions__fold_hwm(struct session *s);
 
-/* Writes result document @doc of @s to a new file in @dir, named after its first region:
+/* The name of @s's job, into @buf: the whole-run region's name (benchmem-run's --name, by
+ * default the command's basename), else the basename of the command's first word (an attached
+ * process's command line), else "session". Returns @buf. */
+const char *sessions__job_name(const struct session *s, char *buf, size_t len);
+
+/* Writes result document @doc of @s to a new file in @dir named after its job @name:
  * DIR/<session>-<sanitised name>.json (-1, -2... when a file of that name exists: session
- * ids restart with the daemon). Logs where it went, or why not. */
-void sessions__write_result(const char *dir, const struct session *s, const json_t *doc);
+ * ids restart with the daemon), its path into @path (@len bytes; "" when not written). Logs
+ * where it went, or why not. Returns 0 or -errno. */
+int sessions__write_result(const char *dir, const struct session *s, const char *name,
+			   const json_t *doc, char *path, size_t len);
 
 #endif /* BM_SESSIONS_H */

@@ -13,5 +13,8 @@
 #define BM_EXE_MAX	    4095    /* bytes of "exe" (PATH_MAX - 1) */
 #define BM_REPEAT_MAX	    1000000 /* largest "repeat" */
 #define BM_CONTEXT_MAX	    2048    /* bytes of launch/attach "context" as compact JSON */
+#define BM_WATCH_MIN_MS	    250	    /* watch: the shortest "interval_ms" (bounded rate) */
+#define BM_WATCH_MAX_MS	    60000   /* watch: the longest */
+#define BM_WATCH_DEFAULT_MS 1000
 
 #endif /* BM_LIMITS_H */

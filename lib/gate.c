@@ -87,8 +87,8 @@ static void fmt_field(enum cmp_field f, uint64_t v, char *buf, size_t len)
 		units_format_bytes(v, buf, len);
 }
 
-static int push(struct gate_hit **hits, size_t *n, const char *kind, const char *name,
-		const char *what)
+static int push(struct gate_hit **hits, size_t *n, const char *kind, const struct run_entry *base,
+		const struct run_entry *cur, const char *name, const char *what)
 {
 	struct gate_hit *h = reallocarray(*hits, *n + 1, sizeof(**hits));
 
@@ -99,6 +99,8 @@ static int push(struct gate_hit **hits, size_t *n, const char *kind, const char 
 	snprintf(h->kind, sizeof(h->kind), "%s", kind);
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	snprintf(h->what, sizeof(h->what), "%s", what);
+	h->base = base;
+	h->cur = cur;
 	return 0;
 }
 
@@ -124,7 +126,8 @@ static int eval_rule(const struct gate_opts *o, int i, const struct gate_pair *p
 		else
 			snprintf(pct, sizeof(pct), "new");
 		snprintf(what, sizeof(what), "%s \u2192 %s (%s) [%s]", a, b, pct, o->rule_text[i]);
-		if (push(hits, n, cmp_field_name(rule->field), pairs[k].name, what))
+		if (push(hits, n, cmp_field_name(rule->field), pairs[k].base, pairs[k].cur,
+			 pairs[k].name, what))
 			return -ENOMEM;
 	}
 	if (nr_eval)
@@ -161,7 +164,7 @@ static int eval_ceilings(const struct gate_opts *o, const struct run *run, struc
 			fmt_field((enum cmp_field)f, o->ceiling[f], b, sizeof(b));
 			snprintf(kind, sizeof(kind), "max_%s", field);
 			snprintf(what, sizeof(what), "%s %s exceeds %s %s", field, a, kind, b);
-			if (push(hits, n, kind, e->name, what))
+			if (push(hits, n, kind, NULL, e, e->name, what))
 				return -ENOMEM;
 		}
 	}
@@ -213,12 +216,20 @@ int gate_eval(const struct gate_opts *o, const struct run *base, const struct ru
 	return ret;
 }
 
+const char *gate_hit_line(const struct gate_hit *h, bool color, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%-12s%s %s: %s", color ? "\033[31m" : "", h->kind,
+		 color ? "\033[0m" : "", h->name, h->what);
+	return buf;
+}
+
 void gate_print(FILE *f, const char *prefix, const struct gate_hit *hits, size_t n, bool color)
 {
+	char line[GATE_LINE_MAX];
+
 	if (!n)
 		return;
 	fprintf(f, "%s%zu regression(s) over threshold:\n", prefix, n);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "  %s%-12s%s %s: %s\n", color ? "\033[31m" : "", hits[i].kind,
-			color ? "\033[0m" : "", hits[i].name, hits[i].what);
+		fprintf(f, "  %s\n", gate_hit_line(&hits[i], color, line, sizeof(line)));
 }

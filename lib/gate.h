@@ -14,6 +14,7 @@
 #include "runs.h"
 
 #define GATE_MAX_RULES 32
+#define GATE_LINE_MAX  768 /* a hit's line, colour codes included: fits kind + name + what */
 
 struct gate_opts {
 	struct cmp_rule rules[GATE_MAX_RULES];
@@ -22,13 +23,17 @@ struct gate_opts {
 	uint64_t ceiling[CMP_NR_FIELDS]; /* UINT64_MAX: none */
 };
 
-/* One failed rule or ceiling. Its line (gate_hit_line) is "  KIND         NAME: WHAT":
- * "  peak         test_a: 1.00 MiB → 1.20 MiB (+20.0%) [peak:10%]",
- * "  max_peak     test_k: peak 101.00 MiB exceeds max_peak 100.00 MiB". */
+/* One failed rule or ceiling. Its line (gate_hit_line) is "KIND         NAME: WHAT":
+ * "peak         test_a: 1.00 MiB → 1.20 MiB (+20.0%) [peak:10%]",
+ * "max_peak     test_k: peak 101.00 MiB exceeds max_peak 100.00 MiB".
+ * @base and @cur are the entries it judged, borrowed from the pairs (or the ceiling run) it
+ * came from, so a caller can reach their profiles: a rule's hit has both, a ceiling's only
+ * @cur (@base NULL). */
 struct gate_hit {
 	char kind[24];	/* the rule's field ("peak") or the ceiling ("max_peak") */
 	char name[160]; /* the benchmark's name: the last "::" segment of its id */
 	char what[512];
+	const struct run_entry *base, *cur;
 };
 
 /* One benchmark id present in both runs: @base and @cur have memory data. */
@@ -71,8 +76,12 @@ int gate_eval(const struct gate_opts *o, const struct run *base, const struct ru
 	      const char *base_label, const char *cur_label, struct gate_hit **hits, size_t *n,
 	      char *err, size_t errlen);
 
-/* Prints "PREFIXN regression(s) over threshold:" and one line per hit to @f; nothing when
- * @n is 0. @color paints the kind red. */
+/* Writes @h's line (no indent, no newline) into @buf (GATE_LINE_MAX bytes fit any); @color paints
+ * the kind red. Returns @buf. */
+const char *gate_hit_line(const struct gate_hit *h, bool color, char *buf, size_t len);
+
+/* Prints "PREFIXN regression(s) over threshold:" and, per hit, two spaces and its line to @f;
+ * nothing when @n is 0. @color paints the kind red. */
 void gate_print(FILE *f, const char *prefix, const struct gate_hit *hits, size_t n, bool color);
 
 #endif /* BM_GATE_H */

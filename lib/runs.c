@@ -107,12 +107,11 @@ fail:
 	return ret ? ret : -EINVAL;
 }
 
-static const char *last_segment(const char *fullname)
+const char *run__short_id(const char *id)
 {
-	const char *p = fullname, *q;
+	const char *br = strchr(id, '['), *p = id, *q;
 
-	/* "::" inside the [params] part does not split */
-	while ((q = strstr(p, "::")) && (!strchr(fullname, '[') || q < strchr(fullname, '[')))
+	while ((q = strstr(p, "::")) && (!br || q < br))
 		p = q + 2;
 	return p;
 }
@@ -133,7 +132,7 @@ static int read_entry(struct run_entry *e, const json_t *bm, size_t idx, char *w
 		return -EINVAL;
 	}
 	if (jsonutil_get_str(bm, "name", &e->name))
-		e->name = last_segment(e->fullname);
+		e->name = run__short_id(e->fullname);
 	v = json_object_get(bm, "group");
 	e->group = json_is_string(v) ? json_string_value(v) : NULL;
 	v = json_object_get(bm, "params");

@@ -59,6 +59,10 @@ void run__free(struct run *run);
 /* The entry with @fullname, or NULL. */
 const struct run_entry *run__find(const struct run *run, const char *fullname);
 
+/* The last "::" segment of a benchmark id (a "::" inside its [params] does not split):
+ * "t.py::Cls::test_x[a::b]" -> "test_x[a::b]". Returns a pointer into @id. */
+const char *run__short_id(const char *id);
+
 /* Appends the runs at @path to @rs: a file, a directory of *.json files, or a
  * pytest-benchmark storage directory (.benchmarks/<machine>/NNNN_name.json; exactly one
  * machine directory may hold files), sorted by file name (NNNN). Returns 0, or -errno with

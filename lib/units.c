@@ -9,6 +9,17 @@
 
 #include "units.h"
 
+/* The decimal number @s starts with (strtoull would also take blanks and a sign: we do not).
+ * *@end points past it. 0, -EINVAL (no digit first) or -ERANGE. */
+static int leading_digits(const char *s, uint64_t *v, char **end)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno ? -ERANGE : 0;
+}
+
 int units_parse_bytes(const char *s, uint64_t *out)
 {
 	static const struct {
@@ -17,13 +28,10 @@ int units_parse_bytes(const char *s, uint64_t *out)
 	} units[] = { { "", 0 }, { "B", 0 }, { "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 } };
 	char *end;
 	uint64_t v;
+	int err = leading_digits(s, &v, &end);
 
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
+	if (err)
+		return err;
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (strcmp(end, units[i].suffix))
 			continue;
@@ -39,13 +47,10 @@ int units_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
 	uint64_t v;
+	int err = leading_digits(s, &v, &end);
 
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
+	if (err)
+		return err;
 	if (*end)
 		return -EINVAL;
 	if (v > max)

@@ -1,4 +1,6 @@
-"""Turns each built tests/unit/test_*.c TAP binary into pytest items, one per TEST()."""
+"""Turns each built tests/unit/test_*.c TAP binary into pytest items, one per TEST(); and keeps
+every test off the system's collector."""
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -6,6 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Tests never reach the system socket (/run/benchmem/benchmemd.sock): a client a test starts
+# without naming a collector finds none here and embeds its own, and a benchmemd the machine
+# runs never sees a test's sessions. Tests that need a daemon start their own on a private
+# socket (integration/conftest.py) and say so with BENCHMEM_SOCKET in the client's env.
+os.environ["BENCHMEM_SOCKET"] = "/nonexistent/benchmem-tests/no-collector.sock"
 TAP = re.compile(r"^(not )?ok \d+ - (.+)$")
 
 

@@ -62,6 +62,10 @@ def test_each_schema_property_matches_its_table_entry():
         elif typ == "bool":
             assert prop["type"] == "boolean", key
             assert prop["default"] == (default == "true"), key
+        elif typ == "address":
+            assert prop["type"] == "string", key
+            assert (prop["minLength"], prop["maxLength"]) == (lo, hi), key
+            assert prop["default"] == default, key
         else:
             pytest.fail(f"{key}: type {typ} unknown to this test")
 

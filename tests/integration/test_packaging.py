@@ -1,7 +1,20 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 """The Debian package on the real system: `make deb`, `dpkg -i`, the packaged daemon serving a
 member of group benchmem (and refusing everyone else), then `dpkg --purge`. Needs root; it
-installs into /usr, /etc and /var/lib and removes what it installed."""
+installs into /usr, /etc and /var/lib and removes what it installed.
+
+Isolation (decided so that `make test` never disturbs a benchmem the machine uses):
+- It installs only onto a machine without benchmem: when the benchmemd package is installed,
+  or /etc/benchmem or /var/lib/benchmem exist (a `make install`, a user's results), the install
+  test is skipped (failed under CI=true) instead of replacing them: a purge would delete them and
+  an earlier version could not be put back exactly. On a clean machine, the purge at the end
+  restores the state it found (the group benchmem too, when the test created it).
+- It never binds the system socket /run/benchmem/benchmemd.sock: the packaged daemon runs with
+  the packaged configuration file but `--socket` in a private directory, so a benchmem-run
+  started meanwhile cannot reach it (and lose its results when it goes). Under systemd the
+  units are masked while the package is installed, so that postinst's `enable --now` starts
+  nothing; the socket activation itself is not exercised here. The system socket's presence
+  and identity are the same before and after (asserted)."""
 import grp
 import json
 import os
@@ -18,7 +31,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEB = ROOT / "build" / "benchmemd_0.1.0_amd64.deb"
-SOCK = Path("/run/benchmem/benchmemd.sock")
+SYSTEM_SOCK = Path("/run/benchmem/benchmemd.sock")  # never bound by this file (see above)
 MEMBER, OUTSIDER = "bmpkg-member", "bmpkg-outsider"
 
 # path -> (mode, group) after installation
@@ -39,6 +52,12 @@ INSTALLED = {
     "/usr/share/benchmem/schemas/config.schema.json": (0o644, "root"),
     "/usr/share/benchmem/schemas/request.schema.json": (0o644, "root"),
     "/usr/share/doc/benchmemd/copyright": (0o644, "root"),
+    "/usr/share/man/man8/benchmemd.8.gz": (0o644, "root"),
+    "/usr/share/man/man1/benchmem-run.1.gz": (0o644, "root"),
+    "/usr/share/man/man1/benchmemctl.1.gz": (0o644, "root"),
+    "/usr/share/bash-completion/completions/benchmemctl": (0o644, "root"),
+    "/usr/share/bash-completion/completions/benchmem-run": (0o644, "root"),
+    "/usr/share/bash-completion/completions/benchmemd": (0o644, "root"),
     "/var/lib/benchmem": (0o755, "root"),
     "/var/lib/benchmem/results": (0o755, "benchmem"),
     "/var/lib/benchmem/profiles": (0o755, "benchmem"),
@@ -163,11 +182,13 @@ def test_deb_metadata_and_contents(deb):
             sh("sh", "-n", Path(ctl, script))
 
 
-def start_packaged_daemon(log):
-    """systemd not PID 1 (containers, CI): start the packaged daemon as the unit would."""
+def start_packaged_daemon(log, sock):
+    """The packaged daemon with the packaged configuration, as the unit would start it, but on
+    the private socket @sock."""
     r, w = os.pipe()
     proc = subprocess.Popen(["/usr/sbin/benchmemd", "--foreground",
-                             "--config=/etc/benchmem/benchmemd.yaml", f"--ready-fd={w}"],
+                             "--config=/etc/benchmem/benchmemd.yaml", f"--socket={sock}",
+                             f"--ready-fd={w}"],
                             stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,))
     os.close(w)
     ready, _, _ = select.select([r], [], [], 15)
@@ -194,28 +215,28 @@ def check_installed():
     assert r.returncode == 0 and "--config" in r.stdout + r.stderr
 
 
-def serve_as_member(workdir):
-    """Runs CLIENT_PY as MEMBER on CHILD_C; returns its replies."""
+def serve_as_member(workdir, sock):
+    """Runs CLIENT_PY as MEMBER on CHILD_C against @sock; returns its replies."""
     child = workdir / "child"
     (workdir / "child.c").write_text(CHILD_C)
     sh("gcc", "-O0", "-fno-builtin", "-o", child, workdir / "child.c")
     (workdir / "client.py").write_text(CLIENT_PY)
-    for p in workdir.iterdir():
+    for p in (child, workdir / "child.c", workdir / "client.py"):  # not the daemon's socket
         p.chmod(0o755)
-    r = sh("runuser", "-u", MEMBER, "--", "/usr/bin/python3", workdir / "client.py", child, SOCK)
+    r = sh("runuser", "-u", MEMBER, "--", "/usr/bin/python3", workdir / "client.py", child, sock)
     return json.loads(r.stdout)
 
 
-def check_serving(workdir):
-    st = os.stat(SOCK)
+def check_serving(workdir, sock):
+    st = os.stat(sock)
     assert stat.S_ISSOCK(st.st_mode)
     assert stat.S_IMODE(st.st_mode) == 0o660
     assert grp.getgrgid(st.st_gid).gr_name == "benchmem"
     # not in the group: the socket's mode keeps the outsider out before the daemon sees it
     r = sh("runuser", "-u", OUTSIDER, "--", "/usr/bin/python3", "-c",
-           f"import socket; socket.socket(socket.AF_UNIX).connect('{SOCK}')", check=False)
+           f"import socket; socket.socket(socket.AF_UNIX).connect('{sock}')", check=False)
     assert r.returncode == 1 and "PermissionError" in r.stderr, r.stderr
-    out = serve_as_member(workdir)
+    out = serve_as_member(workdir, sock)
     assert out["hello"]["ok"] and out["hello"]["mode"] == "daemon", out
     assert out["attach"]["ok"], out
     assert out["start"]["ok"], out
@@ -231,30 +252,46 @@ def check_serving(workdir):
     assert out["child_exit"] == 0, out
 
 
+def system_socket_state():
+    """What the test must leave as it found: the system socket's presence and identity."""
+    try:
+        st = os.lstat(SYSTEM_SOCK)
+        return (st.st_dev, st.st_ino, st.st_mode, st.st_mtime_ns)
+    except FileNotFoundError:
+        return None
+
+
 def test_install_serve_a_group_member_and_purge(deb, tmp_path):
     need(Path("/sys/kernel/btf/vmlinux").exists(), "needs BTF at /sys/kernel/btf/vmlinux")
+    installed = sh("dpkg-query", "-W", "-f=${Status}", "benchmemd", check=False).stdout
+    need("installed" not in installed,
+         "benchmemd is installed on this machine: this test would replace and purge it")
+    for path in ("/etc/benchmem", "/var/lib/benchmem"):
+        need(not os.path.lexists(path), f"{path} exists: the purge at the end would delete it")
     had_group = group_exists("benchmem")
+    system_socket = system_socket_state()
+    units = ["benchmemd.socket", "benchmemd.service"]
     workdir = Path(tempfile.mkdtemp(prefix="bmpkg-"))
     workdir.chmod(0o755)
+    sock = workdir / "benchmemd.sock"
     proc = None
     try:
+        if systemd_is_pid1():  # postinst's `enable --now` must start nothing
+            sh("systemctl", "mask", *units)
         sh("dpkg", "-i", deb)
         check_installed()
         sh("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
            "--groups", "benchmem", MEMBER)
         sh("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OUTSIDER)
         with open(tmp_path / "benchmemd.log", "w") as log:
-            if systemd_is_pid1():
-                sh("systemctl", "start", "benchmemd.socket")  # the service starts on connect
-            else:
-                proc, line = start_packaged_daemon(log)
-                assert line == b"READY\n", (tmp_path / "benchmemd.log").read_text()[-4000:]
-            check_serving(workdir)
-        if proc:
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0, (tmp_path / "benchmemd.log").read_text()[-4000:]
-            proc = None
-            assert not SOCK.exists(), "the daemon left its socket behind"
+            proc, line = start_packaged_daemon(log, sock)
+            assert line == b"READY\n", (tmp_path / "benchmemd.log").read_text()[-4000:]
+            check_serving(workdir, sock)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, (tmp_path / "benchmemd.log").read_text()[-4000:]
+        proc = None
+        assert not sock.exists(), "the daemon left its socket behind"
+        assert system_socket_state() == system_socket, "the system socket was touched"
         sh("dpkg", "--purge", "benchmemd")
         for path in ("/usr/sbin/benchmemd", "/etc/benchmem", "/var/lib/benchmem",
                      "/lib/systemd/system/benchmemd.socket", "/usr/lib/libbenchmem.so"):
@@ -265,6 +302,8 @@ def test_install_serve_a_group_member_and_purge(deb, tmp_path):
             proc.kill()
             proc.wait()
         sh("dpkg", "--purge", "benchmemd", check=False)
+        if systemd_is_pid1():
+            sh("systemctl", "unmask", *units, check=False)
         drop_user(MEMBER)
         drop_user(OUTSIDER)
         if not had_group and group_exists("benchmem"):

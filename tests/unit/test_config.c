@@ -303,13 +303,39 @@ static void test_get_round_trips_every_key(void)
 		CHECK_I64(config_get(&dst, k.key, b, sizeof(b)), 0);
 		CHECK_STR(b, a);
 	}
-	CHECK_U64(i, 18);
+	CHECK_U64(i, 20); /* 18 + metrics_listen, metrics_max_series */
 	CHECK_I64(config_get(&src, "spool_memory", a, sizeof(a)), 0);
 	CHECK_STR(a, "128MiB");
 	CHECK_I64(config_get(&src, "socket_mode", a, sizeof(a)), 0);
 	CHECK_STR(a, "0600");
 	CHECK_I64(config_get(&src, "nosuch", a, sizeof(a)), -ENOENT);
 	CHECK_I64(config_get(&src, "socket", a, 4), -ENOSPC);
+}
+
+static void test_metrics_listen_takes_host_port_or_nothing(void)
+{
+	static const char *const good[] = { "", "127.0.0.1:9464", "localhost:1", "[::1]:65535",
+					    "metrics.example-1.org:9464" };
+	static const char *const bad[] = {
+		"9464",	     ":9464", "127.0.0.1:", "127.0.0.1:0",  "127.0.0.1:65536",
+		"[::1:9464", "a b:1", "/x:1",	    "127.0.0.1:94x"
+	};
+	struct bm_config c;
+	char err[256], buf[BM_CONFIG_ADDR_MAX];
+
+	config_defaults(&c);
+	CHECK_STR(c.metrics_listen, "");
+	CHECK_U64(c.metrics_max_series, 10000);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CHECK_I64(config_set(&c, "metrics_listen", good[i], err, sizeof(err)), 0);
+		CHECK_I64(config_get(&c, "metrics_listen", buf, sizeof(buf)), 0);
+		CHECK_STR(buf, good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_I64(config_set(&c, "metrics_listen", bad[i], err, sizeof(err)), -EINVAL);
+		CHECK(strstr(err, "is not HOST:PORT") != NULL);
+	}
+	CHECK_STR(c.metrics_listen, "metrics.example-1.org:9464"); /* unchanged by a refusal */
 }
 
 static void test_ring_buffer_must_be_a_power_of_two_pages(void)
@@ -402,5 +428,6 @@ int main(int argc, char **argv)
 	TEST(test_socket_path_fits_sun_path_exactly);
 	TEST(test_get_round_trips_every_key);
 	TEST(test_ring_buffer_must_be_a_power_of_two_pages);
+	TEST(test_metrics_listen_takes_host_port_or_nothing);
 	return tap_done();
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tests/unit/test_gate.c — lib/gate: ids matched only when present in both runs, rules in
- * order over ids in natural order, ceilings over the current run, one line format, and no
- * silent pass when a rule had nothing to compare. */
+ * order over ids in natural order, ceilings over the current run, one line format, hits that
+ * carry their entries, and no silent pass when a rule had nothing to compare. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,13 +54,14 @@ static void test_only_ids_in_both_runs_in_natural_order(void)
 	struct gate_pair *pairs = NULL;
 	struct gate_hit *hits = NULL;
 	struct gate_opts o;
-	char err[256], *l;
+	char err[256], line[GATE_LINE_MAX], *l;
 	size_t n = 0;
 
 	CHECK_I64(gate_match(base, cur, &pairs, &n), 0);
 	CHECK_U64(n, 2); /* "gone" and "new" are in one run only */
 	CHECK_STR(pairs[0].name, "test_9");
 	CHECK_STR(pairs[1].name, "test_10");
+	CHECK_STR(run__short_id("t.py::Cls::test_x[a::b]"), "test_x[a::b]");
 	free(pairs);
 	gate_init(&o);
 	CHECK_I64(gate_add_rule(&o, "peak:50%", err, sizeof(err)), 0);
@@ -72,11 +73,21 @@ static void test_only_ids_in_both_runs_in_natural_order(void)
 	CHECK_STR(l, "1 regression(s) over threshold:\n"
 		     "  peak         test_9: 100 B \u2192 300 B (+200.0%) [peak:50%]\n");
 	free(l);
+	/* a rule's hit carries the two entries it judged: the report links their profiles */
+	CHECK(hits[0].base == run__find(base, "t.py::test_9"));
+	CHECK(hits[0].cur == run__find(cur, "t.py::test_9"));
 	CHECK_STR(hits[1].name, "test_10");
+	CHECK(hits[1].base == run__find(base, "t.py::test_10"));
+	CHECK(hits[1].cur == run__find(cur, "t.py::test_10"));
+	CHECK_STR(gate_hit_line(&hits[1], false, line, sizeof(line)),
+		  "peak         test_10: 100 B \u2192 200 B (+100.0%) [peak:50%]");
+	CHECK_STR(gate_hit_line(&hits[1], true, line, sizeof(line)),
+		  "\033[31mpeak        \033[0m test_10: 100 B \u2192 200 B (+100.0%) [peak:50%]");
 	CHECK_STR(hits[2].what, "10 \u2192 30 (+200.0%) [allocations:2]");
 	CHECK_STR(hits[3].kind, "max_peak"); /* ceilings cover every entry of the current run */
 	CHECK_STR(hits[3].name, "new");
 	CHECK_STR(hits[3].what, "peak 999 B exceeds max_peak 500 B");
+	CHECK(hits[3].base == NULL && hits[3].cur == run__find(cur, "t.py::new"));
 	free(hits);
 	run__free(base);
 	run__free(cur);

@@ -83,8 +83,33 @@ static void test_unmap_splits_shrinks_and_removes_ranges(void)
 	live_table__free(t);
 }
 
+static int sum_block(void *arg, const struct live_block *b)
+{
+	*(uint64_t *)arg += b->size;
+	return 0;
+}
+
+static void test_get_and_foreach_see_every_live_block(void)
+{
+	struct live_table *t = live_table__new();
+	struct live_block b, old;
+	uint64_t sum = 0;
+
+	for (uint64_t i = 1; i <= 3000; i++)
+		live_table__insert(t, i * 16, i, 7, &old);
+	live_table__remove(t, 16 * 10, &b);
+	CHECK(live_table__get(t, 16 * 11, &b) == 0);
+	CHECK_U64(b.size, 11);
+	CHECK_U64(b.epoch, 7);
+	CHECK(live_table__get(t, 16 * 10, &b) == -ENOENT);
+	CHECK(live_table__foreach(t, sum_block, &sum) == 0);
+	CHECK_U64(sum, 3000 * 3001 / 2 - 10);
+	live_table__free(t);
+}
+
 int main(void)
 {
+	TEST(test_get_and_foreach_see_every_live_block);
 	TEST(test_insert_then_remove_returns_size_and_birth);
 	TEST(test_insert_at_live_address_replaces_and_reports_old);
 	TEST(test_many_blocks_survive_growth_and_backward_shift);

@@ -136,6 +136,12 @@ static void test_status_results_detach(void)
 	CHECK_I64(parse("{\"op\":\"detach\",\"pid\":5}"), 0);
 	CHECK_I64(req.pid, 5);
 	CHECK(rejects("{\"op\":\"detach\",\"pid\":5,\"session\":2}", "bad_request"));
+	/* sessions: the finished ones, of the caller (root: all); no member */
+	CHECK_I64(parse("{\"op\":\"sessions\"}"), 0);
+	CHECK_U64(req.op, BM_OP_SESSIONS);
+	CHECK_STR(proto_op_name(BM_OP_SESSIONS), "sessions");
+	CHECK(rejects("{\"op\":\"sessions\",\"session\":1}", "bad_request"));
+	CHECK(rejects("{\"op\":\"sessions\",\"pid\":1}", "bad_request"));
 }
 
 static void test_profile_op_and_member(void)
@@ -186,11 +192,29 @@ static void test_op_names_round_trip(void)
 	CHECK(proto_op_name((enum bm_op)99) == NULL);
 }
 
+static void test_watch_bounds_rate_and_sort(void)
+{
+	CHECK_I64(parse("{\"op\":\"watch\",\"interval_ms\":250,\"session\":3,\"thread\":77,"
+			"\"sort\":\"count\"}"),
+		  0);
+	CHECK(req.op == BM_OP_WATCH);
+	CHECK_U64(req.interval_ms, 250);
+	CHECK_U64(req.session, 3);
+	CHECK_U64(req.thread, 77);
+	CHECK_U64(req.sort, BM_SORT_COUNT);
+	CHECK(rejects("{\"op\":\"watch\",\"interval_ms\":249}", "bad_request"));
+	CHECK_STR(msg, "\"interval_ms\" must be an integer in 250..60000");
+	CHECK(rejects("{\"op\":\"watch\",\"interval_ms\":60001}", "bad_request"));
+	CHECK(rejects("{\"op\":\"watch\",\"sort\":\"peak\"}", "bad_request"));
+	CHECK(rejects("{\"op\":\"watch\",\"pid\":1}", "bad_request"));
+	CHECK(rejects("{\"op\":\"watch\",\"thread\":-1}", "bad_request"));
+}
+
 static void test_unknown_and_malformed_op(void)
 {
 	CHECK(rejects("{\"op\":\"frobnicate\"}", "unknown_op"));
 	CHECK_STR(msg, "unknown op; known: hello launch attach start stop status results detach "
-		       "profile");
+		       "profile watch sessions");
 	CHECK(rejects("{\"op\":\"HELLO\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":\"\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":1}", "bad_request"));
@@ -408,6 +432,7 @@ int main(void)
 	TEST(test_profile_op_and_member);
 	TEST(test_op_names_round_trip);
 	TEST(test_unknown_and_malformed_op);
+	TEST(test_watch_bounds_rate_and_sort);
 	TEST(test_not_an_object_is_bad_json);
 	TEST(test_duplicate_keys_are_bad_json);
 	TEST(test_nul_bytes_are_rejected);
