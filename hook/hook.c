@@ -505,6 +505,8 @@ EXPORT int munmap(void *addr, size_t len)
 {
 	int e;
 
+	if (unlikely(!real.munmap) && (init(), !real.munmap))
+		return (int)syscall(SYS_munmap, addr, len); /* dlsym's own, during set-up */
 	ENTER();
 	if (recording())
 		record(BM_EV_MUNMAP, BM_FN_MUNMAP, (uint64_t)(uintptr_t)addr, len);
