@@ -37,7 +37,7 @@ LIB := units jsonutil atomic_file log names context compare runs gate allocators
 	openmetrics \
 	memray/writer memray/reader memray/decode memray/stats hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
-DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session \
+DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
 	  blockstacks symbolize hotspots snapshot watch history metrics hook_source
@@ -66,7 +66,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
 	 compare memray memray_read proto config listen results placement spool stacks sources \
-	 snapshot
+	 snapshot creds atomic_file
 UNIT_units      := lib/units
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
@@ -74,6 +74,8 @@ UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
+UNIT_creds      := daemon/creds daemon/procstatus
+UNIT_atomic_file := lib/atomic_file
 UNIT_symbols    := daemon/symbols lib/allocators
 UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units

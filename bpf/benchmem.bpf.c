@@ -5,6 +5,7 @@
  * library instead of one perf event per function, and no program knows any function. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "benchmem.h"
 #include "maps.bpf.h"

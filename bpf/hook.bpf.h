@@ -20,12 +20,15 @@ static __always_inline void count_lost(__u32 tgid, __u64 n)
 		bpf_map_update_elem(&lost, &tgid, &n, BPF_NOEXIST);
 }
 
-/* The hook's hello (addr: its control block, ppid: its parent) goes with its batches, to the
- * hook's source. A process forked by a thread that ptrace does not follow (a hook process's
+/* The hook's hello (addr: its control block; its parent from the task) goes with its batches, to
+ * the hook's source. A process forked by a thread that ptrace does not follow (a hook process's
  * threads are not followed) is not traced yet: it is when its parent is, with its flags. */
-static __always_inline int hook_hello(__u64 id, __u64 addr, __u32 ppid)
+static __always_inline int hook_hello(__u64 id, __u64 addr)
 {
-	__u32 tgid = id >> 32, *pf;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* the parent is the kernel's word, never the caller's: any process can call the site,
+	 * and one naming a traced process as its parent must not join that process's session */
+	__u32 tgid = id >> 32, ppid = BPF_CORE_READ(task, real_parent, tgid), *pf;
 	struct bm_event *e;
 
 	if (!traced_flags(tgid)) {
@@ -56,7 +59,7 @@ static __always_inline int hook_event(struct pt_regs *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), kf = PT_REGS_PARM1(ctx);
 
 	if ((__u16)kf == BM_EV_HOOK_HELLO)
-		return hook_hello(id, PT_REGS_PARM2(ctx), (__u32)PT_REGS_PARM3(ctx));
+		return hook_hello(id, PT_REGS_PARM2(ctx));
 	if (!traced_flags(id >> 32))
 		return 0;
 	return emit(ctx, id, (__u16)kf, (__u16)(kf >> 16), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));

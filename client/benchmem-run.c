@@ -44,6 +44,7 @@ struct run_opts {
 	bool gating; /* rules or ceilings given */
 	bool python_malloc;
 	bool embedded_only;
+	bool kill_on_exit; /* --kill-on-daemon-exit */
 	bool quiet;
 	enum probe_mode probe;
 	bool hook; /* the command preloads the hook (the choice made from probe) */
@@ -72,6 +73,8 @@ static const struct {
 	{ "    --profile-dir DIR", "where the profiles (.bin) go" },
 	{ "    --probe MODE",
 	  "auto, hook or uprobes: preload the in-process hook (docs/hook.md) or use uprobes" },
+	{ "    --kill-on-daemon-exit",
+	  "kill CMD if benchmemd stops or dies (default: it runs on, untraced)" },
 	{ "-h, --help", "print this help and exit" },
 	{ "-V, --version", "print the version and exit" },
 };
@@ -174,6 +177,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "python-malloc", no_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "embedded", no_argument, NULL, 'e' },
+		{ "kill-on-daemon-exit", no_argument, NULL, 'K' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -208,6 +212,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'e':
 			o->embedded_only = true;
+			break;
+		case 'K':
+			o->kill_on_exit = true;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -361,6 +368,8 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 			(int)l.pid, "name", o->name, "exe", o->exe, "python_malloc",
 			o->python_malloc, "profile", wants_profiles(o), "context", o->context,
 			"probe", o->hook ? "hook" : "uprobes");
+	if (req && o->kill_on_exit)
+		json_object_set_new(req, "kill_on_daemon_exit", json_true());
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {

@@ -11,6 +11,7 @@
 #include "atomic_file.h"
 #include "memray/writer.h"
 #include "profile.h"
+#include "sessions.h"
 #include "spool.h"
 #include "stacks.h"
 
@@ -121,9 +122,12 @@ out:
 	return err;
 }
 
-int profile_write(struct probe *p, const struct session *s, const struct region *r,
-		  const char *path, char *err, size_t errlen)
+int profile_write(struct probe *p, const struct session *s, const struct region *r, int dirfd,
+		  const char *name, char *err, size_t errlen)
 {
+	struct atomic_file_opts o = {
+		.mode = SESSIONS_FILE_MODE, .uid = s->uid, .gid = s->gid, .noreplace = true
+	};
 	char tmp[4096];
 	int fd, e;
 
@@ -132,31 +136,28 @@ int profile_write(struct probe *p, const struct session *s, const struct region 
 			 r->name);
 		return -ENODATA;
 	}
-	fd = atomic_file_open(path, tmp, sizeof(tmp), 0644);
+	fd = atomic_file_openat(dirfd, name, tmp, sizeof(tmp), &o);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(-fd));
+		snprintf(err, errlen, "cannot create %s: %s", name, strerror(-fd));
 		return fd;
 	}
 	e = write_records(fd, p, s, r);
 	if (e) {
-		atomic_file_abort(fd, tmp);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-e));
+		atomic_file_abortat(dirfd, fd, tmp);
+		snprintf(err, errlen, "cannot write %s: %s", name, strerror(-e));
 		return e;
 	}
-	e = atomic_file_commit(fd, tmp, path);
+	e = atomic_file_commitat(dirfd, fd, tmp, name, &o);
 	if (e)
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-e));
+		snprintf(err, errlen, "cannot write %s: %s", name, strerror(-e));
 	return e;
 }
 
-int profile_path(const char *dir, const struct session *s, const struct region *r, char *out,
-		 size_t len)
+int profile_name(int dirfd, const struct session *s, const struct region *r, char *out, size_t len)
 {
 	char safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 32];
 
 	names_clean(r->name, safe, sizeof(safe));
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
 	snprintf(stem, sizeof(stem), "%u-%s-%u", s->id, safe, r->repeat);
-	return names_free_path(dir, stem, ".bin", out, len);
+	return names_free_at(dirfd, stem, ".bin", out, len);
 }

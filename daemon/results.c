@@ -467,3 +467,11 @@ int results_write(const json_t *doc, const char *path)
 		return -EINVAL;
 	return jsonutil_write_file(doc, path);
 }
+
+int results_write_at(const json_t *doc, int dirfd, const char *name,
+		     const struct atomic_file_opts *o)
+{
+	if (!doc || !name)
+		return -EINVAL;
+	return jsonutil_write_at(doc, dirfd, name, o);
+}

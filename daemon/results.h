@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic_file.h"
+
 /* One measured pass of one region. */
 struct bm_repeat {
 	uint64_t peak_bytes;  /* bytes: high-water of live bytes during the pass */
@@ -55,6 +57,10 @@ json_t *results_build(const struct bm_series *s, size_t n, const struct bm_run_m
 /* Writes @doc atomically to @path (sorted keys, 2-space indent, mode 0644).
  * Returns 0 or -errno; on failure the old file, if any, is intact. */
 int results_write(const json_t *doc, const char *path);
+
+/* The daemon's form: file @name of directory @dirfd, created as @o says. 0 or -errno. */
+int results_write_at(const json_t *doc, int dirfd, const char *name,
+		     const struct atomic_file_opts *o);
 
 /* The headline of @n passes (pytest-benchmem's rule): peak = the minimum peak_bytes;
  * total_bytes, allocations and wall_ns are those OF THE MIN-PEAK PASS (the first one on a

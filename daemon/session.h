@@ -82,7 +82,11 @@ struct session {
 	 * by every spool, and the directory of spill files */
 	struct spool_budget *budget;
 	const char *spill_dir;
-	json_t *context; /* owned: the launching/attaching client's commit_info/machine_info */
+	json_t *context;   /* owned: the launching/attaching client's commit_info/machine_info */
+	gid_t gid;	   /* the owner's group: result and profile files are (uid, gid)'s */
+	bool checked;	   /* owned by a user, not root: credentials re-checked at every exec */
+	bool kill_on_exit; /* PTRACE_O_EXITKILL: the tree dies with the daemon (asked for) */
+	char denied[320];  /* why the session was ended by a credential check; "" when it was not */
 };
 
 /* NULL + errno. Strings are copied. */

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/tracer.c — traced processes: ptrace events → probes, session entries, lost counts. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "attach.h"
+#include "creds.h"
 #include "hook_source.h"
 #include "log.h"
 #include "targets.h"
@@ -57,8 +61,11 @@ static int attach_exec(struct tracer *tr, struct proc *p)
 	bool python = false;
 
 	p->hook = p->s->hook && tr->hook && attach__hook(tr->attach, p->tgid, &python);
-	/* a hook process's threads need nothing from us: no ptrace stop per thread */
-	if (targets__follow_threads(tr->targets, p->tgid, !p->hook))
+	/* a hook process's threads need nothing from us: no ptrace stop per thread. Unless a
+	 * user owns the session: a thread we do not follow could exec (the kernel makes it the
+	 * main thread) with no exec stop, a set-uid image past the re-check (docs/hook.md) */
+	if (targets__follow_threads(tr->targets, p->tgid, !p->hook || p->s->checked,
+				    p->s->kill_on_exit))
 		pr_warn("pid %d: cannot change its ptrace options", p->tgid);
 	if (!p->hook) {
 		p->s->hook_fallback |= p->s->hook;
@@ -90,6 +97,27 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
 }
 
+/* A root tracer keeps set-uid, set-gid and file capabilities at exec, where an unprivileged
+ * one would not: a new image the owner could not trace on its own ends the session before
+ * it runs a single instruction (the caller detaches every process of it). */
+static bool exec_denied(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	struct proc_creds c;
+	char why[256];
+	int e = creds_read(p->tgid, &c);
+
+	if (!e)
+		e = creds_allows(&c, p->tgid, s->uid, s->gid, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "cannot read the credentials of pid %d: %s", p->tgid,
+			 strerror(-e));
+	if (!e)
+		return false;
+	tr->ops->denied(tr->arg, s, why);
+	return true;
+}
+
 static void on_exec(void *arg, pid_t pid)
 {
 	struct tracer *tr = arg;
@@ -98,6 +126,8 @@ static void on_exec(void *arg, pid_t pid)
 	if (!p)
 		return;
 	sources__drain(tr->sources);
+	if (p->s->checked && exec_denied(tr, p))
+		return;
 	session__on_exec(p->s, p);
 	if (tr->hook)
 		hook_source__forget(tr->hook, pid);
@@ -177,13 +207,25 @@ void tracer__free(struct tracer *tr)
 	free(tr);
 }
 
-int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched)
+int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched,
+		  const struct creds_grant *g, char *why, size_t len)
 {
 	struct proc *p = add_proc(tr, s, pid);
-	int e = p ? targets__seize(tr->targets, pid) : -ENOMEM;
+	int e = p ? targets__seize(tr->targets, pid, s->kill_on_exit) : -ENOMEM;
 
+	if (e)
+		return e;
+	/* seized: from here on an exec stops for us, so what the pidfd shows now stays true */
+	if (g)
+		e = creds_recheck(g, pid, why, len);
 	if (!e && !launched)
 		e = attach__maps(tr->attach, pid);
+	if (e == -ENOENT)
+		snprintf(why, len, "it maps no allocator (malloc) we can probe");
+	else if (e && e != -EPERM && e != -ESRCH)
+		snprintf(why, len, "%s", strerror(-e));
+	if (e) /* every failure after the seize lets go of it: it runs on, traceable again */
+		targets__release(tr->targets, pid);
 	return e;
 }
 
@@ -200,8 +242,41 @@ void tracer__release(struct tracer *tr, struct session *s, bool remove)
 		sessions__remove_proc(tr->sessions, s->procs[0]);
 }
 
+/* Seizes @p, a child its session's user forked but ptrace did not report: in a user's
+ * session, only a process that user could trace (it may have exec'd a set-uid image since its
+ * hello), checked on a pidfd and re-checked once seized, as an attach is. 0 or -errno. */
+static int seize_child(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	struct creds_grant g = { .pidfd = -1, .uid = s->uid, .gid = s->gid };
+	char why[256] = "";
+	int e = 0;
+
+	if (s->checked) {
+		g.pidfd = creds_pidfd_open(p->tgid);
+		e = g.pidfd < 0 ? g.pidfd : creds_read(p->tgid, &g.seen);
+		if (!e)
+			e = creds_pidfd_alive(g.pidfd);
+		if (!e)
+			e = creds_allows(&g.seen, p->tgid, s->uid, s->gid, why, sizeof(why));
+	}
+	if (!e)
+		e = targets__seize_process(tr->targets, p->tgid, s->kill_on_exit);
+	if (!e && s->checked) {
+		e = creds_recheck(&g, p->tgid, why, sizeof(why));
+		if (e)
+			targets__release(tr->targets, p->tgid);
+	}
+	if (g.pidfd >= 0)
+		close(g.pidfd);
+	if (e)
+		pr_warn("pid %d: not followed: %s", p->tgid, why[0] ? why : strerror(-e));
+	return e;
+}
+
 /* A hook process ptrace did not report: forked by a thread of a traced hook process (we do
- * not follow those threads). Its BPF side tracked it already; follow it from now on. */
+ * not follow those threads). Its BPF side tracked it already (its parent is the kernel's
+ * word); follow it from now on. */
 static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 {
 	struct tracer *tr = arg;
@@ -216,8 +291,10 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 	if (!p)
 		return;
 	p->hook = true;
-	if (targets__seize_process(tr->targets, tgid))
-		pr_warn("pid %d (child of %d): cannot follow it", tgid, ppid);
+	if (seize_child(tr, p)) { /* untraced: none of its events are the session's */
+		release_proc(tr, p);
+		sessions__remove_proc(tr->sessions, p);
+	}
 }
 
 void tracer__set_hook(struct tracer *tr, struct hook_source *h)

@@ -170,12 +170,14 @@ class Client:
     def results(self, session=None, pid=None):
         return self.request("results", session=session, pid=pid)["result"]
 
-    def attach(self, pid, profile=None, python_malloc=None, context=None):
+    def attach(self, pid, profile=None, python_malloc=None, context=None,
+               kill_on_daemon_exit=None):
         """Traces running process @pid; the session's results carry @context (default:
-        ``context()`` of the current directory)."""
+        ``context()`` of the current directory). With @kill_on_daemon_exit, @pid dies when
+        the collector stops or dies (by default it runs on, untraced)."""
         ctx = context if context is not None else globals()["context"]()
         return self.request("attach", pid=pid, profile=profile, python_malloc=python_malloc,
-                            context=ctx)["session"]
+                            context=ctx, kill_on_daemon_exit=kill_on_daemon_exit)["session"]
 
     def profile(self, name, repeat=None, session=None, pid=None):
         """Writes the memray .bin of a closed region; returns its path on the collector's side."""
