@@ -34,15 +34,16 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
 LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks cli_err \
-	openmetrics \
-	memray/writer memray/reader memray/decode memray/stats hookpath
+	openmetrics symbolize \
+	memray/writer memray/reader memray/decode memray/stats memray/pyread memray/pyframes \
+	hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  blockstacks symbolize hotspots snapshot watch history metrics hook_source
+	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source
 # client/: what only the command-line clients do.
-CTL    := benchmemctl conn table ctl_inspect report report_data report_svg \
+CTL    := benchmemctl conn table ctl_inspect inspect_top report report_data report_svg \
 	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
 	  ctl_top top_view
 RUN    := benchmem-run launch conn table embedded
@@ -53,11 +54,11 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
-			    cli_err openmetrics runs memray/writer hookpath)
+			    cli_err openmetrics runs symbolize memray/writer memray/pyframes hookpath)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks cli_err \
-			  openmetrics \
-			  memray/writer memray/reader memray/decode memray/stats)
+			  openmetrics symbolize \
+			  memray/writer memray/reader memray/decode memray/stats memray/pyread)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,gate) $(COLLECTOR_OBJS)
 
 BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so \
@@ -66,8 +67,11 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
 	 compare memray memray_read proto config listen results placement spool stacks sources \
-	 snapshot creds atomic_file
+	 snapshot creds atomic_file pyframes
 UNIT_units      := lib/units
+UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
+		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
+		   daemon/pyoffsets daemon/stacks daemon/procmaps daemon/symbols
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 UNIT_live       := daemon/live
@@ -79,7 +83,7 @@ UNIT_atomic_file := lib/atomic_file
 UNIT_symbols    := daemon/symbols lib/allocators
 UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
-UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats lib/memray/pyread \
 		   lib/allocators lib/units
 UNIT_memray_read := $(UNIT_memray)
 UNIT_proto      := daemon/proto lib/names lib/context
@@ -96,10 +100,11 @@ UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session dae
 		   daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks \
 		   daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
-		   lib/memray/writer lib/allocators
-UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks daemon/symbolize \
+		   lib/memray/writer lib/allocators daemon/pystacks daemon/pyoffsets daemon/symbols
+UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks lib/symbolize \
 		   daemon/session daemon/live daemon/region daemon/spool daemon/stacks daemon/procmaps \
-		   $(UNIT_results) lib/log lib/memray/writer lib/allocators
+		   $(UNIT_results) lib/log lib/memray/writer lib/allocators daemon/pystacks \
+		   daemon/pyoffsets daemon/symbols
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -127,7 +132,7 @@ $(B)/vmlinux.h:
 	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h bpf/hook.bpf.h \
-		$(B)/vmlinux.h
+		bpf/pyframes.bpf.h $(B)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o) && rm -f $(@:.o=.tmp.o)
@@ -155,7 +160,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm -lncursesw -ltinfo
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lelf -lz -lm -lncursesw -ltinfo
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h
@@ -210,7 +215,8 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps) \
+EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps \
+			       pystacks pyoffsets symbols) \
 	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)

@@ -9,6 +9,7 @@
 #include <bpf/bpf_tracing.h>
 #include "benchmem.h"
 #include "maps.bpf.h"
+#include "pyframes.bpf.h"
 #include "track.bpf.h"
 #include "hook.bpf.h"
 

@@ -68,9 +68,76 @@ struct bm_event {
 	__s32 stack_id; /* <0: no stack (capture off, or the error from bpf_get_stackid) */
 	__u16 kind;	/* enum bm_event_kind */
 	__u16 func;	/* row id (lib/allocators.h): which entry point produced the event */
+	__u64 py_stack; /* key of the Python stack in the `pystacks` map; 0: none */
 };
-_Static_assert(sizeof(struct bm_event) == 40, "bm_event is the bpf/daemon ABI");
+_Static_assert(sizeof(struct bm_event) == 48, "bm_event is the bpf/daemon ABI");
 _Static_assert(__builtin_offsetof(struct bm_event, stack_id) == 32, "bm_event layout");
+
+/*
+ * Python frames (bpf/pyframes.bpf.h walks them, daemon/pystacks.c names them). The daemon
+ * puts a bm_pyconf in the `pyconf` map for each traced process that runs a CPython it knows
+ * (daemon/pyoffsets.c); allocation events of such a process in a profiled session carry the
+ * key of their Python stack, kept (deduplicated) in the `pystacks` map.
+ */
+#define BM_PY_DEPTH	 64	     /* Python frames kept per stack, the innermost ones */
+#define BM_PY_THREADS	 64	     /* thread states searched for the allocating thread */
+#define BM_PY_INTERPS	 4	     /* interpreters searched (the main one is the oldest, last) */
+#define BM_PY_MAX_STACKS 8192	     /* distinct Python stacks in the map (LRU) */
+#define BM_PY_OFF_NONE	 0xffff	     /* "no such field" in bm_pyconf */
+#define BM_PY_ENTRY	 0x80000000u /* bm_pyframe.check: the frame starts an eval loop */
+
+enum bm_py_flavor {
+	BM_PY_FRAMEOBJ = 1, /* <= 3.10: PyFrameObject chain, f_lasti in code units */
+	BM_PY_IFRAME,	    /* >= 3.11: _PyInterpreterFrame chain, an instruction pointer */
+};
+
+/* Where things are in one CPython build; offsets in bytes from the struct's start. */
+struct bm_pyconf {
+	__u64 interp_head;  /* address of _PyRuntime.interpreters.head */
+	__u16 threads_head; /* PyInterpreterState: first PyThreadState */
+	__u16 ts_next;	    /* PyThreadState: next */
+	__u16 ts_tid;	    /* PyThreadState: native_thread_id (or thread_id, see tid_is_pthread) */
+	__u16 ts_frame;	    /* PyThreadState: cframe, current_frame or frame */
+	__u16 cframe_frame; /* _PyCFrame: current_frame; BM_PY_OFF_NONE: ts_frame is the frame */
+	__u16 fr_previous;  /* frame: caller */
+	__u16 fr_code;	    /* frame: code object (f_code, f_executable) */
+	__u16 fr_instr;	    /* frame: prev_instr/instr_ptr (IFRAME), int f_lasti (FRAMEOBJ) */
+	__u16 fr_owner;	    /* frame: owner byte; BM_PY_OFF_NONE before 3.12 */
+	__u16 fr_entry;	    /* frame: is_entry byte (3.11); BM_PY_OFF_NONE otherwise */
+	__u16 co_code;	    /* code object: first instruction (co_code_adaptive) */
+	__u16 co_firstlineno, co_filename, co_name; /* code object: what identifies it */
+	__u8 flavor;				    /* enum bm_py_flavor */
+	__u8 tid_is_pthread; /* ts_tid holds pthread_self() (the fs base), not the kernel tid */
+	__u8 owner_cstack;   /* owner value of the C-stack shim frames (3.12+), else 0xff */
+	__u8 __pad;
+	__u16 interp_next; /* PyInterpreterState: next (an older interpreter) */
+};
+
+struct bm_pyframe {
+	__u64 code;  /* code object address */
+	__s32 lasti; /* code units from the code's first instruction to the current one; <0: none */
+	__u32 check; /* BM_PY_ENTRY | 31-bit mix of firstlineno and the filename and name pointers,
+		      * read with the frame: the daemon re-reads and compares (address reuse) */
+};
+
+/* The hash step of Python stack keys and frame checks: both sides compute it. */
+static inline __u64 bm_py_mix(__u64 h, __u64 v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+/* bm_pyframe.check without the entry bit: what identifies a code object besides its address. */
+static inline __u32 bm_py_check(__u32 firstlineno, __u64 filename, __u64 name)
+{
+	return (__u32)bm_py_mix(bm_py_mix(firstlineno, filename), name) & ~BM_PY_ENTRY;
+}
+
+struct bm_pystack {
+	__u32 depth;	 /* frames in f[], innermost first */
+	__u32 truncated; /* the chain went on past BM_PY_DEPTH */
+	struct bm_pyframe f[BM_PY_DEPTH];
+};
 
 /* Value of the `traced` map: per-process tracing flags, set by the daemon. */
 #define BM_TRACE_ON	1u /* the process is traced */

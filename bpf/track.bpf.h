@@ -52,8 +52,11 @@ static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u
 	e->tgid = id >> 32;
 	e->tid = (__u32)id;
 	e->stack_id = -1;
-	if ((flags & BM_TRACE_STACKS) && kind == BM_EV_ALLOC)
+	e->py_stack = 0;
+	if ((flags & BM_TRACE_STACKS) && kind == BM_EV_ALLOC) {
 		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		e->py_stack = py_capture(id >> 32, (__u32)id);
+	}
 	e->kind = kind;
 	e->func = func;
 	/* A wake-up per event costs the traced thread an IPI and the daemon a context switch:

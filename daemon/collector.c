@@ -17,11 +17,11 @@
 
 #include "atomic_file.h"
 #include "collector.h"
-#include "hook_source.h"
 #include "history.h"
 #include "log.h"
 #include "loop.h"
 #include "probe.h"
+#include "pystacks.h"
 #include "profiles.h"
 #include "ringbuf.h"
 #include "sessions.h"
@@ -34,7 +34,6 @@ struct collector {
 	struct loop *loop;
 	struct probe *probe;
 	struct sources *sources;
-	struct hook_source *hook; /* one of the sources (they own it) */
 	struct tracer *tracer;
 	struct sessions *sessions;
 	struct profiles *profiles;
@@ -158,15 +157,6 @@ int collector__stack(struct collector *c, int32_t id, uint64_t *ips, size_t max)
 
 /* ---- regions and sessions ------------------------------------------------------------- */
 
-/* Outside regions the hook records nothing: a timed benchmark round runs at native speed. */
-static void update_recording(struct collector *c, struct session *s)
-{
-	for (int i = 0; s->hook && i < s->nr_procs; i++) {
-		if (s->procs[i]->hook)
-			hook_source__set_recording(c->hook, s->procs[i]->tgid, s->nr_open > 0);
-	}
-}
-
 struct region *collector__start(struct collector *c, struct session *s, const char *name,
 				int64_t repeat, json_t *params, const char *group, int owner)
 {
@@ -177,7 +167,7 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 				   collector__session_lost(c, s));
 	if (r)
 		r->owner = owner;
-	update_recording(c, s);
+	tracer__recording(c->tracer, s);
 	return r;
 }
 
@@ -189,7 +179,7 @@ const struct region *collector__stop(struct collector *c, struct session *s, str
 	collector__drain(c);
 	done = sessions__stop_region(s, r, collector__now_ns(), collector__session_lost(c, s),
 				     aborted);
-	update_recording(c, s);
+	tracer__recording(c->tracer, s);
 	return done;
 }
 
@@ -298,6 +288,14 @@ struct session *collector__attach(struct collector *c, const struct trace_req *t
 	/* the owner reads the results: a privilege its process gains ends them, whoever asked */
 	s->checked = t->uid != 0;
 	s->kill_on_exit = t->kill_on_exit;
+	/* BENCHMEM_PYFRAMES=0 in the collector's environment: native frames only (make bench
+	 * measures the walker's cost with it) */
+	if (t->profile &&
+	    !(getenv("BENCHMEM_PYFRAMES") && !strcmp(getenv("BENCHMEM_PYFRAMES"), "0"))) {
+		struct pystacks_ops ops = probe__pystacks_ops(c->probe);
+
+		s->py = pystacks__new(&ops); /* NULL: native frames only */
+	}
 	e = tracer__trace(c->tracer, s, t->pid, t->launch, t->grant, why, sizeof(why));
 	if (e) {
 		if (e == -EPERM)
@@ -517,16 +515,10 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	rb = c->sources ? ringbuf__new(c->probe, sessions__on_event, c->sessions) : NULL;
 	if (!e)
 		e = rb ? sources__add(c->sources, rb) : -errno;
-	/* after the ring buffer: a drain then sees the per-call events before the batches */
-	c->hook = e ? NULL : hook_source__new(c->probe, sessions__on_event, c->sessions);
-	if (!e)
-		e = c->hook ? sources__add(c->sources, hook_source__src(c->hook)) : -errno;
 	if (!e) {
 		c->tracer = tracer__new(c->probe, o->cfg.attach_mode == BM_ATTACH_SYSTEM,
 					c->sessions, c->sources, &tops, c);
 		e = c->tracer ? 0 : -errno;
-		if (c->tracer)
-			tracer__set_hook(c->tracer, c->hook);
 	}
 	if (e) {
 		snprintf(err, errlen, "cannot set up the ring buffer: %s", strerror(-e));

@@ -343,6 +343,7 @@ void probe__untrack(struct probe *p, uint32_t tgid)
 {
 	bpf_map__delete_elem(p->skel->maps.traced, &tgid, sizeof(tgid), 0);
 	bpf_map__delete_elem(p->skel->maps.lost, &tgid, sizeof(tgid), 0);
+	bpf_map__delete_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), 0);
 }
 
 uint64_t probe__lost_of(struct probe *p, uint32_t tgid)
@@ -391,6 +392,41 @@ int probe__stack(struct probe *p, int32_t stack_id, uint64_t *ips, size_t max)
 		n++;
 	}
 	return (int)n;
+}
+
+int probe__pyconf(struct probe *p, uint32_t tgid, const struct bm_pyconf *c)
+{
+	int err;
+
+	if (!c) {
+		bpf_map__delete_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), 0);
+		return 0;
+	}
+	err = bpf_map__update_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), c, sizeof(*c),
+				   BPF_ANY);
+	return err ? -errno : 0;
+}
+
+int probe__pystack(struct probe *p, uint64_t key, struct bm_pystack *out)
+{
+	if (bpf_map__lookup_elem(p->skel->maps.pystacks, &key, sizeof(key), out, sizeof(*out), 0))
+		return -errno;
+	return 0;
+}
+
+static int py_configure(void *arg, pid_t tgid, const struct bm_pyconf *conf)
+{
+	return probe__pyconf(arg, (uint32_t)tgid, conf);
+}
+
+static int py_lookup(void *arg, uint64_t key, struct bm_pystack *out)
+{
+	return probe__pystack(arg, key, out);
+}
+
+struct pystacks_ops probe__pystacks_ops(struct probe *p)
+{
+	return (struct pystacks_ops){ py_configure, py_lookup, p };
 }
 
 const char *probe__mode(const struct probe *p)

@@ -11,6 +11,7 @@
 
 #include "allocators.h"
 #include "benchmem.h"
+#include "pystacks.h"
 #include "symbols.h"
 
 struct probe;
@@ -70,6 +71,15 @@ int probe__counters(struct probe *p, uint64_t *out);
 
 /* Copies the user stack @stack_id into @ips (innermost first); returns frames or -errno. */
 int probe__stack(struct probe *p, int32_t stack_id, uint64_t *ips, size_t max);
+
+/* The BPF side of daemon/pystacks.c: probe__pyconf() and probe__pystack() on @p. */
+struct pystacks_ops probe__pystacks_ops(struct probe *p);
+
+/* Puts @c in the Python frame walker's config for @tgid; NULL removes it. 0 or -errno. */
+int probe__pyconf(struct probe *p, uint32_t tgid, const struct bm_pyconf *c);
+
+/* Copies the Python stack @key (bm_event.py_stack) into @out. 0 or -errno (-ENOENT). */
+int probe__pystack(struct probe *p, uint64_t key, struct bm_pystack *out);
 
 /* "uprobe_multi" or "perf" — how links are made; for results and logs. */
 const char *probe__mode(const struct probe *p);

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "memray/pyframes.h"
 #include "memray/writer.h"
 #include "profile.h"
+#include "pystacks.h"
 #include "sessions.h"
 #include "spool.h"
 #include "stacks.h"
@@ -30,6 +32,8 @@ struct replay {
 	struct memray_writer *w;
 	struct probe *p;
 	struct stack_cache *cache;
+	const struct pystacks *py;  /* the session's Python stacks; NULL: none captured */
+	struct memray_pyframes *pf; /* each thread's Python stack in the file */
 };
 
 static const uint64_t *frames_of(struct replay *x, int32_t id, size_t *n)
@@ -64,6 +68,14 @@ static int replay_one(void *arg, const struct spool_rec *r)
 	switch (r->kind) {
 	case BM_EV_ALLOC:
 		frames = frames_of(x, r->stack_id, &n);
+		if (x->pf) {
+			const struct pystack *ps = pystacks__get(x->py, r->py_stack);
+			int err = memray_pyframes__set(x->pf, x->w, r->tid, ps ? ps->f : NULL,
+						       ps ? ps->n : 0);
+
+			if (err)
+				return err;
+		}
 		return memray_writer__alloc(x->w, r->tid, r->func, r->addr, r->size, frames, n);
 	case BM_EV_FREE:
 		return memray_writer__free_block(x->w, r->tid, r->addr);
@@ -92,8 +104,9 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 				 .python_allocator = !s->saw_python	? MEMRAY_OTHER
 						     : s->python_malloc ? MEMRAY_MALLOC
 									: MEMRAY_PYMALLOC,
-				 .native_traces = true };
-	struct replay x = { .p = p };
+				 .native_traces = true,
+				 .python_version = pystacks__version(s->py) };
+	struct replay x = { .p = p, .py = s->py };
 	struct memray_image *imgs = NULL;
 	int err;
 
@@ -102,6 +115,13 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 	if (!x.w) {
 		err = -errno;
 		goto out;
+	}
+	if (pystacks__nr_stacks(s->py)) {
+		x.pf = memray_pyframes__new();
+		if (!x.pf) {
+			err = -ENOMEM;
+			goto out;
+		}
 	}
 	if (s->images && s->images->n) {
 		err = stacks_images_to_memray(s->images, &imgs);
@@ -114,6 +134,7 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 	if (!err)
 		err = memray_writer__finish(x.w);
 out:
+	memray_pyframes__free(x.pf);
 	memray_writer__free(x.w);
 	for (size_t i = 0; x.cache && i < BM_MAX_STACKS; i++)
 		free(x.cache->frames[i]);

@@ -331,6 +331,11 @@ static json_t *series_meta(const struct bm_series *s, const struct bm_run_meta *
 		json_decref(meta);
 		return NULL;
 	}
+	if (meta && m->python_frames &&
+	    json_object_set_new(meta, "python_frames", json_string(m->python_frames))) {
+		json_decref(meta);
+		return NULL;
+	}
 	if (meta && s->profile && json_object_set_new(meta, "profile", json_string(s->profile))) {
 		json_decref(meta);
 		return NULL;

@@ -45,6 +45,7 @@ struct bm_run_meta {
 	const char *probe;	      /* "hook", "uprobes", "hook+uprobes" (docs/hook.md) */
 	const json_t *context;	      /* the client's {commit_info, machine_info} (checked by
 				       * context_check), or NULL */
+	const char *python_frames;    /* profiles: whose Python frames they name, or why not */
 };
 
 /* Builds the result document for @n series (n may be 0). commit_info and machine_info are the

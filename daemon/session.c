@@ -9,6 +9,7 @@
 #include "blockstacks.h"
 #include "log.h"
 #include "results.h"
+#include "pystacks.h"
 #include "session.h"
 #include "spool.h"
 #include "stacks.h"
@@ -59,6 +60,7 @@ void session__free(struct session *s)
 		stacks_images_release(s->images);
 		free(s->images);
 	}
+	pystacks__free(s->py);
 	free(s);
 }
 
@@ -96,6 +98,7 @@ void session__remove_proc(struct session *s, struct proc *p)
 		if (s->procs[i] != p)
 			continue;
 		s->procs[i] = s->procs[--s->nr_procs];
+		pystacks__forget(s->py, p->tgid);
 		live_table__free(p->live);
 		live_table__free(p->stacks);
 		free(p);
@@ -168,7 +171,8 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 				       .tid = e->tid,
 				       .stack_id = e->stack_id,
 				       .kind = e->kind,
-				       .func = e->func };
+				       .func = e->func,
+				       .py_stack = pystacks__on_event(s->py, e) };
 
 		for (int i = 0; i < s->nr_open; i++) {
 			/* a full budget marks the spool truncated: the profile says so, results
@@ -206,6 +210,7 @@ void session__on_exec(struct session *s, struct proc *p)
 {
 	struct live_table *fresh = live_table__new();
 
+	pystacks__forget(s->py, p->tgid); /* the new image may run another interpreter, or none */
 	if (!fresh)
 		return; /* keep the stale table: lookups of old addresses simply miss later */
 	live_table__foreach(p->live, forget_block, s);
@@ -381,7 +386,8 @@ json_t *session__results(const struct session *s, const char *version, const cha
 				    .attach_mode = attach_mode,
 				    .probe = !s->hook		? "uprobes"
 					     : s->hook_fallback ? "hook+uprobes"
-								: "hook" };
+								: "hook",
+				    .python_frames = pystacks__note(s->py) };
 	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
 	bool explicit_regions = false;
 	json_t *doc = NULL;

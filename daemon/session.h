@@ -22,6 +22,7 @@ struct session;
 struct spool;
 struct spool_budget;
 struct stacks_images;
+struct pystacks;
 
 struct proc {
 	pid_t tgid;
@@ -29,6 +30,9 @@ struct proc {
 	struct live_table *live;
 	struct live_table *stacks; /* owned: profiled processes only, see blockstacks.h */
 	bool hook;		   /* its events come from the preloaded hook, not from uprobes */
+	/* runs one of our clients (lib/client_mark.h): it names its session in requests, but
+	 * nothing it allocates or holds resident is the benchmark's */
+	bool is_client;
 };
 
 struct region {
@@ -77,6 +81,7 @@ struct session {
 	uint64_t lost_gone; /* events lost by processes of the session that are gone */
 	int owner_client;   /* client that launched/attached it; results kept while it lives */
 	struct stacks_images *images; /* owned: the root's ELF images, for native symbols */
+	struct pystacks *py;	      /* owned: Python stacks of a profiled session, or NULL */
 	int64_t start_unix_ns;
 	/* where profiled regions spool their events (the table's; not owned): the budget shared
 	 * by every spool, and the directory of spill files */

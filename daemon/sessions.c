@@ -198,6 +198,8 @@ void sessions__on_event(void *arg, const struct bm_event *e)
 		t->orphan_events++;
 		return;
 	}
+	if (p->is_client) /* a hook or a source that read ahead: the tool's own calls */
+		return;
 	session__on_event(p->s, p, e);
 }
 
@@ -246,7 +248,7 @@ static uint64_t session_hwm(const struct session *s, bool *ok)
 
 	*ok = false;
 	for (int i = 0; i < s->nr_procs; i++) {
-		if (!rss_hwm(s->procs[i]->tgid, &v)) {
+		if (!s->procs[i]->is_client && !rss_hwm(s->procs[i]->tgid, &v)) {
 			sum += v;
 			*ok = true;
 		}

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "client_mark.h"
 #include "creds.h"
 #include "hook_source.h"
 #include "log.h"
+#include "symbols.h"
 #include "targets.h"
 #include "tracer.h"
 
@@ -19,7 +21,7 @@ struct tracer {
 	struct targets *targets;
 	struct sessions *sessions;
 	struct sources *sources;
-	struct hook_source *hook; /* NULL: no hook source */
+	struct hook_source *hook; /* one of @sources (they own it) */
 	const struct tracer_ops *ops;
 	void *arg;
 };
@@ -118,6 +120,25 @@ static bool exec_denied(struct tracer *tr, struct proc *p)
 	return true;
 }
 
+/* A child that execs one of our clients (benchmemctl from a traced shell, lib/client_mark.h)
+ * stops being measured before its first instruction: the tool is not the benchmark. It stays
+ * in the session (ptrace still reports its exit) so its requests find the session. What it
+ * did between the fork and the exec stays counted. The root is the user's command. */
+static bool exec_is_client(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	char exe[64];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->tgid);
+	if (p->tgid == s->root || symbols_has_section(exe, BM_CLIENT_SECTION) <= 0)
+		return false;
+	pr_debug("session %u: pid %d runs a benchmem client: not traced further", s->id, p->tgid);
+	release_proc(tr, p);
+	session__on_exec(s, p); /* the blocks of the image it leaves are freed with it */
+	p->is_client = true;
+	return true;
+}
+
 static void on_exec(void *arg, pid_t pid)
 {
 	struct tracer *tr = arg;
@@ -127,6 +148,8 @@ static void on_exec(void *arg, pid_t pid)
 		return;
 	sources__drain(tr->sources);
 	if (p->s->checked && exec_denied(tr, p))
+		return;
+	if (exec_is_client(tr, p))
 		return;
 	session__on_exec(p->s, p);
 	if (tr->hook)
@@ -176,21 +199,32 @@ static void on_task_gone(void *arg, pid_t tid)
 	probe__forget_thread(tr->probe, (uint32_t)tid);
 }
 
+static void on_hello(void *arg, pid_t tgid, pid_t ppid);
+
 struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
 			   struct sources *src, const struct tracer_ops *ops, void *arg)
 {
 	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
 						 on_task_gone };
 	struct tracer *tr = calloc(1, sizeof(*tr));
+	int e;
 
 	if (!tr)
 		return NULL;
 	*tr = (struct tracer){ .probe = p, .sessions = t, .sources = src, .ops = ops, .arg = arg };
+	/* after the ring buffer: a drain then sees the per-call events before the batches */
+	tr->hook = hook_source__new(p, sessions__on_event, t);
+	e = tr->hook ? sources__add(src, hook_source__src(tr->hook)) : -errno;
+	if (e) { /* the sources own it even on failure */
+		free(tr);
+		errno = -e;
+		return NULL;
+	}
+	hook_source__on_hello(tr->hook, on_hello, tr);
 	tr->attach = attach__new(p, system_wide);
 	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
 	if (!tr->targets) {
-		int e = errno;
-
+		e = errno;
 		tracer__free(tr);
 		errno = e;
 		return NULL;
@@ -297,10 +331,12 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 	}
 }
 
-void tracer__set_hook(struct tracer *tr, struct hook_source *h)
+void tracer__recording(struct tracer *tr, struct session *s)
 {
-	tr->hook = h;
-	hook_source__on_hello(h, on_hello, tr);
+	for (int i = 0; s->hook && i < s->nr_procs; i++) {
+		if (s->procs[i]->hook)
+			hook_source__set_recording(tr->hook, s->procs[i]->tgid, s->nr_open > 0);
+	}
 }
 
 void tracer__reap(struct tracer *tr)

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 
+import bench_pyframes
 from ratios import section_ratios, section_targets13
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -154,7 +155,7 @@ def read_result_json(path):
     return (allocs[-1] if isinstance(allocs, list) else allocs), lost
 
 
-def traced_series(argv, runs, timeout, flags=()):
+def traced_series(argv, runs, timeout, flags=(), env=None):
     """argv under benchmem-run (its embedded collector: never a system daemon), with the
     allocations it saw and its lost events per run. One discarded warm-up run."""
     if not os.access(RUN, os.X_OK):
@@ -164,7 +165,7 @@ def traced_series(argv, runs, timeout, flags=()):
         for i in range(runs + 1):
             path = os.path.join(tmp, f"r{i}.json")
             r = run_once([RUN, "--embedded", "--quiet", *flags, "--json", path, "--", *argv],
-                         timeout=timeout)
+                         env=env, timeout=timeout)
             try:
                 r["seen_allocs"], r["lost"] = read_result_json(path)
             except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
@@ -526,6 +527,8 @@ def parse_args():
                     help="the memray peer (the project's venv)")
     ap.add_argument("--json-iters", type=int, default=15, help="pyjson dumps/loads rounds")
     ap.add_argument("--numpy-iters", type=int, default=200, help="pynumpy rounds")
+    ap.add_argument("--py-allocs", type=int, default=100000, help="pystack allocations")
+    ap.add_argument("--py-depth", type=int, default=20, help="pystack Python frames")
     ap.add_argument("--evrate-events", type=int, default=20000000)
     ap.add_argument("--evrate-live", type=int, default=1000000)
     ap.add_argument("--settle", type=float, default=2.0,
@@ -563,6 +566,7 @@ def main():
     memray = section_memray(args, native) if not args.no_peers else {}
     untraced = section_untraced(args)
     fork_ns = section_forks(args, traced.get("forker"), native["forker"])
+    bench_pyframes.section(args, sys.modules[__name__])
     evrate, e2e = section_evrate(args, traced.get("churn"))
     section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns)
     section_ratios(native, modes, peer_res, memray)

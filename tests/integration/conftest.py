@@ -280,6 +280,14 @@ def schemas():
     return _Schemas
 
 
+def memray_cli():
+    """The real memray CLI: $BENCHMEM_MEMRAY when set (another install of the pinned release),
+    else build/venv's (see venv_python(): skips locally, fails under CI=true without it)."""
+    if os.environ.get("BENCHMEM_MEMRAY"):
+        return os.environ["BENCHMEM_MEMRAY"]
+    return str(venv_python().parent / "memray")
+
+
 @pytest.fixture
 def pyenv():
     """Environment for a /usr/bin/python3 child that imports client/python/benchmem."""

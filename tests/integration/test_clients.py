@@ -343,6 +343,24 @@ def test_shell_regions_with_benchmemctl(daemon, tmp_path):
     assert series["allocations"][0] >= 1
 
 
+@pytest.mark.root
+def test_benchmemctl_from_a_traced_shell_is_not_counted(daemon, tmp_path):
+    """benchmemctl carries lib/client_mark.h's section: the collector stops measuring a child
+    that execs it, so an empty region marked from a shell holds only the shell's own fork
+    bookkeeping (before: 29 allocations, 4.9 KiB of benchmemctl's start-up and requests)."""
+    script = tmp_path / "empty.sh"
+    script.write_text(textwrap.dedent(f"""\
+        set -e
+        {BUILD}/benchmemctl start sh/empty
+        {BUILD}/benchmemctl stop sh/empty
+        {BUILD}/benchmemctl status >/dev/null
+    """))
+    _, result = benchmem_run(daemon, tmp_path, ["/bin/sh", str(script)])
+    series = entry(result, "sh/empty")["extra_info"]["benchmem"]
+    assert series["allocations"][0] <= 4, series
+    assert series["peak_bytes"][0] <= 1024, series
+
+
 # Requests the daemon must accept or reject exactly as schemas/request.schema.json does. Valid
 # launch/attach requests are left out: the daemon would really seize that pid.
 SCHEMA_CORPUS = [
