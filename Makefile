@@ -35,12 +35,13 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 # lib/: pure pieces both the daemon and the clients use.
 LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks cli_err \
 	openmetrics symbolize \
-	memray/writer memray/reader memray/decode memray/stats memray/pyread memray/pyframes
+	memray/writer memray/reader memray/decode memray/stats memray/pyread memray/pyframes \
+	hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
 DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks
+	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect inspect_top report report_data report_svg \
 	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
@@ -53,14 +54,15 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
-			    cli_err openmetrics runs symbolize memray/writer memray/pyframes)
+			    cli_err openmetrics runs symbolize memray/writer memray/pyframes hookpath)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks cli_err \
 			  openmetrics symbolize \
 			  memray/writer memray/reader memray/decode memray/stats memray/pyread)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,gate) $(COLLECTOR_OBJS)
 
-BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
+BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so \
+	$(B)/libbenchmem-hook.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
@@ -129,7 +131,8 @@ $(B)/vmlinux.h:
 	$(Q)test -r $(VMLINUX_BTF) || { echo "no BTF at $(VMLINUX_BTF): need a kernel with CONFIG_DEBUG_INFO_BTF" >&2; exit 1; }
 	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h bpf/pyframes.bpf.h $(B)/vmlinux.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h bpf/hook.bpf.h \
+		bpf/pyframes.bpf.h $(B)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o) && rm -f $(@:.o=.tmp.o)
@@ -171,6 +174,14 @@ $(B)/libbenchmem.a: $(B)/pic/client/c/benchmem.o
 $(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libbenchmem.so.0 -o $@ $^
+
+# The in-process hook (docs/hook.md): preloaded into launched commands, libc and libdl only.
+# Everything hidden but the wrappers, the control block and the probe sites.
+HOOK_SRCS := hook/hook.c hook/real.c
+$(B)/libbenchmem-hook.so: $(HOOK_SRCS) hook/hook.h bpf/benchmem.h lib/allocators.h
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(B)/hook && $(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -fPIC -shared \
+		-fvisibility=hidden -fno-builtin -Wl,-soname,libbenchmem-hook.so -o $@ $(HOOK_SRCS) -ldl
 
 # ---- tests --------------------------------------------------------------------------------
 .SECONDEXPANSION:
@@ -290,6 +301,7 @@ install: $(BINS)
 	$(Q)install -m 0644 $(B)/libbenchmem.a $(DESTDIR)$(LIBDIR)/libbenchmem.a
 	$(Q)install -m 0644 $(B)/libbenchmem.so $(DESTDIR)$(LIBDIR)/libbenchmem.so.0
 	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
+	$(Q)install -D -m 0644 $(B)/libbenchmem-hook.so $(DESTDIR)$(LIBDIR)/benchmem/libbenchmem-hook.so
 	$(Q)install -m 0644 client/c/libbenchmem.h $(DESTDIR)$(INCLUDEDIR)/libbenchmem.h
 	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
 	$(Q)packaging/python-dist-info.sh client/python/pyproject.toml $(DESTDIR)$(PYTHONDIR)

@@ -8,9 +8,11 @@
 #endif
 
 enum bm_event_kind {
-	BM_EV_ALLOC = 1, /* addr/size valid: a block came to life (func says which call) */
-	BM_EV_FREE,	 /* addr valid: a block died; its size is in the daemon's table */
-	BM_EV_MUNMAP,	 /* addr/size valid: a range of anonymous mappings died */
+	BM_EV_ALLOC = 1,  /* addr/size valid: a block came to life (func says which call) */
+	BM_EV_FREE,	  /* addr valid: a block died; its size is in the daemon's table */
+	BM_EV_MUNMAP,	  /* addr/size valid: a range of anonymous mappings died */
+	BM_EV_HOOK_HELLO, /* the hook library started in tgid: addr = its struct bm_hook_ctl,
+			     size = the parent's tgid */
 };
 
 /*
@@ -147,5 +149,69 @@ enum bm_counter {
 	BM_CNT_PENDING_FULL,	 /* calls lost because the pending map was full */
 	BM_CNT_MAX,
 };
+
+/* ---- the in-process hook (hook/, docs/hook.md) ------------------------------------------ */
+/* A process that preloads libbenchmem-hook.so keeps its events in one ring of
+ * BM_HOOK_NCHUNK batches of BM_HOOK_CHUNK records. Each record has a process-wide sequence
+ * number (the order of the calls); a full batch is handed to BPF at a probe site (a 5-byte
+ * nop) and copied into the hook_batches ring buffer; the daemon reads a partial batch from
+ * the process's memory at region boundaries, forks and exits. */
+#define BM_HOOK_CHUNK  256
+#define BM_HOOK_NCHUNK 4
+#define BM_HOOK_WINDOW 256 /* batches a process may have in the ring buffer, not yet consumed */
+#define BM_HOOK_WAKEUP                                                                             \
+	32 /* batches pending that wake the daemon (a wake-up per batch would                      \
+	      preempt the program): well inside the window */
+#define BM_HOOK_MAGIC 0x6b6f6f686d656d62ULL /* "bmemhook" */
+
+/* Each site kind is a table of BM_HOOK_GENS sites, BM_HOOK_SITE_STRIDE bytes apart (from the
+ * symbols bm_hook_site_event and bm_hook_site_batch). Kernel 6.18 turns a nop that was hit
+ * into a call to a trampoline page that a forked child does not inherit, so a child calling
+ * a site its parent used would crash: each fork generation uses the next site, still a
+ * plain breakpoint in the child. */
+#define BM_HOOK_GENS	    32
+#define BM_HOOK_SITE_STRIDE 8
+
+/* Attach cookies of the hook's probe sites. */
+enum bm_hook_site {
+	BM_HOOK_SITE_EVENT = 1, /* one event per call: rdi = kind | func << 16, rsi = addr,
+				   rdx = size (transport "call") */
+	BM_HOOK_SITE_BATCH,	/* rdi = first record, rsi = its seq, rdx = records */
+};
+
+struct bm_hook_rec {
+	__u64 seq;  /* process-wide order from 1; written last: the record is complete */
+	__u64 addr; /* user address of the block or mapping */
+	__u64 size; /* requested bytes; 0 for FREE */
+	__u32 tid;  /* thread, tid */
+	__u16 kind; /* enum bm_event_kind; 0: nothing happened (a realloc that failed) */
+	__u16 func; /* row id (lib/allocators.h) */
+};
+_Static_assert(sizeof(struct bm_hook_rec) == 32, "bm_hook_rec is the hook/daemon ABI");
+
+/* The hook's control block, in the library's memory: the daemon reads and writes it with
+ * process_vm_readv/writev at the address the hello event gives. */
+struct bm_hook_ctl {
+	__u64 magic;	 /* BM_HOOK_MAGIC */
+	__u64 reserved;	 /* last seq handed out */
+	__u64 flushed;	 /* batches handed over (their records are in the ring buffer) */
+	__u64 consumed;	 /* batches the daemon has taken from the ring buffer (it writes this) */
+	__u64 ring;	 /* user address of the BM_HOOK_NCHUNK * BM_HOOK_CHUNK records */
+	__u64 dropped;	 /* records given up on (the ring buffer stayed full) */
+	__u32 pid;	 /* the process this block belongs to (a forked child rewrites it) */
+	__u32 on;	 /* 1: record events (the daemon clears it while no region is open) */
+	__u32 per_call;	 /* 1: transport "call" (a probe hit per event, with stacks) */
+	__u32 confirmed; /* 1: a collector traces this process (it writes this at the hello) */
+};
+_Static_assert(sizeof(struct bm_hook_ctl) == 64, "bm_hook_ctl layout");
+
+/* Ring buffer record of the hook_batches map: one batch. */
+struct bm_hook_batch {
+	__u64 first_seq; /* seq of recs[0] */
+	__u32 tgid;	 /* process, tgid */
+	__u32 nr;	 /* valid records (BM_HOOK_CHUNK, fewer before an exec) */
+	struct bm_hook_rec recs[BM_HOOK_CHUNK];
+};
+_Static_assert(sizeof(struct bm_hook_batch) == 16 + 32 * BM_HOOK_CHUNK, "bm_hook_batch layout");
 
 #endif /* BENCHMEM_H */

@@ -49,6 +49,13 @@ struct {
 	__type(value, __u64); /* events lost */
 } lost SEC(".maps");
 
+/* Batches of the in-process hook (struct bm_hook_batch), apart from the uprobes' events so
+ * each has one record size and its own consumer (daemon/hook_source.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BM_RINGBUF_BYTES);
+} hook_batches SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, BM_MAX_STACKS);

@@ -65,13 +65,14 @@ void embedded__free(struct embedded *e)
 }
 
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, json_t *context, int *status, char *err, size_t errlen)
+		  bool python_malloc, bool hook, json_t *context, int *status, char *err,
+		  size_t errlen)
 {
 	struct session *s;
 	int r;
 
 	r = collector__launch_local(e->c, l->pid, getuid(), name, command, python_malloc,
-				    e->profile, err, errlen);
+				    e->profile, hook, err, errlen);
 	if (r) {
 		launch_abort(l);
 		return r;

@@ -167,15 +167,20 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 				   collector__session_lost(c, s));
 	if (r)
 		r->owner = owner;
+	tracer__recording(c->tracer, s);
 	return r;
 }
 
 const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
 				     bool aborted)
 {
+	const struct region *done;
+
 	collector__drain(c);
-	return sessions__stop_region(s, r, collector__now_ns(), collector__session_lost(c, s),
+	done = sessions__stop_region(s, r, collector__now_ns(), collector__session_lost(c, s),
 				     aborted);
+	tracer__recording(c->tracer, s);
+	return done;
 }
 
 json_t *collector__results(struct collector *c, struct session *s)
@@ -313,8 +318,8 @@ struct session *collector__attach(struct collector *c, const struct trace_req *t
 }
 
 int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
-			    const char *command, bool python_malloc, bool profile, char *err,
-			    size_t errlen)
+			    const char *command, bool python_malloc, bool profile, bool hook,
+			    char *err, size_t errlen)
 {
 	struct trace_req t = { .pid = pid,
 			       .uid = uid,
@@ -328,6 +333,7 @@ int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const cha
 	if (!s)
 		return -errno;
 	s->python_malloc = python_malloc;
+	s->hook = hook;
 	c->local = s;
 	return 0;
 }

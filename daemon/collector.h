@@ -66,8 +66,8 @@ int collector__run(struct collector *c);
 /* Embedded use: the session launched in-process (benchmem-run), its root's wait status
  * (valid once it ended), and its result document (new reference). */
 int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
-			    const char *command, bool python_malloc, bool profile, char *err,
-			    size_t errlen);
+			    const char *command, bool python_malloc, bool profile, bool hook,
+			    char *err, size_t errlen);
 struct session *collector__local_session(struct collector *c);
 json_t *collector__results(struct collector *c, struct session *s);
 /* Forwards @sig to the root of the embedded session (benchmem-run's SIGINT/SIGTERM). */

@@ -171,6 +171,7 @@ static void op_trace(struct ctx *x, bool launch)
 		return;
 	}
 	s->python_malloc = r->python_malloc;
+	s->hook = r->hook;
 	s->context = json_incref(r->context); /* stored verbatim, written into its results */
 	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
 }

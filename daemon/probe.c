@@ -110,8 +110,11 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 	}
 	p->skel->rodata->check_traced = true;
 	allocators_fill_specs(p->skel->rodata->argspecs);
+	/* the hook's batches get the same size: a ring smaller than one batch loses them all,
+	 * and says so */
 	if (o->ringbuf_bytes &&
-	    bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes)) {
+	    (bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes) ||
+	     bpf_map__set_max_entries(p->skel->maps.hook_batches, (uint32_t)o->ringbuf_bytes))) {
 		e = -errno;
 		snprintf(err, errlen, "ring buffer of %llu bytes: %s",
 			 (unsigned long long)o->ringbuf_bytes, strerror(errno));
@@ -121,6 +124,7 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 					      BM_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(p->skel->progs.alloc_exit_multi,
 					      BM_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(p->skel->progs.hook_site, BM_TRACE_UPROBE_MULTI);
 	e = benchmem_bpf__load(p->skel);
 	if (e) {
 		explain_load_error(e, err, errlen);
@@ -162,6 +166,11 @@ void probe__free(struct probe *p)
 int probe__events_fd(const struct probe *p)
 {
 	return bpf_map__fd(p->skel->maps.events);
+}
+
+int probe__hook_batches_fd(const struct probe *p)
+{
+	return bpf_map__fd(p->skel->maps.hook_batches);
 }
 
 static uint64_t cookie_of(const struct alloc_sym *s)
@@ -271,6 +280,44 @@ fail:
 	snprintf(err, errlen, "cannot attach probes to %s in pid %d: %s", path, pid, strerror(-e));
 	probe__release(p, out);
 	return e;
+}
+
+int probe__attach_hook(struct probe *p, const char *path, struct probe_links *out, char *err,
+		       size_t errlen)
+{
+	static const char *const sites[] = { [BM_HOOK_SITE_EVENT] = "bm_hook_site_event",
+					     [BM_HOOK_SITE_BATCH] = "bm_hook_site_batch" };
+	uint64_t offs[2 * BM_HOOK_GENS], cookies[2 * BM_HOOK_GENS], base;
+	struct link_create_umulti a;
+	int fd, e, n = 0;
+
+	for (int i = BM_HOOK_SITE_EVENT; i <= BM_HOOK_SITE_BATCH; i++) {
+		e = symbols_offset_of(path, sites[i], &base, err, errlen);
+		if (e)
+			return e;
+		for (int g = 0; g < BM_HOOK_GENS; g++) {
+			offs[n] = base + (uint64_t)g * BM_HOOK_SITE_STRIDE;
+			cookies[n++] = (uint64_t)i;
+		}
+	}
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (uint32_t)bpf_program__fd(p->skel->progs.hook_site);
+	a.attach_type = BM_TRACE_UPROBE_MULTI;
+	a.path = (uint64_t)(uintptr_t)path;
+	a.offsets = (uint64_t)(uintptr_t)offs;
+	a.cookies = (uint64_t)(uintptr_t)cookies;
+	a.cnt = (uint32_t)n;
+	/* pid 0: every process mapping the file; only traced ones preload it */
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "cannot attach the hook's probe sites in %s: %s", path,
+			 strerror(errno));
+		return e;
+	}
+	out->nr = 0;
+	out->fds[out->nr++] = fd;
+	return 0;
 }
 
 void probe__release(struct probe *p, struct probe_links *l)

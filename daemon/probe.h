@@ -43,6 +43,14 @@ int probe__events_fd(const struct probe *p);
 int probe__attach(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *syms,
 		  size_t n, struct probe_links *out, char *err, size_t errlen);
 
+/* The ring buffer map of the hook's batches, for hook_source.c. */
+int probe__hook_batches_fd(const struct probe *p);
+
+/* Attaches the hook's probe sites in @path (libbenchmem-hook.so) once, for every process
+ * that maps it: those are the processes we launched with it preloaded. 0 or -errno (@err). */
+int probe__attach_hook(struct probe *p, const char *path, struct probe_links *out, char *err,
+		       size_t errlen);
+
 /* Hands the links to a closer thread: closing a uprobe costs 80-150 ms of RCU sync
  * (design.md), which must not stall the loop. */
 void probe__release(struct probe *p, struct probe_links *l);

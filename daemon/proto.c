@@ -57,7 +57,8 @@ enum member_bit {
 	M_INTERVAL = 1u << 11,
 	M_THREAD = 1u << 12,
 	M_SORT = 1u << 13,
-	M_KILL = 1u << 14,
+	M_PROBE = 1u << 14,
+	M_KILL = 1u << 15,
 };
 
 typedef int member_parse_fn(const char *key, json_t *v, struct bm_request *r, const struct perr *e);
@@ -213,6 +214,16 @@ static int parse_context(const char *key, json_t *v, struct bm_request *r, const
 	return 0;
 }
 
+static int parse_probe(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || (strcmp(s, "hook") && strcmp(s, "uprobes")))
+		return fail(e, "bad_request", "\"%s\" must be \"hook\" or \"uprobes\"", key);
+	r->hook = !strcmp(s, "hook");
+	return 0;
+}
+
 static int parse_interval(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
 {
 	json_int_t n = 0;
@@ -294,6 +305,7 @@ static const struct member_desc member_table[] = {
 	{ "exe", M_EXE, parse_exe },
 	{ "python_malloc", M_PYTHON_MALLOC, parse_python_malloc },
 	{ "profile", M_PROFILE, parse_profile },
+	{ "probe", M_PROBE, parse_probe },
 	{ "context", M_CONTEXT, parse_context },
 	{ "interval_ms", M_INTERVAL, parse_interval },
 	{ "thread", M_THREAD, parse_thread },
@@ -315,7 +327,7 @@ struct op_desc {
 static const struct op_desc ops[] = {
 	{ "hello", BM_OP_HELLO, 0, 0 },
 	{ "launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
-	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_KILL },
+	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_PROBE | M_KILL },
 	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_KILL },
 	{ "start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET },
 	{ "stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET },

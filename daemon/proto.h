@@ -46,6 +46,7 @@ struct bm_request {
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
 	bool profile;		  /* launch/attach: keep events with stacks for .bin profiles */
+	bool hook;		  /* launch: the command preloads the hook ("probe":"hook") */
 	bool kill_on_daemon_exit; /* launch/attach: PTRACE_O_EXITKILL (default: runs on) */
 	json_t *context;	  /* launch/attach, owned: the client's commit_info/machine_info
 				   * (checked by context_check), or NULL */

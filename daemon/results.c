@@ -327,6 +327,10 @@ static json_t *series_meta(const struct bm_series *s, const struct bm_run_meta *
 		json_object_set_new(head, "rss_bytes", json_integer(ji(h->rss_bytes)));
 	meta = json_pack("{s:I, s:o, s:s?, s:o}", "lost_events", ji(m->lost_events), "aborted",
 			 aborted, "python_allocator", m->python_allocator, "headline", head);
+	if (meta && m->probe && json_object_set_new(meta, "probe", json_string(m->probe))) {
+		json_decref(meta);
+		return NULL;
+	}
 	if (meta && m->python_frames &&
 	    json_object_set_new(meta, "python_frames", json_string(m->python_frames))) {
 		json_decref(meta);

@@ -42,6 +42,7 @@ struct bm_run_meta {
 	int64_t start_unix_ns;	      /* ns since the epoch: the document's "datetime" */
 	const char *version;	      /* "benchmemd 0.1.0" */
 	const char *attach_mode;      /* "per-process", "system-wide", ... */
+	const char *probe;	      /* "hook", "uprobes", "hook+uprobes" (docs/hook.md) */
 	const json_t *context;	      /* the client's {commit_info, machine_info} (checked by
 				       * context_check), or NULL */
 	const char *python_frames;    /* profiles: whose Python frames they name, or why not */

@@ -384,6 +384,9 @@ json_t *session__results(const struct session *s, const char *version, const cha
 				    .context = s->context,
 				    .version = version,
 				    .attach_mode = attach_mode,
+				    .probe = !s->hook		? "uprobes"
+					     : s->hook_fallback ? "hook+uprobes"
+								: "hook",
 				    .python_frames = pystacks__note(s->py) };
 	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
 	bool explicit_regions = false;

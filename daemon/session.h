@@ -29,6 +29,7 @@ struct proc {
 	struct session *s;
 	struct live_table *live;
 	struct live_table *stacks; /* owned: profiled processes only, see blockstacks.h */
+	bool hook;		   /* its events come from the preloaded hook, not from uprobes */
 	/* runs one of our clients (lib/client_mark.h): it names its session in requests, but
 	 * nothing it allocates or holds resident is the benchmark's */
 	bool is_client;
@@ -60,10 +61,12 @@ struct session {
 	pid_t root;
 	char command[1024];
 	bool python_malloc;
-	bool profile;	 /* keep every region's events with stacks for .bin profiles */
-	bool saw_python; /* a process of the tree ran a CPython interpreter */
-	bool launched;	 /* started by launch (whole-run region) rather than attach */
-	uint32_t epoch;	 /* counts region starts; blocks carry the epoch they were born in */
+	bool profile;	    /* keep every region's events with stacks for .bin profiles */
+	bool saw_python;    /* a process of the tree ran a CPython interpreter */
+	bool launched;	    /* started by launch (whole-run region) rather than attach */
+	bool hook;	    /* launched with the hook preloaded (--probe hook or auto) */
+	bool hook_fallback; /* a process of it could not run the hook: uprobes traced it */
+	uint32_t epoch;	    /* counts region starts; blocks carry the epoch they were born in */
 	struct proc **procs;
 	int nr_procs, cap_procs;
 	struct region *open[SESSION_MAX_OPEN];

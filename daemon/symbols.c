@@ -187,6 +187,44 @@ int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max,
 	return (int)nr;
 }
 
+int symbols_offset_of(const char *path, const char *name, uint64_t *offset, char *err,
+		      size_t errlen)
+{
+	struct alloc_sym s = { .name = name };
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	int fd, e = -ENOENT;
+	Elf *elf = open_elf(path, &fd, err, errlen);
+
+	if (!elf)
+		return -errno;
+	while (e && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d = elf_getdata(scn, NULL);
+
+		if (!d || !gelf_getshdr(scn, &sh) || !sh.sh_entsize ||
+		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
+			continue;
+		for (size_t i = 0; e && i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (n && !strcmp(n, name) && locate(elf, sym.st_value, &s)) {
+				*offset = s.offset;
+				e = 0;
+			}
+		}
+	}
+	if (e)
+		snprintf(err, errlen, "%s: no function %s", path, name);
+	elf_end(elf);
+	close(fd);
+	return e;
+}
+
 int symbols_values(const char *path, const char *const *names, size_t n, uint64_t *out)
 {
 	Elf_Scn *scn = NULL;

@@ -90,11 +90,31 @@ static void drop(struct targets *t, pid_t tid)
 		*k = t->tasks[--t->nr];
 }
 
-static int seize_one(struct targets *t, pid_t tid, pid_t tgid, bool exitkill)
+static long ptrace_opts(bool follow_threads, bool exitkill)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTS | (exitkill ? PTRACE_O_EXITKILL : 0)))
+	return (follow_threads ? PTRACE_OPTS : PTRACE_OPTS & ~PTRACE_O_TRACECLONE) |
+	       (exitkill ? PTRACE_O_EXITKILL : 0);
+}
+
+static int seize_one(struct targets *t, pid_t tid, pid_t tgid, long opts)
+{
+	if (ptrace(PTRACE_SEIZE, tid, 0, opts))
 		return -errno;
 	return add(t, tid, tgid);
+}
+
+int targets__follow_threads(struct targets *t, pid_t pid, bool on, bool exitkill)
+{
+	(void)t;
+	/* SETOPTIONS replaces them all: EXITKILL stays exactly as the seize asked */
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, ptrace_opts(on, exitkill)))
+		return -errno;
+	return 0;
+}
+
+int targets__seize_process(struct targets *t, pid_t pid, bool exitkill)
+{
+	return find(t, pid) ? 0 : seize_one(t, pid, pid, ptrace_opts(false, exitkill));
 }
 
 int targets__seize(struct targets *t, pid_t pid, bool exitkill)
@@ -104,7 +124,7 @@ int targets__seize(struct targets *t, pid_t pid, bool exitkill)
 	DIR *dir;
 	int err;
 
-	err = seize_one(t, pid, pid, exitkill);
+	err = seize_one(t, pid, pid, ptrace_opts(true, exitkill));
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -116,7 +136,7 @@ int targets__seize(struct targets *t, pid_t pid, bool exitkill)
 		pid_t tid = atoi(d->d_name);
 
 		if (tid > 0 && tid != pid && !find(t, tid))
-			seize_one(t, tid, pid, exitkill);
+			seize_one(t, tid, pid, ptrace_opts(true, exitkill));
 	}
 	closedir(dir);
 	return 0;

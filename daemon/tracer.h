@@ -32,6 +32,8 @@ struct tracer_ops {
 
 /* Traces through @p with the processes in @t, their losses counted by @src (all the
  * caller's, alive until tracer__free); with @system_wide, one set of links for everything.
+ * Adds the hook's source to @src (after the ring buffer's): processes of sessions launched
+ * with the hook are traced through it when their image preloads it (docs/hook.md).
  * NULL + errno. */
 struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
 			   struct sources *src, const struct tracer_ops *ops, void *arg);
@@ -50,6 +52,10 @@ int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched
 /* Releases the probes of every process of @s, keeping what they lost in @s; with @remove,
  * ptrace lets go of them and they leave @s (a detach: the session stays, traced no more). */
 void tracer__release(struct tracer *tr, struct session *s, bool remove);
+
+/* Outside regions the hook records nothing (a timed benchmark round runs at native speed):
+ * the hook processes of @s record while @s has an open region. */
+void tracer__recording(struct tracer *tr, struct session *s);
 
 /* Drains pending wait statuses (a root that exited before the loop ran). */
 void tracer__reap(struct tracer *tr);

@@ -104,26 +104,49 @@ def results_files(d):
     return sorted((d.tmp / "results").glob("*.json")) if (d.tmp / "results").exists() else []
 
 
+# Under the hook a dynamically linked python (the hook preloaded) execs the image; from a
+# thread other than the main one too, which ptrace must still follow in a user's session.
+EXEC_FROM = """
+import os, sys, threading
+argv = sys.argv[2:]
+if sys.argv[1] == "thread":
+    threading.Thread(target=os.execv, args=(argv[0], argv)).start()
+    threading.Event().wait(30)
+os.execv(argv[0], argv)
+"""
+LAUNCHERS = {
+    "auto": lambda img: ["--", img, "alloc"],  # the hook for plain, uprobes for set-id ones
+    "uprobes": lambda img: ["--probe", "uprobes", "--", img, "alloc"],
+    "hook": lambda img: ["--probe", "hook", "--", PY, "-c", EXEC_FROM, "main", img, "alloc"],
+    "hook-thread": lambda img: ["--probe", "hook", "--", PY, "-c", EXEC_FROM, "thread", img,
+                                "alloc"],
+}
+
+
 @pytest.mark.root
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
 @pytest.mark.parametrize("image", ["suid", "sgid"])
 def test_setid_exec_under_launch_ends_the_session_with_permission(users, cd, bins, image,
-                                                                  tmp_path):
+                                                                  launcher, tmp_path):
     me = users[0]
+    cmd = LAUNCHERS[launcher]
     work = Path(tempfile.mkdtemp(prefix="bm-trust-w-", dir="/tmp"))
     os.chown(work, me.pw_uid, me.pw_gid)
     try:
         # the control: the user's own copy is measured, secret-sized block included
         p = as_user(me, [RUN, "--socket", str(cd.sock), "--quiet", "--json",
-                         str(work / "plain.json"), "--", str(bins / "plain"), "alloc"], cd)
+                         str(work / "plain.json"), *cmd(str(bins / "plain"))], cd)
         assert p.returncode == 0, p.stderr + cd.log_tail()
         assert p.stdout.split()[:4] == ["euid", str(me.pw_uid), "egid", str(me.pw_gid)]
-        peak = json.loads((work / "plain.json").read_text())["benchmarks"][0]["extra_info"][
-            "benchmem"]["peak_bytes"]
+        extra = json.loads((work / "plain.json").read_text())["benchmarks"][0]["extra_info"]
+        peak = extra["benchmem"]["peak_bytes"]
         assert peak[0] >= SECRET, peak
+        assert extra["benchmem_meta"]["probe"] == ("uprobes" if launcher == "uprobes" else
+                                                   "hook"), extra["benchmem_meta"]
         before = results_files(cd)
 
         p = as_user(me, [RUN, "--socket", str(cd.sock), "--quiet", "--json",
-                         str(work / "priv.json"), "--", str(bins / image), "alloc"], cd)
+                         str(work / "priv.json"), *cmd(str(bins / image))], cd)
         # the image ran as it would under an unprivileged tracer's absence: privileged, but
         # untraced — we saw none of it
         euid, egid = (0, me.pw_gid) if image == "suid" else (me.pw_uid, 0)
