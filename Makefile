@@ -34,15 +34,17 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(B) -Ibpf 
 # ---- module lists (each binary's objects spelled out; the lists follow the folders) --------
 # lib/: pure pieces both the daemon and the clients use.
 LIB := units jsonutil atomic_file log names context compare runs gate allocators ticks cli_err \
-	openmetrics \
-	memray/writer memray/reader memray/decode memray/stats
+	openmetrics symbolize \
+	memray/writer memray/reader memray/decode memray/stats memray/pyread memray/pyframes \
+	hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
-DAEMON := loop symbols procmaps procstatus probe ringbuf sources attach tracer live region session group \
+DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session group \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  blockstacks symbolize hotspots snapshot watch history metrics
+	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source \
+	  fdreserve profiling
 # client/: what only the command-line clients do.
-CTL    := benchmemctl conn table ctl_inspect report report_data report_svg \
+CTL    := benchmemctl conn table ctl_inspect inspect_top report report_data report_svg \
 	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
 	  ctl_top top_view
 RUN    := benchmem-run launch conn table embedded
@@ -53,30 +55,36 @@ client_objs = $(patsubst %,$(B)/obj/client/%.o,$(1))
 
 COLLECTOR_OBJS := $(call daemon_objs,$(DAEMON)) \
 		  $(call lib_objs,units jsonutil atomic_file log names context compare allocators \
-			    cli_err openmetrics runs memray/writer)
+			    cli_err openmetrics runs symbolize memray/writer memray/pyframes hookpath)
 CTL_OBJS := $(call client_objs,$(CTL)) \
 	    $(call lib_objs,jsonutil atomic_file units compare runs gate allocators ticks cli_err \
-			  openmetrics \
-			  memray/writer memray/reader memray/decode memray/stats)
+			  openmetrics symbolize \
+			  memray/writer memray/reader memray/decode memray/stats memray/pyread)
 RUN_OBJS := $(call client_objs,$(RUN)) $(call lib_objs,gate) $(COLLECTOR_OBJS)
 
-BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so
+BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B)/libbenchmem.so \
+	$(B)/libbenchmem-hook.so
 
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
 	 compare memray memray_read proto config listen results placement spool stacks sources \
-	 snapshot group
+	 snapshot group creds atomic_file pyframes
 UNIT_units      := lib/units
+UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
+		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
+		   daemon/pyoffsets daemon/stacks daemon/procmaps daemon/symbols
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
+UNIT_creds      := daemon/creds daemon/procstatus
+UNIT_atomic_file := lib/atomic_file
 UNIT_symbols    := daemon/symbols lib/allocators
 UNIT_allocators := lib/allocators
 UNIT_compare    := lib/compare lib/units
-UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats \
+UNIT_memray     := lib/memray/writer lib/memray/reader lib/memray/decode lib/memray/stats lib/memray/pyread \
 		   lib/allocators lib/units
 UNIT_memray_read := $(UNIT_memray)
 UNIT_proto      := daemon/proto lib/names lib/context
@@ -94,10 +102,11 @@ UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session dae
 		   daemon/blockstacks daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool \
 		   daemon/stacks daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
-		   lib/memray/writer lib/allocators
-UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks daemon/symbolize \
-		   daemon/session daemon/group daemon/live daemon/region daemon/spool daemon/stacks daemon/procmaps \
-		   $(UNIT_results) lib/log lib/memray/writer lib/allocators
+		   lib/memray/writer lib/allocators daemon/pystacks daemon/pyoffsets daemon/symbols
+UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks lib/symbolize \
+		   daemon/session daemon/group daemon/live daemon/region daemon/spool daemon/stacks \
+		   daemon/procmaps $(UNIT_results) lib/log lib/memray/writer lib/allocators \
+		   daemon/pystacks daemon/pyoffsets daemon/symbols
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -124,7 +133,8 @@ $(B)/vmlinux.h:
 	$(Q)test -r $(VMLINUX_BTF) || { echo "no BTF at $(VMLINUX_BTF): need a kernel with CONFIG_DEBUG_INFO_BTF" >&2; exit 1; }
 	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h $(B)/vmlinux.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/benchmem.h bpf/maps.bpf.h bpf/track.bpf.h bpf/hook.bpf.h \
+		bpf/pyframes.bpf.h $(B)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o) && rm -f $(@:.o=.tmp.o)
@@ -152,7 +162,7 @@ $(B)/benchmem-run: $(RUN_OBJS)
 
 $(B)/benchmemctl: $(CTL_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lz -lm -lncursesw -ltinfo
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljansson -lelf -lz -lm -lncursesw -ltinfo
 
 # libbenchmem: libc only, so a benchmark can ship the calls permanently.
 $(B)/pic/client/c/benchmem.o: client/c/benchmem.c client/c/libbenchmem.h lib/bm_limits.h
@@ -166,6 +176,14 @@ $(B)/libbenchmem.a: $(B)/pic/client/c/benchmem.o
 $(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libbenchmem.so.0 -o $@ $^
+
+# The in-process hook (docs/hook.md): preloaded into launched commands, libc and libdl only.
+# Everything hidden but the wrappers, the control block and the probe sites.
+HOOK_SRCS := hook/hook.c hook/real.c
+$(B)/libbenchmem-hook.so: $(HOOK_SRCS) hook/hook.h bpf/benchmem.h lib/allocators.h
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(B)/hook && $(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -fPIC -shared \
+		-fvisibility=hidden -fno-builtin -Wl,-soname,libbenchmem-hook.so -o $@ $(HOOK_SRCS) -ldl
 
 # ---- tests --------------------------------------------------------------------------------
 .SECONDEXPANSION:
@@ -199,7 +217,8 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps) \
+EVRATE_OBJS := $(call daemon_objs,session group blockstacks live region results spool stacks procmaps \
+			       pystacks pyoffsets symbols) \
 	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)
 	$(call msg,CC-BENCH,$@)
@@ -220,7 +239,10 @@ format-check:
 # stamp redoes it only when the pins or the package's files change.
 VENV       := $(B)/venv
 PEERS_REQ  := packaging/requirements-peers.txt
-PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py)
+PY_PKG     := client/python/pyproject.toml $(wildcard client/python/benchmem/*.py) \
+              $(wildcard client/python/asv_bench_benchmem/pyproject.toml \
+                         client/python/asv_bench_benchmem/asv_bench_benchmem/*.py \
+                         client/python/asv_bench_benchmem/asv_bench_benchmem/*/*.py)
 PIP_QUIET  := -q --disable-pip-version-check --no-input
 
 venv: $(VENV)/.stamp
@@ -229,8 +251,10 @@ $(VENV)/.stamp: $(PEERS_REQ) $(PY_PKG) | deps
 	$(call msg,VENV,$(VENV))
 	$(Q)test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) -r $(PEERS_REQ)
-	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python
-	$(Q)rm -rf client/python/build client/python/*.egg-info
+	$(Q)$(VENV)/bin/pip install $(PIP_QUIET) --force-reinstall --no-deps ./client/python \
+		./client/python/asv_bench_benchmem
+	$(Q)rm -rf client/python/build client/python/*.egg-info client/python/asv_bench_benchmem/build \
+		client/python/asv_bench_benchmem/*.egg-info
 	$(Q)touch $@
 
 test: deps venv
@@ -279,6 +303,7 @@ install: $(BINS)
 	$(Q)install -m 0644 $(B)/libbenchmem.a $(DESTDIR)$(LIBDIR)/libbenchmem.a
 	$(Q)install -m 0644 $(B)/libbenchmem.so $(DESTDIR)$(LIBDIR)/libbenchmem.so.0
 	$(Q)ln -sf libbenchmem.so.0 $(DESTDIR)$(LIBDIR)/libbenchmem.so
+	$(Q)install -D -m 0644 $(B)/libbenchmem-hook.so $(DESTDIR)$(LIBDIR)/benchmem/libbenchmem-hook.so
 	$(Q)install -m 0644 client/c/libbenchmem.h $(DESTDIR)$(INCLUDEDIR)/libbenchmem.h
 	$(Q)install -m 0644 client/python/benchmem/*.py $(DESTDIR)$(PYTHONDIR)/benchmem/
 	$(Q)packaging/python-dist-info.sh client/python/pyproject.toml $(DESTDIR)$(PYTHONDIR)

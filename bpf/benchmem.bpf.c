@@ -5,10 +5,13 @@
  * library instead of one perf event per function, and no program knows any function. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "benchmem.h"
 #include "maps.bpf.h"
+#include "pyframes.bpf.h"
 #include "track.bpf.h"
+#include "hook.bpf.h"
 
 /* Attached through BPF_TRACE_UPROBE_MULTI links (kernel >= 6.6). */
 SEC("uprobe")
@@ -34,6 +37,16 @@ SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit)
 {
 	return on_return(ctx, bpf_get_attach_cookie(ctx));
+}
+
+/* ---- the in-process hook's probe sites (hook/hook.c, docs/hook.md) ---------------------
+ * One link for every process that maps the hook (uprobe_multi, pid 0): only traced
+ * processes preload it, so the sites cost untraced ones nothing and need no per-fork attach.
+ * The cookie says which site (enum bm_hook_site). */
+SEC("uprobe")
+int BPF_KPROBE(hook_site)
+{
+	return bpf_get_attach_cookie(ctx) == BM_HOOK_SITE_BATCH ? hook_batch(ctx) : hook_event(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -8,9 +8,11 @@
 #endif
 
 enum bm_event_kind {
-	BM_EV_ALLOC = 1, /* addr/size valid: a block came to life (func says which call) */
-	BM_EV_FREE,	 /* addr valid: a block died; its size is in the daemon's table */
-	BM_EV_MUNMAP,	 /* addr/size valid: a range of anonymous mappings died */
+	BM_EV_ALLOC = 1,  /* addr/size valid: a block came to life (func says which call) */
+	BM_EV_FREE,	  /* addr valid: a block died; its size is in the daemon's table */
+	BM_EV_MUNMAP,	  /* addr/size valid: a range of anonymous mappings died */
+	BM_EV_HOOK_HELLO, /* the hook library started in tgid: addr = its struct bm_hook_ctl,
+			     size = the parent's tgid */
 };
 
 /*
@@ -69,9 +71,76 @@ struct bm_event {
 			 * -ENOENT when the session has no map): a lost stack */
 	__u16 kind;	/* enum bm_event_kind */
 	__u16 func;	/* row id (lib/allocators.h): which entry point produced the event */
+	__u64 py_stack; /* key of the Python stack in the `pystacks` map; 0: none */
 };
-_Static_assert(sizeof(struct bm_event) == 40, "bm_event is the bpf/daemon ABI");
+_Static_assert(sizeof(struct bm_event) == 48, "bm_event is the bpf/daemon ABI");
 _Static_assert(__builtin_offsetof(struct bm_event, stack_id) == 32, "bm_event layout");
+
+/*
+ * Python frames (bpf/pyframes.bpf.h walks them, daemon/pystacks.c names them). The daemon
+ * puts a bm_pyconf in the `pyconf` map for each traced process that runs a CPython it knows
+ * (daemon/pyoffsets.c); allocation events of such a process in a profiled session carry the
+ * key of their Python stack, kept (deduplicated) in the `pystacks` map.
+ */
+#define BM_PY_DEPTH	 64	     /* Python frames kept per stack, the innermost ones */
+#define BM_PY_THREADS	 64	     /* thread states searched for the allocating thread */
+#define BM_PY_INTERPS	 4	     /* interpreters searched (the main one is the oldest, last) */
+#define BM_PY_MAX_STACKS 8192	     /* distinct Python stacks in the map (LRU) */
+#define BM_PY_OFF_NONE	 0xffff	     /* "no such field" in bm_pyconf */
+#define BM_PY_ENTRY	 0x80000000u /* bm_pyframe.check: the frame starts an eval loop */
+
+enum bm_py_flavor {
+	BM_PY_FRAMEOBJ = 1, /* <= 3.10: PyFrameObject chain, f_lasti in code units */
+	BM_PY_IFRAME,	    /* >= 3.11: _PyInterpreterFrame chain, an instruction pointer */
+};
+
+/* Where things are in one CPython build; offsets in bytes from the struct's start. */
+struct bm_pyconf {
+	__u64 interp_head;  /* address of _PyRuntime.interpreters.head */
+	__u16 threads_head; /* PyInterpreterState: first PyThreadState */
+	__u16 ts_next;	    /* PyThreadState: next */
+	__u16 ts_tid;	    /* PyThreadState: native_thread_id (or thread_id, see tid_is_pthread) */
+	__u16 ts_frame;	    /* PyThreadState: cframe, current_frame or frame */
+	__u16 cframe_frame; /* _PyCFrame: current_frame; BM_PY_OFF_NONE: ts_frame is the frame */
+	__u16 fr_previous;  /* frame: caller */
+	__u16 fr_code;	    /* frame: code object (f_code, f_executable) */
+	__u16 fr_instr;	    /* frame: prev_instr/instr_ptr (IFRAME), int f_lasti (FRAMEOBJ) */
+	__u16 fr_owner;	    /* frame: owner byte; BM_PY_OFF_NONE before 3.12 */
+	__u16 fr_entry;	    /* frame: is_entry byte (3.11); BM_PY_OFF_NONE otherwise */
+	__u16 co_code;	    /* code object: first instruction (co_code_adaptive) */
+	__u16 co_firstlineno, co_filename, co_name; /* code object: what identifies it */
+	__u8 flavor;				    /* enum bm_py_flavor */
+	__u8 tid_is_pthread; /* ts_tid holds pthread_self() (the fs base), not the kernel tid */
+	__u8 owner_cstack;   /* owner value of the C-stack shim frames (3.12+), else 0xff */
+	__u8 __pad;
+	__u16 interp_next; /* PyInterpreterState: next (an older interpreter) */
+};
+
+struct bm_pyframe {
+	__u64 code;  /* code object address */
+	__s32 lasti; /* code units from the code's first instruction to the current one; <0: none */
+	__u32 check; /* BM_PY_ENTRY | 31-bit mix of firstlineno and the filename and name pointers,
+		      * read with the frame: the daemon re-reads and compares (address reuse) */
+};
+
+/* The hash step of Python stack keys and frame checks: both sides compute it. */
+static inline __u64 bm_py_mix(__u64 h, __u64 v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+/* bm_pyframe.check without the entry bit: what identifies a code object besides its address. */
+static inline __u32 bm_py_check(__u32 firstlineno, __u64 filename, __u64 name)
+{
+	return (__u32)bm_py_mix(bm_py_mix(firstlineno, filename), name) & ~BM_PY_ENTRY;
+}
+
+struct bm_pystack {
+	__u32 depth;	 /* frames in f[], innermost first */
+	__u32 truncated; /* the chain went on past BM_PY_DEPTH */
+	struct bm_pyframe f[BM_PY_DEPTH];
+};
 
 /* Value of the `traced` map: per-process tracing flags, set by the daemon. */
 #define BM_TRACE_ON	1u /* the process is traced */
@@ -86,5 +155,69 @@ enum bm_counter {
 	BM_CNT_PENDING_FULL,	 /* calls lost because the pending map was full */
 	BM_CNT_MAX,
 };
+
+/* ---- the in-process hook (hook/, docs/hook.md) ------------------------------------------ */
+/* A process that preloads libbenchmem-hook.so keeps its events in one ring of
+ * BM_HOOK_NCHUNK batches of BM_HOOK_CHUNK records. Each record has a process-wide sequence
+ * number (the order of the calls); a full batch is handed to BPF at a probe site (a 5-byte
+ * nop) and copied into the hook_batches ring buffer; the daemon reads a partial batch from
+ * the process's memory at region boundaries, forks and exits. */
+#define BM_HOOK_CHUNK  256
+#define BM_HOOK_NCHUNK 4
+#define BM_HOOK_WINDOW 256 /* batches a process may have in the ring buffer, not yet consumed */
+#define BM_HOOK_WAKEUP                                                                             \
+	32 /* batches pending that wake the daemon (a wake-up per batch would                      \
+	      preempt the program): well inside the window */
+#define BM_HOOK_MAGIC 0x6b6f6f686d656d62ULL /* "bmemhook" */
+
+/* Each site kind is a table of BM_HOOK_GENS sites, BM_HOOK_SITE_STRIDE bytes apart (from the
+ * symbols bm_hook_site_event and bm_hook_site_batch). Kernel 6.18 turns a nop that was hit
+ * into a call to a trampoline page that a forked child does not inherit, so a child calling
+ * a site its parent used would crash: each fork generation uses the next site, still a
+ * plain breakpoint in the child. */
+#define BM_HOOK_GENS	    32
+#define BM_HOOK_SITE_STRIDE 8
+
+/* Attach cookies of the hook's probe sites. */
+enum bm_hook_site {
+	BM_HOOK_SITE_EVENT = 1, /* one event per call: rdi = kind | func << 16, rsi = addr,
+				   rdx = size (transport "call") */
+	BM_HOOK_SITE_BATCH,	/* rdi = first record, rsi = its seq, rdx = records */
+};
+
+struct bm_hook_rec {
+	__u64 seq;  /* process-wide order from 1; written last: the record is complete */
+	__u64 addr; /* user address of the block or mapping */
+	__u64 size; /* requested bytes; 0 for FREE */
+	__u32 tid;  /* thread, tid */
+	__u16 kind; /* enum bm_event_kind; 0: nothing happened (a realloc that failed) */
+	__u16 func; /* row id (lib/allocators.h) */
+};
+_Static_assert(sizeof(struct bm_hook_rec) == 32, "bm_hook_rec is the hook/daemon ABI");
+
+/* The hook's control block, in the library's memory: the daemon reads and writes it with
+ * process_vm_readv/writev at the address the hello event gives. */
+struct bm_hook_ctl {
+	__u64 magic;	 /* BM_HOOK_MAGIC */
+	__u64 reserved;	 /* last seq handed out */
+	__u64 flushed;	 /* batches handed over (their records are in the ring buffer) */
+	__u64 consumed;	 /* batches the daemon has taken from the ring buffer (it writes this) */
+	__u64 ring;	 /* user address of the BM_HOOK_NCHUNK * BM_HOOK_CHUNK records */
+	__u64 dropped;	 /* records given up on (the ring buffer stayed full) */
+	__u32 pid;	 /* the process this block belongs to (a forked child rewrites it) */
+	__u32 on;	 /* 1: record events (the daemon clears it while no region is open) */
+	__u32 per_call;	 /* 1: transport "call" (a probe hit per event, with stacks) */
+	__u32 confirmed; /* 1: a collector traces this process (it writes this at the hello) */
+};
+_Static_assert(sizeof(struct bm_hook_ctl) == 64, "bm_hook_ctl layout");
+
+/* Ring buffer record of the hook_batches map: one batch. */
+struct bm_hook_batch {
+	__u64 first_seq; /* seq of recs[0] */
+	__u32 tgid;	 /* process, tgid */
+	__u32 nr;	 /* valid records (BM_HOOK_CHUNK, fewer before an exec) */
+	struct bm_hook_rec recs[BM_HOOK_CHUNK];
+};
+_Static_assert(sizeof(struct bm_hook_batch) == 16 + 32 * BM_HOOK_CHUNK, "bm_hook_batch layout");
 
 #endif /* BENCHMEM_H */

@@ -49,6 +49,13 @@ struct {
 	__type(value, __u64); /* events lost */
 } lost SEC(".maps");
 
+/* Batches of the in-process hook (struct bm_hook_batch), apart from the uprobes' events so
+ * each has one record size and its own consumer (daemon/hook_source.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BM_RINGBUF_BYTES);
+} hook_batches SEC(".maps");
+
 /* One stack map per profiled session, in the slot its `traced` flags name: a session that
  * makes more distinct stacks than its map holds loses its own (counted by the daemon as
  * lost_stacks), never another's, and its map goes with it. The daemon creates the inner maps

@@ -18,6 +18,7 @@
 #include "context.h"
 #include "embedded.h"
 #include "gate.h"
+#include "hookpath.h"
 #include "jsonutil.h"
 #include "launch.h"
 #include "log.h"
@@ -29,6 +30,7 @@
 #define PROG	       "benchmem-run" /* the prefix of diagnostics */
 
 enum profile_mode { PROFILE_DEFAULT, PROFILE_NONE, PROFILE_REGRESSED, PROFILE_ALL };
+enum probe_mode { PROBE_AUTO, PROBE_HOOK, PROBE_UPROBES };
 
 struct run_opts {
 	const char *json_path;
@@ -42,7 +44,10 @@ struct run_opts {
 	bool gating; /* rules or ceilings given */
 	bool python_malloc;
 	bool embedded_only;
+	bool kill_on_exit; /* --kill-on-daemon-exit */
 	bool quiet;
+	enum probe_mode probe;
+	bool hook; /* the command preloads the hook (the choice made from probe) */
 	char **argv;
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
 };
@@ -66,6 +71,10 @@ static const struct {
 	{ "    --max-allocations N", "exit 1 when a region makes more than N allocations" },
 	{ "    --profile MODE", "all, regressed or none: which regions get a memray profile" },
 	{ "    --profile-dir DIR", "where the profiles (.bin) go" },
+	{ "    --probe MODE",
+	  "auto, hook or uprobes: preload the in-process hook (docs/hook.md) or use uprobes" },
+	{ "    --kill-on-daemon-exit",
+	  "kill CMD if benchmemd stops or dies (default: it runs on, untraced)" },
 	{ "-h, --help", "print this help and exit" },
 	{ "-V, --version", "print the version and exit" },
 };
@@ -168,6 +177,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "python-malloc", no_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "embedded", no_argument, NULL, 'e' },
+		{ "kill-on-daemon-exit", no_argument, NULL, 'K' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -178,6 +188,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "max-allocations", required_argument, NULL, 1000 + CMP_ALLOCATIONS },
 		{ "profile", required_argument, NULL, 'P' },
 		{ "profile-dir", required_argument, NULL, 'D' },
+		{ "probe", required_argument, NULL, 'R' },
 		{ 0 }
 	};
 	int c;
@@ -202,6 +213,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'e':
 			o->embedded_only = true;
 			break;
+		case 'K':
+			o->kill_on_exit = true;
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -210,6 +224,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'D':
 			o->profile_dir = optarg;
+			break;
+		case 'R':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "hook") &&
+			    strcmp(optarg, "uprobes"))
+				return cli_err(PROG, 2, "--probe %s: want auto, hook or uprobes",
+					       optarg),
+				       -EINVAL;
+			o->probe = optarg[0] == 'a'   ? PROBE_AUTO
+				   : optarg[0] == 'h' ? PROBE_HOOK
+						      : PROBE_UPROBES;
 			break;
 		case 'P':
 		case 'F':
@@ -269,6 +293,33 @@ static void export_python_client(void)
 	}
 }
 
+static bool wants_profiles(const struct run_opts *o)
+{
+	return o->profile == PROFILE_ALL || (o->gating && o->profile != PROFILE_NONE);
+}
+
+/* --probe: the hook where the command can preload it (docs/hook.md), else uprobes. The
+ * hook goes first in LD_PRELOAD, so an allocator the user preloads (jemalloc) is the one it
+ * forwards to. Profiles need a stack per event: one probe hit per call then. */
+static void choose_probe(struct run_opts *o)
+{
+	char hook[PATH_MAX], env[3 * PATH_MAX];
+	const char *old = getenv("LD_PRELOAD");
+	bool found = o->probe != PROBE_UPROBES && !hook_library_path(hook, sizeof(hook));
+
+	o->hook = found && hook_can_preload(o->exe);
+	if (o->probe == PROBE_HOOK && !o->hook)
+		fprintf(stderr, PROG ": warning: --probe hook: %s; traced with uprobes\n",
+			found ? "the command is statically linked or set-user-ID"
+			      : HOOK_LIBRARY " not found beside " PROG);
+	if (!o->hook)
+		return;
+	snprintf(env, sizeof(env), "%s%s%s", hook, old && *old ? ":" : "", old ? old : "");
+	setenv("LD_PRELOAD", env, 1);
+	if (wants_profiles(o))
+		setenv("BENCHMEM_HOOK_TRANSPORT", "call", 1);
+}
+
 static pid_t forward_to;
 
 static void forward(int sig, siginfo_t *si, void *uc)
@@ -285,11 +336,6 @@ struct backend {
 	json_int_t session;   /* the daemon's session of our command */
 	struct embedded *emb; /* else */
 };
-
-static bool wants_profiles(const struct run_opts *o)
-{
-	return o->profile == PROFILE_ALL || (o->gating && o->profile != PROFILE_NONE);
-}
 
 /* commit_info and machine_info of our working directory: git runs here, as the user who ran
  * us, never in the daemon. NULL (results then say null) when it does not fit the protocol. */
@@ -318,9 +364,12 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 	e = launch_prepare(&l, o->argv);
 	if (e)
 		return cli_err(PROG, 2, "cannot fork: %s", strerror(-e));
-	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:O?}", "op", "launch", "pid", (int)l.pid,
-			"name", o->name, "exe", o->exe, "python_malloc", o->python_malloc,
-			"profile", wants_profiles(o), "context", o->context);
+	req = json_pack("{s:s, s:i, s:s, s:s, s:b, s:b, s:O?, s:s}", "op", "launch", "pid",
+			(int)l.pid, "name", o->name, "exe", o->exe, "python_malloc",
+			o->python_malloc, "profile", wants_profiles(o), "context", o->context,
+			"probe", o->hook ? "hook" : "uprobes");
+	if (req && o->kill_on_exit)
+		json_object_set_new(req, "kill_on_daemon_exit", json_true());
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
@@ -356,8 +405,8 @@ static int run_embedded(struct backend *b, struct run_opts *o, const char *comma
 	r = launch_prepare(&l, o->argv);
 	if (r)
 		return cli_err(PROG, 2, "cannot fork: %s", strerror(-r));
-	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->context, status, err,
-			  sizeof(err));
+	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->hook, o->context,
+			  status, err, sizeof(err));
 	if (r == -ENOENT || r == -EACCES)
 		return cli_err(PROG, r == -ENOENT ? 127 : 126, "%s", err);
 	if (r)
@@ -484,6 +533,7 @@ int main(int argc, char **argv)
 	if (o.python_malloc)
 		setenv("PYTHONMALLOC", "malloc", 1);
 	export_python_client();
+	choose_probe(&o);
 	if (o.socket)
 		setenv("BENCHMEM_SOCKET", o.socket, 1);
 	if (!o.embedded_only)

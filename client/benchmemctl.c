@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "cli_err.h"
+#include "client_mark.h"
 #include "ctl.h"
+
+/* a traced shell running benchmemctl: the collector lets go of it at its exec */
+BM_CLIENT_MARK;
 
 struct ctl_cmd {
 	const char *name;
@@ -31,7 +35,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  ctl_export, true },
 	{ "raw", "raw 'JSON-REQUEST'...", ctl_raw, true },
 	{ "profile", "profile NAME [--repeat N] [--pid PID] [--json]", ctl_profile, false },
-	{ "inspect", "inspect FILE.bin [--json]", ctl_inspect, true },
+	{ "inspect", "inspect FILE.bin [--json] [--top N]", ctl_inspect, true },
 	{ "top", "top [--once [--json]] [--interval MS] [--session ID] [--sort total|own|count]",
 	  ctl_top, false },
 };

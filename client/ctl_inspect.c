@@ -5,12 +5,14 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli_err.h"
 #include "ctl.h"
 #include "memray/reader.h"
+#include "inspect_top.h"
 #include "units.h"
 
 #define CMD "benchmemctl inspect"
@@ -108,15 +110,25 @@ int ctl_inspect(int argc, char **argv)
 	struct memray_profile prof = { 0 };
 	const char *path = NULL;
 	bool json = false;
-	char reason[256];
+	long top = -1;
+	char reason[256], *end;
 	FILE *f = NULL;
 	int ret = 2, err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--top")) {
+			if (i + 1 == argc)
+				return cli_err(CMD, 2, "--top needs a number of stacks");
+			errno = 0;
+			top = strtol(argv[++i], &end, 10);
+			if (errno || *end || top < 1 || top > 100000)
+				return cli_err(CMD, 2,
+					       "--top '%s': not a number of stacks (1-100000)",
+					       argv[i]);
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: benchmemctl inspect FILE.bin [--json]\n");
+			printf("usage: benchmemctl inspect FILE.bin [--json] [--top N]\n");
 			return 0;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return cli_err(CMD, 2, "unknown option '%s' (see --help)", argv[i]);
@@ -135,6 +147,14 @@ int ctl_inspect(int argc, char **argv)
 	if (!f) {
 		cli_err(CMD, 0, "%s: %s", path, strerror(errno));
 		return 2;
+	}
+	if (top > 0 && !json) {
+		err = inspect_top_print(f, (unsigned int)top, stdout, reason, sizeof(reason));
+		if (err)
+			cli_err(CMD, 0, "%s: %s", path, reason);
+		else
+			ret = fflush(stdout) ? 2 : 0;
+		goto out;
 	}
 	err = memray_read_file(f, NULL, NULL, &prof, reason, sizeof(reason));
 	if (err) {

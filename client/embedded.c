@@ -33,8 +33,8 @@ struct embedded *embedded__new(bool profile, const char *profile_dir, char *err,
 			 tmp && *tmp ? tmp : "/tmp", strerror(errno));
 		goto fail;
 	}
-	/* the command may drop privileges: let any of its users reach the socket */
-	chmod(e->dir, 0755);
+	/* the collector traces as root: its socket is its invoker's alone (mkdtemp made the
+	 * directory 0700; the socket is 0600), a command that drops privileges cannot mark */
 	snprintf(e->sock, sizeof(e->sock), "%s/benchmemd.sock", e->dir);
 	config_defaults(&o.cfg);
 	e->profile = profile;
@@ -44,7 +44,7 @@ struct embedded *embedded__new(bool profile, const char *profile_dir, char *err,
 		goto fail;
 	}
 	e->c = collector__new(&o, err, errlen);
-	if (!e->c || collector__serve_path(e->c, e->sock, 0666, err, errlen))
+	if (!e->c || collector__serve_path(e->c, e->sock, 0600, err, errlen))
 		goto fail;
 	setenv("BENCHMEM_SOCKET", e->sock, 1);
 	return e;
@@ -65,13 +65,14 @@ void embedded__free(struct embedded *e)
 }
 
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, json_t *context, int *status, char *err, size_t errlen)
+		  bool python_malloc, bool hook, json_t *context, int *status, char *err,
+		  size_t errlen)
 {
 	struct session *s;
 	int r;
 
 	r = collector__launch_local(e->c, l->pid, getuid(), name, command, python_malloc,
-				    e->profile, err, errlen);
+				    e->profile, hook, err, errlen);
 	if (r) {
 		launch_abort(l);
 		return r;

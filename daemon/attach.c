@@ -11,6 +11,7 @@
 
 #include "allocators.h"
 #include "attach.h"
+#include "hookpath.h"
 #include "log.h"
 #include "placement.h"
 #include "procmaps.h"
@@ -30,7 +31,8 @@ struct attach {
 	struct probe *probe;
 	bool system_wide;
 	struct link_set global;
-	struct link_set **sets; /* per process; looked up at fork, exec, attach and exit only */
+	struct probe_links hook; /* the hook's probe sites, for every process preloading it */
+	struct link_set **sets;	 /* per process; looked up at fork, exec, attach and exit only */
 	int nr_sets, cap_sets;
 };
 
@@ -62,6 +64,7 @@ void attach__free(struct attach *a)
 		free(a->sets[i]);
 	}
 	release_set(a, &a->global);
+	probe__release(a->probe, &a->hook);
 	free(a->sets);
 	free(a);
 }
@@ -120,7 +123,7 @@ void attach__track(struct attach *a, pid_t tgid, int stack_slot)
 		pr_warn("pid %d: cannot add to the traced map", tgid);
 }
 
-void attach__release(struct attach *a, pid_t tgid)
+static void release_links(struct attach *a, pid_t tgid)
 {
 	int i = find_set(a, tgid);
 
@@ -131,6 +134,11 @@ void attach__release(struct attach *a, pid_t tgid)
 		a->sets[i] = a->sets[--a->nr_sets];
 		free(l);
 	}
+}
+
+void attach__release(struct attach *a, pid_t tgid)
+{
+	release_links(a, tgid);
 	probe__untrack(a->probe, (uint32_t)tgid);
 }
 
@@ -209,29 +217,80 @@ static int attach_image(struct attach *a, pid_t tgid, const char *path, bool is_
 
 /* Libraries named in the process's LD_PRELOAD (jemalloc, tcmalloc, mimalloc are often brought
  * in that way): read from /proc/PID/environ, which exec has just replaced. */
-static void attach_preload(struct attach *a, pid_t tgid)
+static char *preload_of(pid_t tgid, char *buf, size_t len)
 {
-	char path[64], buf[16384], lib[4096], *v = NULL, *save = NULL;
+	char path[64], *v = NULL;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", tgid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
-		return;
+		return NULL;
 	buf[n] = '\0';
 	for (char *e = buf; e < buf + n; e += strlen(e) + 1) {
 		if (!strncmp(e, "LD_PRELOAD=", 11))
 			v = e + 11;
 	}
+	return v;
+}
+
+static void attach_preload(struct attach *a, pid_t tgid)
+{
+	char buf[16384], lib[4096], *save = NULL, *v = preload_of(tgid, buf, sizeof(buf));
+
 	for (char *t = v ? strtok_r(v, " :", &save) : NULL; t; t = strtok_r(NULL, " :", &save)) {
-		if (symbols_resolve(t, NULL, lib))
+		/* the hook exports malloc too, but is traced through its own sites */
+		if (!hook_in_preload(t) && symbols_resolve(t, NULL, lib))
 			attach_image(a, tgid, lib, false);
 	}
+}
+
+/* The one link on the hook's probe sites, made when the first process needs it. */
+static int hook_sites(struct attach *a)
+{
+	char path[PATH_MAX], err[512];
+	int e;
+
+	if (a->hook.nr)
+		return 0;
+	e = hook_library_path(path, sizeof(path));
+	if (!e)
+		e = probe__attach_hook(a->probe, path, &a->hook, err, sizeof(err));
+	if (e)
+		pr_warn("the hook cannot be traced (%s): its processes fall back to uprobes",
+			e == -ENOENT ? HOOK_LIBRARY " not found" : err);
+	return e;
+}
+
+/* Whether @tgid's executable is a CPython interpreter (the results say which allocator). */
+static bool runs_python(pid_t tgid)
+{
+	char exe[PATH_MAX], link[64];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", tgid);
+	len = readlink(link, exe, sizeof(exe) - 1);
+	exe[len > 0 ? len : 0] = '\0';
+	return !strncmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "python", 6);
+}
+
+bool attach__hook(struct attach *a, pid_t tgid, bool *python)
+{
+	char buf[16384], exe[64];
+
+	*python = runs_python(tgid);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", tgid);
+	if (a->system_wide || !hook_in_preload(preload_of(tgid, buf, sizeof(buf))) ||
+	    !hook_can_preload(exe) || hook_sites(a))
+		return false;
+	/* uprobes left from an earlier image would count each call a second time */
+	release_links(a, tgid);
+	return true;
 }
 
 int attach__image(struct attach *a, pid_t tgid, bool *python)
@@ -245,7 +304,7 @@ int attach__image(struct attach *a, pid_t tgid, bool *python)
 	if (len < 0)
 		return -errno;
 	exe[len] = '\0';
-	*python = !strncmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "python", 6);
+	*python = runs_python(tgid);
 	attach_preload(a, tgid);
 	attach_image(a, tgid, exe, true);
 	needed = calloc(SYMBOLS_MAX_NEEDED, sizeof(*needed));

@@ -32,6 +32,12 @@ void attach__track(struct attach *a, pid_t tgid, int stack_slot);
  * process is probed, or -errno. */
 int attach__image(struct attach *a, pid_t tgid, bool *python);
 
+/* After an exec of @tgid in a session launched with the hook: true when the new image
+ * preloads it (dynamically linked, not set-uid, LD_PRELOAD kept) and its probe sites are
+ * attached (one link for all processes); @tgid's uprobes, if any, are released. False: trace
+ * it with attach__image(). Sets *@python as attach__image() does. */
+bool attach__hook(struct attach *a, pid_t tgid, bool *python);
+
 /* A running process: every executable file it maps. 0, -ENOENT (nothing probed) or -errno. */
 int attach__maps(struct attach *a, pid_t tgid);
 

@@ -2,26 +2,27 @@
 /* daemon/collector.c — the top-level context: wires the event sources, the traced processes,
  * the session table and the profile jobs into one loop. What each part does
  * lives in its module; here is only who calls whom and when. */
-#include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "collector.h"
 #include "history.h"
 #include "log.h"
 #include "loop.h"
+#include "fdreserve.h"
 #include "probe.h"
+#include "profiling.h"
 #include "profiles.h"
 #include "ringbuf.h"
 #include "sessions.h"
@@ -44,6 +45,7 @@ struct collector {
 	int ready_fd;
 	struct session *local;
 	char spill_dir[PATH_MAX];
+	gid_t dir_gid; /* the group of the directories we create: the socket's */
 };
 
 uint64_t collector__now_ns(void)
@@ -168,15 +170,20 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 				   collector__session_lost(c, s), why, whylen);
 	if (r)
 		r->owner = owner;
+	tracer__recording(c->tracer, s);
 	return r;
 }
 
 const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
 				     bool aborted)
 {
+	const struct region *done;
+
 	collector__drain(c);
-	return sessions__stop_region(s, r, collector__now_ns(), collector__session_lost(c, s),
+	done = sessions__stop_region(s, r, collector__now_ns(), collector__session_lost(c, s),
 				     aborted);
+	tracer__recording(c->tracer, s);
+	return done;
 }
 
 json_t *collector__results(struct collector *c, struct session *s)
@@ -198,7 +205,8 @@ static void write_result_file(struct collector *c, struct session *s, bool exite
 	if (s->nr_closed)
 		doc = collector__results(c, s);
 	if (doc)
-		sessions__write_result(c->cfg.result_dir, s, name, doc, path, sizeof(path));
+		sessions__write_result(c->cfg.result_dir, c->dir_gid, s, name, doc, path,
+				       sizeof(path));
 	history__add(c->history, s, name, exited, doc, path);
 	json_decref(doc);
 }
@@ -217,6 +225,20 @@ static void close_all(struct collector *c, struct session *s, bool root_failed)
 		/* the whole-run region ends normally with its command; others were left open */
 		collector__stop(c, s, r, r->whole_run ? root_failed : true);
 	}
+}
+
+/* An exec gave a process of @s credentials its owner may not trace: every open region is
+ * aborted, every process detached before the new image runs (no event of it is accounted),
+ * and the owner's next stop or results says why. No result file: the run is not its own. */
+static void on_denied(void *arg, struct session *s, const char *why)
+{
+	struct collector *c = arg;
+
+	snprintf(s->denied, sizeof(s->denied), "%s", why);
+	pr_warn("session %u (uid %u): ended, detached: %s", s->id, s->uid, why);
+	close_all(c, s, true);
+	tracer__release(c->tracer, s, true);
+	s->ended = true;
 }
 
 void collector__detach(struct collector *c, struct session *s)
@@ -245,95 +267,74 @@ void collector__client_gone(struct collector *c, int client_id)
 	}
 }
 
-/* True (with EMFILE and the reason in @err) when fewer than fd_reserve descriptors would stay
- * free: one user's attaches (each costs probe links) must not leave none for other clients. */
-static bool fds_short(struct collector *c, char *err, size_t errlen)
+struct session *collector__attach(struct collector *c, const struct trace_req *t, char *err,
+				  size_t errlen)
 {
-	struct rlimit rl;
-	uint64_t used = 0;
-	DIR *d;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
-		return false;
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return false;
-	while (readdir(d))
-		used++;
-	closedir(d);
-	if (used + c->cfg.fd_reserve <= rl.rlim_cur)
-		return false;
-	snprintf(err, errlen,
-		 "cannot create a session: fd_reserve: %" PRIu64 " of %" PRIu64
-		 " descriptors in use, %" PRIu64 " are kept for clients",
-		 used, (uint64_t)rl.rlim_cur, c->cfg.fd_reserve);
-	errno = EMFILE;
-	return true;
-}
-
-struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
-				  bool follow_launch, bool profile, const char *name,
-				  const char *command, char *err, size_t errlen)
-{
-	char why[256];
 	struct session *s;
+	char why[384] = "";
 	int e;
 
-	if (find_proc(c, pid)) {
-		snprintf(err, errlen, "pid %d is already traced", pid);
+	if (find_proc(c, t->pid)) {
+		snprintf(err, errlen, "pid %d is already traced", t->pid);
 		errno = EEXIST;
 		return NULL;
 	}
-	if (fds_short(c, err, errlen))
+	if (fd_reserve_short(c->cfg.fd_reserve, err, errlen))
 		return NULL;
-	s = sessions__add(c->sessions, pid, uid, command, why, sizeof(why));
+	s = sessions__add(c->sessions, t->pid, t->uid, t->command, why, sizeof(why));
 	if (!s) {
 		snprintf(err, errlen, "cannot create a session: %s",
 			 errno == EMFILE ? why : strerror(errno));
 		return NULL;
 	}
-	s->owner_client = owner;
-	s->launched = follow_launch;
-	s->profile = profile;
-	if (profile) {
-		s->stack_slot = probe__stacks_open(c->probe);
-		if (s->stack_slot < 0) {
-			pr_warn("session %u: no stack map (%s): its allocations count as "
-				"lost_stacks",
-				s->id, strerror(-s->stack_slot));
-			s->stack_slot = -1;
-		}
-	}
-	e = tracer__trace(c->tracer, s, pid, follow_launch);
+	s->owner_client = t->owner;
+	s->launched = t->launch;
+	s->profile = t->profile;
+	s->gid = t->gid;
+	/* the owner reads the results: a privilege its process gains ends them, whoever asked */
+	s->checked = t->uid != 0;
+	s->kill_on_exit = t->kill_on_exit;
+	if (t->profile)
+		profiling_open(c->probe, s);
+	e = tracer__trace(c->tracer, s, t->pid, t->launch, t->grant, why, sizeof(why));
 	if (e) {
-		snprintf(err, errlen, "cannot trace pid %d: %s", pid,
-			 e == -ENOENT ? "it maps no allocator (malloc) we can probe"
-				      : strerror(-e));
+		if (e == -EPERM)
+			snprintf(err, errlen, "%s", why);
+		else
+			snprintf(err, errlen, "cannot trace pid %d: %s", t->pid, why);
 		drop_session(c, s);
 		errno = -e;
 		return NULL;
 	}
-	if (follow_launch) {
-		struct region *r = collector__start(c, s, name, 0, NULL, NULL, 0, why, sizeof(why));
+	if (t->launch) {
+		struct region *r =
+			collector__start(c, s, t->name, 0, NULL, NULL, 0, why, sizeof(why));
 
 		if (r)
 			r->whole_run = true;
 	}
-	pr_info("session %u: tracing pid %d for uid %u (%s)", s->id, pid, uid,
-		follow_launch ? "launched" : "attached");
+	pr_info("session %u: tracing pid %d for uid %u (%s%s)", s->id, t->pid, t->uid,
+		t->launch ? "launched" : "attached", t->kill_on_exit ? ", killed if we exit" : "");
 	return s;
 }
 
 int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
-			    const char *command, bool python_malloc, bool profile, char *err,
-			    size_t errlen)
+			    const char *command, bool python_malloc, bool profile, bool hook,
+			    char *err, size_t errlen)
 {
-	struct session *s =
-		collector__attach(c, pid, uid, 0, true, profile, name, command, err, errlen);
+	struct trace_req t = { .pid = pid,
+			       .uid = uid,
+			       .gid = getgid(),
+			       .launch = true,
+			       .profile = profile,
+			       .name = name,
+			       .command = command };
+	struct session *s = collector__attach(c, &t, err, errlen);
 
 	if (!s)
 		return -errno;
 	s->python_malloc = python_malloc;
+	s->hook = hook;
 	c->local = s;
 	return 0;
 }
@@ -461,13 +462,24 @@ static const char *host_name(char *buf, size_t len)
 
 static int new_parts(struct collector *c, const struct collector_opts *o)
 {
-	char host[HOST_NAME_MAX + 1];
+	char host[HOST_NAME_MAX + 1], buf[4096];
+	struct group gr, *res = NULL;
+	int fd;
 
+	c->dir_gid = !getgrnam_r(o->cfg.socket_group, &gr, buf, sizeof(buf), &res) && res
+			     ? gr.gr_gid
+			     : 0;
 	snprintf(c->spill_dir, sizeof(c->spill_dir), "%s",
 		 o->embedded ? (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : o->cfg.state_dir);
-	mkdir(c->spill_dir, 0755);
+	if (!o->embedded) {
+		fd = atomic_dir_open(c->spill_dir, SESSIONS_DIR_MODE, c->dir_gid);
+		if (fd < 0)
+			pr_warn("%s: %s", c->spill_dir, strerror(-fd));
+		else
+			close(fd);
+	}
 	c->sessions = sessions__new(&c->cfg, c->spill_dir);
-	c->profiles = profiles__new(c->probe, c->cfg.profile_dir);
+	c->profiles = profiles__new(c->probe, c->cfg.profile_dir, c->dir_gid);
 	c->history = history__new(c->cfg.metrics_max_series, host_name(host, sizeof(host)));
 	return c->sessions && c->profiles && c->history ? 0 : -ENOMEM;
 }
@@ -475,7 +487,7 @@ static int new_parts(struct collector *c, const struct collector_opts *o)
 struct collector *collector__new(const struct collector_opts *o, char *err, size_t errlen)
 {
 	static const struct tracer_ops tops = { on_root_exiting, on_root_exit, on_proc_gone,
-						on_child_exit };
+						on_denied, on_child_exit };
 	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM,
 				 .ringbuf_bytes = o->cfg.ring_buffer,
 				 .stack_entries = (uint32_t)o->cfg.stack_map_entries };
@@ -546,6 +558,22 @@ void collector__free(struct collector *c)
 	free(c);
 }
 
+/* The daemon stops (SIGTERM): the users' benchmarks run on, untraced, their open regions
+ * aborted and written; only a session that asked for it (kill_on_exit) dies with us. */
+static void shut_session(struct collector *c, struct session *s)
+{
+	close_all(c, s, true);
+	if (s->kill_on_exit) {
+		for (int i = 0; i < s->nr_procs; i++)
+			kill(s->procs[i]->tgid, SIGKILL);
+	} else {
+		tracer__release(c->tracer, s, true);
+	}
+	s->ended = true;
+	write_result_file(c, s, false);
+	pr_info("session %u: %s at shutdown", s->id, s->kill_on_exit ? "killed" : "detached");
+}
+
 int collector__run(struct collector *c)
 {
 	int err;
@@ -566,7 +594,7 @@ int collector__run(struct collector *c)
 			struct session *s = sessions__at(c->sessions, i);
 
 			if (!s->ended)
-				collector__detach(c, s);
+				shut_session(c, s);
 		}
 	}
 	return err;

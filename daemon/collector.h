@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "creds.h"
 #include "session.h"
 #include "source.h"
 #include "version.h"
@@ -65,8 +66,8 @@ int collector__run(struct collector *c);
 /* Embedded use: the session launched in-process (benchmem-run), its root's wait status
  * (valid once it ended), and its result document (new reference). */
 int collector__launch_local(struct collector *c, pid_t pid, uid_t uid, const char *name,
-			    const char *command, bool python_malloc, bool profile, char *err,
-			    size_t errlen);
+			    const char *command, bool python_malloc, bool profile, bool hook,
+			    char *err, size_t errlen);
 struct session *collector__local_session(struct collector *c);
 json_t *collector__results(struct collector *c, struct session *s);
 /* Forwards @sig to the root of the embedded session (benchmem-run's SIGINT/SIGTERM). */
@@ -75,10 +76,24 @@ void collector__forward_signal(struct collector *c, int sig);
 /* ---- the operations behind the protocol (dispatch.c) --------------------------------- */
 struct session *collector__find_session_by_pid(struct collector *c, pid_t pid);
 struct session *collector__find_session_by_id(struct collector *c, uint32_t id);
-/* Trace running process @pid for @uid. Returns the session or NULL + errno/@err. */
-struct session *collector__attach(struct collector *c, pid_t pid, uid_t uid, int owner,
-				  bool follow_launch, bool profile, const char *name,
-				  const char *command, char *err, size_t errlen);
+/* A trace request: process @pid, its session owned by @uid/@gid (results and profiles are
+ * theirs) and by client @owner; @launch: stopped before its execve (a whole-run region named
+ * @name opens); @grant: what dispatch checked, re-checked after the seize (NULL: no check,
+ * the embedded collector's own child). */
+struct trace_req {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int owner;
+	bool launch, profile;
+	bool kill_on_exit; /* PTRACE_O_EXITKILL: the tree dies when the daemon exits */
+	const char *name, *command;
+	const struct creds_grant *grant;
+};
+/* Traces @t->pid. Returns the session or NULL + errno/@err (EPERM: the re-check after the
+ * seize refused it; the process is detached again on every error). */
+struct session *collector__attach(struct collector *c, const struct trace_req *t, char *err,
+				  size_t errlen);
 /* Writes (once) the .bin profile of closed region @name (@repeat, or the min-peak pass when
  * < 0) into the profile directory. Returns its path (owned by the session) or NULL + errno
  * with a reason in @err (ENOENT: no such region; ENODATA: no events were kept). */

@@ -4,12 +4,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector.h"
 #include "dispatch.h"
 #include "history.h"
 #include "log.h"
-#include "procstatus.h"
+#include "creds.h"
 #include "proto.h"
 #include "server.h"
 #include "watch.h"
@@ -82,6 +83,11 @@ static struct session *target_session(struct ctx *x)
 		reply_err(x, "permission", "session %u belongs to uid %u", s->id, s->uid);
 		return NULL;
 	}
+	if (s->denied[0]) {
+		reply_err(x, "permission", "session %u was ended and detached: %s", s->id,
+			  s->denied);
+		return NULL;
+	}
 	return s;
 }
 
@@ -92,34 +98,80 @@ static void op_hello(struct ctx *x)
 			   "mode", collector__embedded(x->c) ? "embedded" : "daemon"));
 }
 
+/* The credential check of a trace request (design.md "Trust", creds.h), on a pidfd opened
+ * first: 0 with @g filled (the caller closes g->pidfd), or -1 once answered. */
+static int check_trace(struct ctx *x, bool launch, struct creds_grant *g)
+{
+	pid_t pid = x->req->pid;
+	char why[384];
+	int e;
+
+	*g = (struct creds_grant){ .pidfd = creds_pidfd_open(pid),
+				   .uid = x->cl->uid,
+				   .gid = x->cl->gid };
+	e = g->pidfd < 0 ? g->pidfd : creds_read(pid, &g->seen);
+	/* alive after the read: what was read is the pidfd's process */
+	if (!e)
+		e = creds_pidfd_alive(g->pidfd);
+	if (e && !creds_read(pid, &g->seen) && g->seen.st.tgid != pid) {
+		reply_err(x, "attach_failed", "pid %d is a thread of process %d: name the process",
+			  pid, g->seen.st.tgid);
+		return -1;
+	}
+	if (e) {
+		reply_err(x, "no_session", "no process %d", pid);
+		return -1;
+	}
+	if (creds_allows(&g->seen, pid, x->cl->uid, x->cl->gid, why, sizeof(why))) {
+		reply_err(x, "permission", "%s", why);
+		return -1;
+	}
+	if (launch && x->cl->uid != 0 && g->seen.st.ppid != x->cl->pid) {
+		reply_err(x, "permission", "pid %d is not your child", pid);
+		return -1;
+	}
+	return 0;
+}
+
 static void op_trace(struct ctx *x, bool launch)
 {
 	const struct bm_request *r = x->req;
+	struct creds_grant g;
+	struct trace_req t = { .pid = r->pid,
+			       .owner = x->cl->id,
+			       .launch = launch,
+			       .profile = r->profile,
+			       .kill_on_exit = r->kill_on_daemon_exit,
+			       .name = r->name[0] ? r->name : "run",
+			       .command = r->exe[0] ? r->exe : r->name,
+			       .grant = &g };
 	struct session *s;
-	struct proc_status st;
 	char err[512];
 
-	if (procstatus_read(r->pid, &st)) {
-		reply_err(x, "no_session", "no process %d", r->pid);
+	if (check_trace(x, launch, &g)) {
+		if (g.pidfd >= 0)
+			close(g.pidfd);
 		return;
 	}
-	if (!may_touch_uid(x->cl, st.uid)) {
-		reply_err(x, "permission", "pid %d belongs to uid %u, you are uid %u", r->pid,
-			  st.uid, x->cl->uid);
-		return;
+	/* the session is the process's user's (root may trace a user's process for them), but
+	 * only when that user could trace it too: a set-uid process root traces stays root's */
+	if (!creds_allows(&g.seen, r->pid, g.seen.st.uids[0], g.seen.st.gids[0], err,
+			  sizeof(err))) {
+		t.uid = g.seen.st.uids[0];
+		t.gid = g.seen.st.gids[0];
 	}
-	if (launch && x->cl->uid != 0 && st.ppid != x->cl->pid) {
-		reply_err(x, "permission", "pid %d is not your child", r->pid);
-		return;
-	}
-	s = collector__attach(x->c, r->pid, st.uid, x->cl->id, launch, r->profile,
-			      r->name[0] ? r->name : "run", r->exe[0] ? r->exe : r->name, err,
-			      sizeof(err));
+	s = collector__attach(x->c, &t, err, sizeof(err));
+	close(g.pidfd);
 	if (!s) {
-		reply_err(x, errno == EMFILE ? "limit" : "attach_failed", "%s", err);
+		reply_err(x,
+			  errno == EMFILE  ? "limit"
+			  : errno == EPERM ? "permission"
+					   : "attach_failed",
+			  "%s", err);
 		return;
 	}
 	s->python_malloc = r->python_malloc;
+	s->hook = r->hook;
 	s->context = json_incref(r->context); /* stored verbatim, written into its results */
 	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
 }

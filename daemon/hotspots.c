@@ -48,7 +48,8 @@ static bool is_allocator(const char *name)
 					     "aligned_alloc", "memalign",      "valloc",
 					     "pvalloc",	      "mmap",	       "mmap64",
 					     "sysmalloc",     "_mid_memalign", "tcache_init" };
-	static const char *const prefix[] = { "__libc_", "_int_", "__GI_", "__malloc" };
+	/* bm_hook_: the in-process hook's probe site (docs/hook.md) */
+	static const char *const prefix[] = { "__libc_", "_int_", "__GI_", "__malloc", "bm_hook_" };
 
 	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
 		if (!strcmp(name, exact[i]))

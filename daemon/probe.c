@@ -123,8 +123,11 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 	}
 	p->skel->rodata->check_traced = true;
 	allocators_fill_specs(p->skel->rodata->argspecs);
+	/* the hook's batches get the same size: a ring smaller than one batch loses them all,
+	 * and says so */
 	if (o->ringbuf_bytes &&
-	    bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes)) {
+	    (bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)o->ringbuf_bytes) ||
+	     bpf_map__set_max_entries(p->skel->maps.hook_batches, (uint32_t)o->ringbuf_bytes))) {
 		e = -errno;
 		snprintf(err, errlen, "ring buffer of %llu bytes: %s",
 			 (unsigned long long)o->ringbuf_bytes, strerror(errno));
@@ -146,6 +149,7 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 					      BM_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(p->skel->progs.alloc_exit_multi,
 					      BM_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(p->skel->progs.hook_site, BM_TRACE_UPROBE_MULTI);
 	e = benchmem_bpf__load(p->skel);
 	if (tmpl >= 0)
 		close(tmpl); /* the loaded outer map keeps what it needs of it */
@@ -196,6 +200,11 @@ void probe__free(struct probe *p)
 int probe__events_fd(const struct probe *p)
 {
 	return bpf_map__fd(p->skel->maps.events);
+}
+
+int probe__hook_batches_fd(const struct probe *p)
+{
+	return bpf_map__fd(p->skel->maps.hook_batches);
 }
 
 static uint64_t cookie_of(const struct alloc_sym *s)
@@ -307,6 +316,44 @@ fail:
 	return e;
 }
 
+int probe__attach_hook(struct probe *p, const char *path, struct probe_links *out, char *err,
+		       size_t errlen)
+{
+	static const char *const sites[] = { [BM_HOOK_SITE_EVENT] = "bm_hook_site_event",
+					     [BM_HOOK_SITE_BATCH] = "bm_hook_site_batch" };
+	uint64_t offs[2 * BM_HOOK_GENS], cookies[2 * BM_HOOK_GENS], base;
+	struct link_create_umulti a;
+	int fd, e, n = 0;
+
+	for (int i = BM_HOOK_SITE_EVENT; i <= BM_HOOK_SITE_BATCH; i++) {
+		e = symbols_offset_of(path, sites[i], &base, err, errlen);
+		if (e)
+			return e;
+		for (int g = 0; g < BM_HOOK_GENS; g++) {
+			offs[n] = base + (uint64_t)g * BM_HOOK_SITE_STRIDE;
+			cookies[n++] = (uint64_t)i;
+		}
+	}
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (uint32_t)bpf_program__fd(p->skel->progs.hook_site);
+	a.attach_type = BM_TRACE_UPROBE_MULTI;
+	a.path = (uint64_t)(uintptr_t)path;
+	a.offsets = (uint64_t)(uintptr_t)offs;
+	a.cookies = (uint64_t)(uintptr_t)cookies;
+	a.cnt = (uint32_t)n;
+	/* pid 0: every process mapping the file; only traced ones preload it */
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "cannot attach the hook's probe sites in %s: %s", path,
+			 strerror(errno));
+		return e;
+	}
+	out->nr = 0;
+	out->fds[out->nr++] = fd;
+	return 0;
+}
+
 void probe__release(struct probe *p, struct probe_links *l)
 {
 	for (int i = 0; i < l->nr; i++) {
@@ -333,6 +380,7 @@ void probe__untrack(struct probe *p, uint32_t tgid)
 {
 	bpf_map__delete_elem(p->skel->maps.traced, &tgid, sizeof(tgid), 0);
 	bpf_map__delete_elem(p->skel->maps.lost, &tgid, sizeof(tgid), 0);
+	bpf_map__delete_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), 0);
 }
 
 uint64_t probe__lost_of(struct probe *p, uint32_t tgid)
@@ -413,6 +461,41 @@ int probe__stack(struct probe *p, int slot, int32_t stack_id, uint64_t *ips, siz
 		n++;
 	}
 	return (int)n;
+}
+
+int probe__pyconf(struct probe *p, uint32_t tgid, const struct bm_pyconf *c)
+{
+	int err;
+
+	if (!c) {
+		bpf_map__delete_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), 0);
+		return 0;
+	}
+	err = bpf_map__update_elem(p->skel->maps.pyconf, &tgid, sizeof(tgid), c, sizeof(*c),
+				   BPF_ANY);
+	return err ? -errno : 0;
+}
+
+int probe__pystack(struct probe *p, uint64_t key, struct bm_pystack *out)
+{
+	if (bpf_map__lookup_elem(p->skel->maps.pystacks, &key, sizeof(key), out, sizeof(*out), 0))
+		return -errno;
+	return 0;
+}
+
+static int py_configure(void *arg, pid_t tgid, const struct bm_pyconf *conf)
+{
+	return probe__pyconf(arg, (uint32_t)tgid, conf);
+}
+
+static int py_lookup(void *arg, uint64_t key, struct bm_pystack *out)
+{
+	return probe__pystack(arg, key, out);
+}
+
+struct pystacks_ops probe__pystacks_ops(struct probe *p)
+{
+	return (struct pystacks_ops){ py_configure, py_lookup, p };
 }
 
 const char *probe__mode(const struct probe *p)

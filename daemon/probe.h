@@ -11,6 +11,7 @@
 
 #include "allocators.h"
 #include "benchmem.h"
+#include "pystacks.h"
 #include "symbols.h"
 
 struct probe;
@@ -43,6 +44,14 @@ int probe__events_fd(const struct probe *p);
 int probe__attach(struct probe *p, pid_t pid, const char *path, const struct alloc_sym *syms,
 		  size_t n, struct probe_links *out, char *err, size_t errlen);
 
+/* The ring buffer map of the hook's batches, for hook_source.c. */
+int probe__hook_batches_fd(const struct probe *p);
+
+/* Attaches the hook's probe sites in @path (libbenchmem-hook.so) once, for every process
+ * that maps it: those are the processes we launched with it preloaded. 0 or -errno (@err). */
+int probe__attach_hook(struct probe *p, const char *path, struct probe_links *out, char *err,
+		       size_t errlen);
+
 /* Hands the links to a closer thread: closing a uprobe costs 80-150 ms of RCU sync
  * (design.md), which must not stall the loop. */
 void probe__release(struct probe *p, struct probe_links *l);
@@ -70,6 +79,15 @@ int probe__counters(struct probe *p, uint64_t *out);
 /* Copies the user stack @stack_id of slot @slot's map into @ips (innermost first); returns
  * frames or -errno. */
 int probe__stack(struct probe *p, int slot, int32_t stack_id, uint64_t *ips, size_t max);
+
+/* The BPF side of daemon/pystacks.c: probe__pyconf() and probe__pystack() on @p. */
+struct pystacks_ops probe__pystacks_ops(struct probe *p);
+
+/* Puts @c in the Python frame walker's config for @tgid; NULL removes it. 0 or -errno. */
+int probe__pyconf(struct probe *p, uint32_t tgid, const struct bm_pyconf *c);
+
+/* Copies the Python stack @key (bm_event.py_stack) into @out. 0 or -errno (-ENOENT). */
+int probe__pystack(struct probe *p, uint64_t key, struct bm_pystack *out);
 
 /* "uprobe_multi" or "perf" — how links are made; for results and logs. */
 const char *probe__mode(const struct probe *p);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/procstatus.c — /proc/PID/status reader: ids and VmHWM. */
+/* daemon/procstatus.c — /proc/PID/status reader: ids, credentials and VmHWM. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 int procstatus_parse(FILE *f, struct proc_status *out)
 {
 	char line[256];
-	unsigned int uid;
+	unsigned int u[4];
 	uint64_t kib;
 	int got = 0;
 
@@ -17,16 +17,24 @@ int procstatus_parse(FILE *f, struct proc_status *out)
 	while (fgets(line, sizeof(line), f)) {
 		got += sscanf(line, "Tgid: %d", &out->tgid) == 1;
 		got += sscanf(line, "PPid: %d", &out->ppid) == 1;
-		if (sscanf(line, "Uid: %u", &uid) == 1) {
-			out->uid = uid;
+		if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4) {
+			for (int i = 0; i < 4; i++)
+				out->uids[i] = u[i];
+			out->uid = u[0];
 			got++;
 		}
+		if (sscanf(line, "Gid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4) {
+			for (int i = 0; i < 4; i++)
+				out->gids[i] = u[i];
+			got++;
+		}
+		sscanf(line, "CapPrm: %" SCNx64, &out->cap_prm);
 		if (sscanf(line, "VmHWM: %" SCNu64 " kB", &kib) == 1) {
 			out->hwm_bytes = kib * 1024;
 			out->has_hwm = true;
 		}
 	}
-	return got == 3 ? 0 : -ENODATA;
+	return got == 4 ? 0 : -ENODATA;
 }
 
 int procstatus_read(pid_t pid, struct proc_status *out)

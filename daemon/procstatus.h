@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/procstatus.h — the fields of /proc/PID/status the daemon needs: ids and VmHWM. */
+/* daemon/procstatus.h — the fields of /proc/PID/status the daemon needs: ids, credentials,
+ * permitted capabilities and VmHWM. */
 #ifndef BM_PROCSTATUS_H
 #define BM_PROCSTATUS_H
 
@@ -12,11 +13,14 @@ struct proc_status {
 	pid_t tgid;	    /* the process of this task */
 	pid_t ppid;	    /* its parent */
 	uid_t uid;	    /* real uid */
+	uid_t uids[4];	    /* real, effective, saved, filesystem */
+	gid_t gids[4];	    /* the same for the group */
+	uint64_t cap_prm;   /* permitted capabilities */
 	uint64_t hwm_bytes; /* VmHWM: resident high-water, bytes */
 	bool has_hwm;	    /* a kernel thread or a zombie has no VmHWM */
 };
 
-/* Parses status text from @f. Returns 0, or -ENODATA when Tgid, PPid or Uid is missing.
+/* Parses status text from @f. Returns 0, or -ENODATA when Tgid, PPid, Uid or Gid is missing.
  * Pure apart from reading @f. */
 int procstatus_parse(FILE *f, struct proc_status *out);
 

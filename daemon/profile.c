@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "memray/pyframes.h"
 #include "memray/writer.h"
 #include "profile.h"
+#include "pystacks.h"
+#include "sessions.h"
 #include "spool.h"
 #include "stacks.h"
 
@@ -30,6 +33,8 @@ struct replay {
 	struct probe *p;
 	int slot; /* the session's stack map */
 	struct stack_cache *cache;
+	const struct pystacks *py;  /* the session's Python stacks; NULL: none captured */
+	struct memray_pyframes *pf; /* each thread's Python stack in the file */
 };
 
 static const uint64_t *frames_of(struct replay *x, int32_t id, size_t *n)
@@ -64,6 +69,14 @@ static int replay_one(void *arg, const struct spool_rec *r)
 	switch (r->kind) {
 	case BM_EV_ALLOC:
 		frames = frames_of(x, r->stack_id, &n);
+		if (x->pf) {
+			const struct pystack *ps = pystacks__get(x->py, r->py_stack);
+			int err = memray_pyframes__set(x->pf, x->w, r->tid, ps ? ps->f : NULL,
+						       ps ? ps->n : 0);
+
+			if (err)
+				return err;
+		}
 		return memray_writer__alloc(x->w, r->tid, r->func, r->addr, r->size, frames, n);
 	case BM_EV_FREE:
 		return memray_writer__free_block(x->w, r->tid, r->addr);
@@ -92,8 +105,9 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 				 .python_allocator = !s->saw_python	? MEMRAY_OTHER
 						     : s->python_malloc ? MEMRAY_MALLOC
 									: MEMRAY_PYMALLOC,
-				 .native_traces = true };
-	struct replay x = { .p = p, .slot = s->stack_slot };
+				 .native_traces = true,
+				 .python_version = pystacks__version(s->py) };
+	struct replay x = { .p = p, .slot = s->stack_slot, .py = s->py };
 	struct memray_image *imgs = NULL;
 	int err;
 
@@ -102,6 +116,13 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 	if (!x.w) {
 		err = -errno;
 		goto out;
+	}
+	if (pystacks__nr_stacks(s->py)) {
+		x.pf = memray_pyframes__new();
+		if (!x.pf) {
+			err = -ENOMEM;
+			goto out;
+		}
 	}
 	if (s->images && s->images->n) {
 		err = stacks_images_to_memray(s->images, &imgs);
@@ -114,6 +135,7 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 	if (!err)
 		err = memray_writer__finish(x.w);
 out:
+	memray_pyframes__free(x.pf);
 	memray_writer__free(x.w);
 	for (size_t i = 0; x.cache && i < BM_MAX_STACKS; i++)
 		free(x.cache->frames[i]);
@@ -122,9 +144,12 @@ out:
 	return err;
 }
 
-int profile_write(struct probe *p, const struct session *s, const struct region *r,
-		  const char *path, char *err, size_t errlen)
+int profile_write(struct probe *p, const struct session *s, const struct region *r, int dirfd,
+		  const char *name, char *err, size_t errlen)
 {
+	struct atomic_file_opts o = {
+		.mode = SESSIONS_FILE_MODE, .uid = s->uid, .gid = s->gid, .noreplace = true
+	};
 	char tmp[4096];
 	int fd, e;
 
@@ -133,31 +158,28 @@ int profile_write(struct probe *p, const struct session *s, const struct region 
 			 r->name);
 		return -ENODATA;
 	}
-	fd = atomic_file_open(path, tmp, sizeof(tmp), 0644);
+	fd = atomic_file_openat(dirfd, name, tmp, sizeof(tmp), &o);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(-fd));
+		snprintf(err, errlen, "cannot create %s: %s", name, strerror(-fd));
 		return fd;
 	}
 	e = write_records(fd, p, s, r);
 	if (e) {
-		atomic_file_abort(fd, tmp);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-e));
+		atomic_file_abortat(dirfd, fd, tmp);
+		snprintf(err, errlen, "cannot write %s: %s", name, strerror(-e));
 		return e;
 	}
-	e = atomic_file_commit(fd, tmp, path);
+	e = atomic_file_commitat(dirfd, fd, tmp, name, &o);
 	if (e)
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-e));
+		snprintf(err, errlen, "cannot write %s: %s", name, strerror(-e));
 	return e;
 }
 
-int profile_path(const char *dir, const struct session *s, const struct region *r, char *out,
-		 size_t len)
+int profile_name(int dirfd, const struct session *s, const struct region *r, char *out, size_t len)
 {
 	char safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 32];
 
 	names_clean(r->name, safe, sizeof(safe));
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
 	snprintf(stem, sizeof(stem), "%u-%s-%u", s->id, safe, r->repeat);
-	return names_free_path(dir, stem, ".bin", out, len);
+	return names_free_at(dirfd, stem, ".bin", out, len);
 }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "log.h"
 #include "profile.h"
 #include "profiles.h"
@@ -25,19 +26,21 @@ struct writer_job {
 struct profiles {
 	struct probe *probe;
 	char dir[PATH_MAX];
+	gid_t dir_gid;
 	profiles_done_fn *done;
 	void *done_arg;
 	struct writer_job jobs[PROFILES_MAX_WRITERS]; /* profile writers running now */
 	int nr_jobs;
 };
 
-struct profiles *profiles__new(struct probe *p, const char *dir)
+struct profiles *profiles__new(struct probe *p, const char *dir, gid_t dir_gid)
 {
 	struct profiles *pr = calloc(1, sizeof(*pr));
 
 	if (!pr)
 		return NULL;
 	pr->probe = p;
+	pr->dir_gid = dir_gid;
 	snprintf(pr->dir, sizeof(pr->dir), "%s", dir);
 	return pr;
 }
@@ -71,14 +74,18 @@ void profiles__snapshot(struct session *s)
 	s->images = im;
 }
 
-/* The closed region a profile request names and a fresh file name for it: 0 with *@out and
- * @path set, 1 when its .bin exists already (*@out's profile), or -errno with @err. */
+/* The closed region a profile request names, the profile directory (*@dirfd, the caller
+ * closes it) and a fresh file name in it (@path: DIR/NAME, @name: NAME): 0 with *@out set, 1
+ * when its .bin exists already (*@out's profile), or -errno with @err. */
 static int profile_target(struct profiles *pr, struct session *s, const char *name, int64_t repeat,
-			  struct region **out, char *path, size_t len, char *err, size_t errlen)
+			  struct region **out, int *dirfd, char *path, size_t len, char *err,
+			  size_t errlen)
 {
 	struct region *r = session__find_closed(s, name, repeat);
+	char file[BM_NAME_MAX + 64];
 	int e;
 
+	*dirfd = -1;
 	if (!r) {
 		snprintf(err, errlen, "no closed region '%s'", name);
 		return -ENOENT;
@@ -94,10 +101,23 @@ static int profile_target(struct profiles *pr, struct session *s, const char *na
 	/* the images are read when a profile is asked for while the root lives, else they are
 	 * the ones read at its exit: not at every region stop */
 	profiles__snapshot(s);
-	e = profile_path(pr->dir, s, r, path, len);
-	if (e)
+	*dirfd = atomic_dir_open(pr->dir, SESSIONS_DIR_MODE, pr->dir_gid);
+	e = *dirfd < 0 ? *dirfd : profile_name(*dirfd, s, r, file, sizeof(file));
+	if (!e && (size_t)snprintf(path, len, "%s/%s", pr->dir, file) >= len)
+		e = -ENAMETOOLONG;
+	if (e) {
 		snprintf(err, errlen, "cannot use %s: %s", pr->dir, strerror(-e));
+		if (*dirfd >= 0)
+			close(*dirfd);
+		*dirfd = -1;
+	}
 	return e;
+}
+
+/* The file name part of @path (profile_target made it DIR/NAME). */
+static const char *base_of(const char *path)
+{
+	return strrchr(path, '/') + 1;
 }
 
 /* Remembers that region @r of session @id has its .bin at @path. */
@@ -113,10 +133,12 @@ const char *profiles__write(struct profiles *pr, struct session *s, const char *
 {
 	char path[PATH_MAX];
 	struct region *r;
-	int e = profile_target(pr, s, name, repeat, &r, path, sizeof(path), err, errlen);
+	int dirfd, e = profile_target(pr, s, name, repeat, &r, &dirfd, path, sizeof(path), err,
+				      errlen);
 
 	if (e == 0) {
-		e = profile_write(pr->probe, s, r, path, err, errlen);
+		e = profile_write(pr->probe, s, r, dirfd, base_of(path), err, errlen);
+		close(dirfd);
 		if (e)
 			pr_err("session %u: %s", s->id, err);
 	}
@@ -139,14 +161,14 @@ int profiles__start(struct profiles *pr, struct session *s, const char *name, in
 	struct writer_job *j = &pr->jobs[pr->nr_jobs];
 	struct region *r;
 	pid_t pid;
-	int e;
+	int e, dirfd;
 
 	if (pr->nr_jobs == PROFILES_MAX_WRITERS) {
 		snprintf(err, errlen, "%d profiles are being written; ask again",
 			 PROFILES_MAX_WRITERS);
 		return -EBUSY;
 	}
-	e = profile_target(pr, s, name, repeat, &r, j->path, sizeof(j->path), err, errlen);
+	e = profile_target(pr, s, name, repeat, &r, &dirfd, j->path, sizeof(j->path), err, errlen);
 	if (e == 1)
 		*path = r->profile;
 	if (e)
@@ -155,20 +177,24 @@ int profiles__start(struct profiles *pr, struct session *s, const char *name, in
 		if (pr->jobs[i].session == s->id && pr->jobs[i].repeat == r->repeat &&
 		    !strcmp(pr->jobs[i].name, r->name)) {
 			snprintf(err, errlen, "the profile of '%s' is being written", name);
+			close(dirfd);
 			return -EBUSY;
 		}
 	}
 	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "cannot fork a profile writer: %s", strerror(errno));
-		return -errno;
-	}
 	if (pid == 0) {
 		char why[512];
 
 		/* the child has only this thread and a copy of the spool: write, then leave
 		 * without running the parent's exit handlers */
-		_exit(-profile_write(pr->probe, s, r, j->path, why, sizeof(why)) & 0xff);
+		_exit(-profile_write(pr->probe, s, r, dirfd, base_of(j->path), why, sizeof(why)) &
+		      0xff);
+	}
+	e = -errno;
+	close(dirfd);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot fork a profile writer: %s", strerror(-e));
+		return e;
 	}
 	j->pid = pid;
 	j->client = client_id;

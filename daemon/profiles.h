@@ -24,8 +24,9 @@ struct profiles;
 typedef void profiles_done_fn(void *arg, int client_id, const char *name, const char *path,
 			      const char *err);
 
-/* Profiles of @p's stacks written into @dir (copied). NULL + errno. */
-struct profiles *profiles__new(struct probe *p, const char *dir);
+/* Profiles of @p's stacks written into @dir (copied; created with group @dir_gid). NULL +
+ * errno. */
+struct profiles *profiles__new(struct probe *p, const char *dir, gid_t dir_gid);
 void profiles__free(struct profiles *pr); /* NULL-safe; running writers finish on their own */
 
 /* Who hears about finished writers (one listener; NULL: nobody). */

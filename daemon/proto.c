@@ -57,6 +57,8 @@ enum member_bit {
 	M_INTERVAL = 1u << 11,
 	M_THREAD = 1u << 12,
 	M_SORT = 1u << 13,
+	M_PROBE = 1u << 14,
+	M_KILL = 1u << 15,
 };
 
 typedef int member_parse_fn(const char *key, json_t *v, struct bm_request *r, const struct perr *e);
@@ -192,6 +194,14 @@ static int parse_profile(const char *key, json_t *v, struct bm_request *r, const
 	return 0;
 }
 
+static int parse_kill(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	if (!json_is_boolean(v))
+		return fail(e, "bad_request", "\"%s\" must be true or false", key);
+	r->kill_on_daemon_exit = json_is_true(v);
+	return 0;
+}
+
 /* launch/attach "context": the client's commit_info/machine_info, bounded (lib/context). */
 static int parse_context(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
 {
@@ -201,6 +211,16 @@ static int parse_context(const char *key, json_t *v, struct bm_request *r, const
 	if (context_check(v, why, sizeof(why)))
 		return fail(e, "bad_request", "%s", why);
 	r->context = json_incref(v);
+	return 0;
+}
+
+static int parse_probe(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || (strcmp(s, "hook") && strcmp(s, "uprobes")))
+		return fail(e, "bad_request", "\"%s\" must be \"hook\" or \"uprobes\"", key);
+	r->hook = !strcmp(s, "hook");
 	return 0;
 }
 
@@ -285,10 +305,12 @@ static const struct member_desc member_table[] = {
 	{ "exe", M_EXE, parse_exe },
 	{ "python_malloc", M_PYTHON_MALLOC, parse_python_malloc },
 	{ "profile", M_PROFILE, parse_profile },
+	{ "probe", M_PROBE, parse_probe },
 	{ "context", M_CONTEXT, parse_context },
 	{ "interval_ms", M_INTERVAL, parse_interval },
 	{ "thread", M_THREAD, parse_thread },
 	{ "sort", M_SORT, parse_sort },
+	{ "kill_on_daemon_exit", M_KILL, parse_kill },
 };
 
 /* ---- ops --------------------------------------------------------------------------------- */
@@ -305,8 +327,8 @@ struct op_desc {
 static const struct op_desc ops[] = {
 	{ "hello", BM_OP_HELLO, 0, 0 },
 	{ "launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
-	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT },
-	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT },
+	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_PROBE | M_KILL },
+	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_KILL },
 	{ "start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET },
 	{ "stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET },
 	{ "status", BM_OP_STATUS, 0, 0 },

@@ -45,12 +45,14 @@ struct bm_request {
 	bool has_group; /* false when absent or null */
 	char exe[BM_EXE_MAX + 1];
 	bool python_malloc;
-	bool profile;	      /* launch/attach: keep events with stacks for .bin profiles */
-	json_t *context;      /* launch/attach, owned: the client's commit_info/machine_info
-			       * (checked by context_check), or NULL */
-	uint32_t interval_ms; /* watch: BM_WATCH_MIN_MS..BM_WATCH_MAX_MS, default when absent */
-	uint32_t thread;      /* watch: functions of this thread only; 0: all */
-	uint8_t sort;	      /* watch: enum bm_watch_sort */
+	bool profile;		  /* launch/attach: keep events with stacks for .bin profiles */
+	bool hook;		  /* launch: the command preloads the hook ("probe":"hook") */
+	bool kill_on_daemon_exit; /* launch/attach: PTRACE_O_EXITKILL (default: runs on) */
+	json_t *context;	  /* launch/attach, owned: the client's commit_info/machine_info
+				   * (checked by context_check), or NULL */
+	uint32_t interval_ms;	  /* watch: BM_WATCH_MIN_MS..BM_WATCH_MAX_MS, default when absent */
+	uint32_t thread;	  /* watch: functions of this thread only; 0: all */
+	uint8_t sort;		  /* watch: enum bm_watch_sort */
 };
 
 /* Returns the op's wire name ("hello", ...) or NULL for a value outside enum bm_op. */

@@ -328,6 +328,15 @@ static json_t *series_meta(const struct bm_series *s, const struct bm_run_meta *
 		json_object_set_new(head, "rss_bytes", json_integer(ji(h->rss_bytes)));
 	meta = json_pack("{s:I, s:o, s:s?, s:o}", "lost_events", ji(m->lost_events), "aborted",
 			 aborted, "python_allocator", m->python_allocator, "headline", head);
+	if (meta && m->probe && json_object_set_new(meta, "probe", json_string(m->probe))) {
+		json_decref(meta);
+		return NULL;
+	}
+	if (meta && m->python_frames &&
+	    json_object_set_new(meta, "python_frames", json_string(m->python_frames))) {
+		json_decref(meta);
+		return NULL;
+	}
 	if (meta && s->profile && json_object_set_new(meta, "profile", json_string(s->profile))) {
 		json_decref(meta);
 		return NULL;
@@ -471,4 +480,12 @@ int results_write(const json_t *doc, const char *path)
 	if (!doc || !path)
 		return -EINVAL;
 	return jsonutil_write_file(doc, path);
+}
+
+int results_write_at(const json_t *doc, int dirfd, const char *name,
+		     const struct atomic_file_opts *o)
+{
+	if (!doc || !name)
+		return -EINVAL;
+	return jsonutil_write_at(doc, dirfd, name, o);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic_file.h"
+
 /* One measured pass of one region. */
 struct bm_repeat {
 	uint64_t peak_bytes;  /* bytes: high-water of live bytes during the pass */
@@ -41,8 +43,10 @@ struct bm_run_meta {
 	int64_t start_unix_ns;	      /* ns since the epoch: the document's "datetime" */
 	const char *version;	      /* "benchmemd 0.1.0" */
 	const char *attach_mode;      /* "per-process", "system-wide", ... */
+	const char *probe;	      /* "hook", "uprobes", "hook+uprobes" (docs/hook.md) */
 	const json_t *context;	      /* the client's {commit_info, machine_info} (checked by
 				       * context_check), or NULL */
+	const char *python_frames;    /* profiles: whose Python frames they name, or why not */
 };
 
 /* Builds the result document for @n series (n may be 0). commit_info and machine_info are the
@@ -55,6 +59,10 @@ json_t *results_build(const struct bm_series *s, size_t n, const struct bm_run_m
 /* Writes @doc atomically to @path (sorted keys, 2-space indent, mode 0644).
  * Returns 0 or -errno; on failure the old file, if any, is intact. */
 int results_write(const json_t *doc, const char *path);
+
+/* The daemon's form: file @name of directory @dirfd, created as @o says. 0 or -errno. */
+int results_write_at(const json_t *doc, int dirfd, const char *name,
+		     const struct atomic_file_opts *o);
 
 /* The headline of @n passes (pytest-benchmem's rule): peak = the minimum peak_bytes;
  * total_bytes, allocations and wall_ns are those OF THE MIN-PEAK PASS (the first one on a

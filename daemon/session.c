@@ -10,6 +10,7 @@
 #include "group.h"
 #include "log.h"
 #include "results.h"
+#include "pystacks.h"
 #include "session.h"
 #include "spool.h"
 #include "stacks.h"
@@ -62,6 +63,7 @@ void session__free(struct session *s)
 		stacks_images_release(s->images);
 		free(s->images);
 	}
+	pystacks__free(s->py);
 	free(s);
 }
 
@@ -99,6 +101,7 @@ void session__remove_proc(struct session *s, struct proc *p)
 		if (s->procs[i] != p)
 			continue;
 		s->procs[i] = s->procs[--s->nr_procs];
+		pystacks__forget(s->py, p->tgid);
 		live_table__free(p->live);
 		live_table__free(p->stacks);
 		free(p);
@@ -182,7 +185,8 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 				       .tid = e->tid,
 				       .stack_id = e->stack_id,
 				       .kind = e->kind,
-				       .func = e->func };
+				       .func = e->func,
+				       .py_stack = pystacks__on_event(s->py, e) };
 
 		count_lost_stack(s, e);
 
@@ -222,6 +226,7 @@ void session__on_exec(struct session *s, struct proc *p)
 {
 	struct live_table *fresh = live_table__new();
 
+	pystacks__forget(s->py, p->tgid); /* the new image may run another interpreter, or none */
 	if (!fresh)
 		return; /* keep the stale table: lookups of old addresses simply miss later */
 	live_table__foreach(p->live, forget_block, s);
@@ -406,7 +411,11 @@ json_t *session__results(const struct session *s, const char *version, const cha
 				    .start_unix_ns = s->start_unix_ns,
 				    .context = s->context,
 				    .version = version,
-				    .attach_mode = attach_mode };
+				    .attach_mode = attach_mode,
+				    .probe = !s->hook		? "uprobes"
+					     : s->hook_fallback ? "hook+uprobes"
+								: "hook",
+				    .python_frames = pystacks__note(s->py) };
 	bool explicit_regions = false;
 	json_t *doc = NULL;
 	long nr_series;

@@ -22,12 +22,17 @@ struct session;
 struct spool;
 struct spool_budget;
 struct stacks_images;
+struct pystacks;
 
 struct proc {
 	pid_t tgid;
 	struct session *s;
 	struct live_table *live;
 	struct live_table *stacks; /* owned: profiled processes only, see blockstacks.h */
+	bool hook;		   /* its events come from the preloaded hook, not from uprobes */
+	/* runs one of our clients (lib/client_mark.h): it names its session in requests, but
+	 * nothing it allocates or holds resident is the benchmark's */
+	bool is_client;
 };
 
 struct region {
@@ -57,10 +62,12 @@ struct session {
 	pid_t root;
 	char command[1024];
 	bool python_malloc;
-	bool profile;	 /* keep every region's events with stacks for .bin profiles */
-	bool saw_python; /* a process of the tree ran a CPython interpreter */
-	bool launched;	 /* started by launch (whole-run region) rather than attach */
-	uint32_t epoch;	 /* counts region starts; blocks carry the epoch they were born in */
+	bool profile;	    /* keep every region's events with stacks for .bin profiles */
+	bool saw_python;    /* a process of the tree ran a CPython interpreter */
+	bool launched;	    /* started by launch (whole-run region) rather than attach */
+	bool hook;	    /* launched with the hook preloaded (--probe hook or auto) */
+	bool hook_fallback; /* a process of it could not run the hook: uprobes traced it */
+	uint32_t epoch;	    /* counts region starts; blocks carry the epoch they were born in */
 	struct proc **procs;
 	int nr_procs, cap_procs;
 	struct region *open[SESSION_MAX_OPEN];
@@ -75,6 +82,7 @@ struct session {
 	uint64_t lost_gone; /* events lost by processes of the session that are gone */
 	int owner_client;   /* client that launched/attached it; results kept while it lives */
 	struct stacks_images *images; /* owned: the root's ELF images, for native symbols */
+	struct pystacks *py;	      /* owned: Python stacks of a profiled session, or NULL */
 	int64_t start_unix_ns;
 	/* where profiled regions spool their events (the table's; not owned): the budget shared
 	 * by every spool, and the directory of spill files */
@@ -85,6 +93,10 @@ struct session {
 	json_t *repeats;      /* owned: name -> one more than its last closed repeat */
 	int stack_slot;	      /* its stack map (probe__stacks_open) when profiled; -1: none */
 	uint64_t lost_stacks; /* allocations of profiled regions whose stack was not kept */
+	gid_t gid;	      /* the owner's group: result and profile files are (uid, gid)'s */
+	bool checked;	      /* owned by a user, not root: credentials re-checked at every exec */
+	bool kill_on_exit;    /* PTRACE_O_EXITKILL: the tree dies with the daemon (asked for) */
+	char denied[320]; /* why the session was ended by a credential check; "" when it was not */
 };
 
 /* What a region's strings cost the daemon, as max_params_bytes counts them: its name, its

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "names.h"
@@ -238,6 +239,8 @@ void sessions__on_event(void *arg, const struct bm_event *e)
 		t->orphan_events++;
 		return;
 	}
+	if (p->is_client) /* a hook or a source that read ahead: the tool's own calls */
+		return;
 	session__on_event(p->s, p, e);
 }
 
@@ -287,7 +290,7 @@ static uint64_t session_hwm(const struct session *s, bool *ok)
 
 	*ok = false;
 	for (int i = 0; i < s->nr_procs; i++) {
-		if (!rss_hwm(s->procs[i]->tgid, &v)) {
+		if (!s->procs[i]->is_client && !rss_hwm(s->procs[i]->tgid, &v)) {
 			sum += v;
 			*ok = true;
 		}
@@ -397,31 +400,37 @@ const char *sessions__job_name(const struct session *s, char *buf, size_t len)
 	return buf;
 }
 
-int sessions__write_result(const char *dir, const struct session *s, const char *name,
-			   const json_t *doc, char *path, size_t len)
+int sessions__write_result(const char *dir, gid_t dir_gid, const struct session *s,
+			   const char *name, const json_t *doc, char *path, size_t len)
 {
-	char safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
-	int err;
+	char file[BM_NAME_MAX + 64], safe[BM_NAME_MAX + 1], stem[BM_NAME_MAX + 16];
+	struct atomic_file_opts o = {
+		.mode = SESSIONS_FILE_MODE, .uid = s->uid, .gid = s->gid, .noreplace = true
+	};
+	int err, dirfd = atomic_dir_open(dir, SESSIONS_DIR_MODE, dir_gid);
 
+	path[0] = '\0';
 	names_clean(name, safe, sizeof(safe));
 	snprintf(stem, sizeof(stem), "%u-%s", s->id, safe);
-	mkdir(dir, 0755);
 	/* session ids restart with the daemon: never replace a file an earlier run wrote */
-	err = names_free_path(dir, stem, ".json", path, len);
+	err = dirfd < 0 ? dirfd : names_free_at(dirfd, stem, ".json", file, sizeof(file));
 	if (err) {
 		pr_err("session %u: no free file name for %s/%s.json: %s (results stay available "
 		       "over the socket)",
 		       s->id, dir, stem, strerror(-err));
-		path[0] = '\0';
-		return err;
+		goto out;
 	}
-	err = results_write(doc, path);
+	err = results_write_at(doc, dirfd, file, &o);
 	if (err) {
-		pr_err("session %u: cannot write %s: %s (results stay available over the socket)",
-		       s->id, path, strerror(-err));
-		path[0] = '\0';
+		pr_err("session %u: cannot write %s/%s: %s (results stay available over the "
+		       "socket)",
+		       s->id, dir, file, strerror(-err));
 	} else {
+		snprintf(path, len, "%s/%s", dir, file);
 		pr_info("session %u: results in %s", s->id, path);
 	}
+out:
+	if (dirfd >= 0)
+		close(dirfd);
 	return err;
 }

@@ -66,16 +66,23 @@ const struct region *sessions__stop_region(struct session *s, struct region *r, 
  * to go, and its VmHWM with it). */
 void sessions__fold_hwm(struct session *s);
 
+/* Result and profile files are their session owner's (uid, gid), readable by nobody else;
+ * the directories the daemon creates for them are root's, 0750, in the socket's group (its
+ * users may reach their own files by name). */
+#define SESSIONS_FILE_MODE 0600
+#define SESSIONS_DIR_MODE  0750
+
 /* The name of @s's job, into @buf: the whole-run region's name (benchmem-run's --name, by
  * default the command's basename), else the basename of the command's first word (an attached
  * process's command line), else "session". Returns @buf. */
 const char *sessions__job_name(const struct session *s, char *buf, size_t len);
 
-/* Writes result document @doc of @s to a new file in @dir named after its job @name:
- * DIR/<session>-<sanitised name>.json (-1, -2... when a file of that name exists: session
- * ids restart with the daemon), its path into @path (@len bytes; "" when not written). Logs
- * where it went, or why not. Returns 0 or -errno. */
-int sessions__write_result(const char *dir, const struct session *s, const char *name,
-			   const json_t *doc, char *path, size_t len);
+/* Writes result document @doc of @s to a new file in @dir (opened without following a
+ * symlink another user planted; created with group @dir_gid, SESSIONS_DIR_MODE) named after
+ * its job @name: DIR/<session>-<sanitised name>.json (-1, -2... when a file of that name
+ * exists: session ids restart with the daemon), its path into @path (@len bytes; "" when not
+ * written). Logs where it went, or why not. Returns 0 or -errno. */
+int sessions__write_result(const char *dir, gid_t dir_gid, const struct session *s,
+			   const char *name, const json_t *doc, char *path, size_t len);
 
 #endif /* BM_SESSIONS_H */

@@ -13,13 +13,13 @@ struct spool;
 
 /* One event as the spool keeps it. */
 struct spool_rec {
-	uint64_t addr;	  /* user address of the block */
-	uint64_t size;	  /* bytes; 0 for FREE */
-	uint32_t tid;	  /* thread id */
-	int32_t stack_id; /* BPF stack map id; <0: no stack */
-	uint16_t kind;	  /* enum bm_event_kind */
-	uint16_t func;	  /* row id of lib/allocators.h */
-	uint32_t __pad;
+	uint64_t addr;	   /* user address of the block */
+	uint64_t size;	   /* bytes; 0 for FREE */
+	uint32_t tid;	   /* thread id */
+	int32_t stack_id;  /* BPF stack map id; <0: no stack */
+	uint16_t kind;	   /* enum bm_event_kind */
+	uint16_t func;	   /* row id of lib/allocators.h */
+	uint32_t py_stack; /* the session's Python stack index (daemon/pystacks.h); 0: none */
 };
 _Static_assert(sizeof(struct spool_rec) == 32, "spool_rec is 32 bytes");
 

@@ -69,6 +69,32 @@ static Elf *open_elf(const char *path, int *fd, char *err, size_t errlen)
 	return e;
 }
 
+int symbols_has_section(const char *path, const char *name)
+{
+	char err[256];
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	int fd, found = 0;
+	Elf *e = open_elf(path, &fd, err, sizeof(err));
+
+	if (!e)
+		return -errno;
+	if (elf_getshdrstrndx(e, &shstrndx)) {
+		found = -EBADMSG;
+		goto out;
+	}
+	while (!found && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *n = gelf_getshdr(scn, &sh) ? elf_strptr(e, shstrndx, sh.sh_name) : NULL;
+
+		found = n && !strcmp(n, name);
+	}
+out:
+	elf_end(e);
+	close(fd);
+	return found;
+}
+
 /* The PT_LOAD segment holding @vaddr gives its file offset and the segment bounds. */
 static bool locate(Elf *e, uint64_t vaddr, struct alloc_sym *s)
 {
@@ -159,6 +185,82 @@ int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max,
 	elf_end(e);
 	close(fd);
 	return (int)nr;
+}
+
+int symbols_offset_of(const char *path, const char *name, uint64_t *offset, char *err,
+		      size_t errlen)
+{
+	struct alloc_sym s = { .name = name };
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	int fd, e = -ENOENT;
+	Elf *elf = open_elf(path, &fd, err, errlen);
+
+	if (!elf)
+		return -errno;
+	while (e && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d = elf_getdata(scn, NULL);
+
+		if (!d || !gelf_getshdr(scn, &sh) || !sh.sh_entsize ||
+		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
+			continue;
+		for (size_t i = 0; e && i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (n && !strcmp(n, name) && locate(elf, sym.st_value, &s)) {
+				*offset = s.offset;
+				e = 0;
+			}
+		}
+	}
+	if (e)
+		snprintf(err, errlen, "%s: no function %s", path, name);
+	elf_end(elf);
+	close(fd);
+	return e;
+}
+
+int symbols_values(const char *path, const char *const *names, size_t n, uint64_t *out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	char err[64];
+	int fd;
+	Elf *e = open_elf(path, &fd, err, sizeof(err));
+
+	if (!e)
+		return -errno;
+	memset(out, 0, n * sizeof(*out));
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t nr;
+
+		if (!gelf_getshdr(scn, &sh) || !d ||
+		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
+			continue;
+		nr = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < nr; i++) {
+			const char *name;
+
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    GELF_ST_BIND(sym.st_info) == STB_LOCAL)
+				continue;
+			name = elf_strptr(e, sh.sh_link, sym.st_name);
+			for (size_t k = 0; name && k < n; k++) {
+				if (!out[k] && !strcmp(name, names[k]))
+					out[k] = sym.st_value;
+			}
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return 0;
 }
 
 bool symbols_resolve(const char *name, const char *runpath, char *out)

@@ -29,6 +29,19 @@ struct alloc_sym {
 int symbols_find_allocators(const char *path, struct alloc_sym *out, size_t max, char *err,
 			    size_t errlen);
 
+/* The file offset of function @name defined in @path (.dynsym or .symtab), for a probe on
+ * it. Returns 0, -ENOENT when @path does not define it, or -errno with a reason in @err. */
+int symbols_offset_of(const char *path, const char *name, uint64_t *offset, char *err,
+		      size_t errlen);
+
+/* Looks up the @n global symbols @names (any type) in @path's .dynsym and .symtab: @out[i]
+ * is st_value, 0 when absent. Returns 0 or -errno. */
+int symbols_values(const char *path, const char *const *names, size_t n, uint64_t *out);
+
+/* Whether the ELF file @path has a section named @name. 1, 0 or -errno (not an ELF file:
+ * -ENOEXEC). */
+int symbols_has_section(const char *path, const char *name);
+
 /* Resolves a library @name as the dynamic loader would: a path as is, else in the
  * colon-separated @runpath (may be NULL), then the Debian multiarch and standard directories.
  * Writes the path (4096 bytes) into @out; returns false when no readable file is found. */

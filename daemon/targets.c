@@ -14,9 +14,10 @@
 #include "procstatus.h"
 #include "targets.h"
 
+/* No PTRACE_O_EXITKILL unless asked: a daemon that stops or dies lets its tracees run on. */
 #define PTRACE_OPTS                                                                                \
 	(PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |     \
-	 PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)
+	 PTRACE_O_TRACEEXIT)
 
 struct task {
 	pid_t tid;
@@ -28,6 +29,7 @@ struct targets {
 	void *arg;
 	struct task *tasks;
 	int nr, cap;
+	pid_t in_stop; /* the task whose ptrace-stop a callback is handling now, or 0 */
 };
 
 struct targets *targets__new(const struct targets_ops *ops, void *arg)
@@ -88,21 +90,41 @@ static void drop(struct targets *t, pid_t tid)
 		*k = t->tasks[--t->nr];
 }
 
-static int seize_one(struct targets *t, pid_t tid, pid_t tgid)
+static long ptrace_opts(bool follow_threads, bool exitkill)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_OPTS))
+	return (follow_threads ? PTRACE_OPTS : PTRACE_OPTS & ~PTRACE_O_TRACECLONE) |
+	       (exitkill ? PTRACE_O_EXITKILL : 0);
+}
+
+static int seize_one(struct targets *t, pid_t tid, pid_t tgid, long opts)
+{
+	if (ptrace(PTRACE_SEIZE, tid, 0, opts))
 		return -errno;
 	return add(t, tid, tgid);
 }
 
-int targets__seize(struct targets *t, pid_t pid)
+int targets__follow_threads(struct targets *t, pid_t pid, bool on, bool exitkill)
+{
+	(void)t;
+	/* SETOPTIONS replaces them all: EXITKILL stays exactly as the seize asked */
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, ptrace_opts(on, exitkill)))
+		return -errno;
+	return 0;
+}
+
+int targets__seize_process(struct targets *t, pid_t pid, bool exitkill)
+{
+	return find(t, pid) ? 0 : seize_one(t, pid, pid, ptrace_opts(false, exitkill));
+}
+
+int targets__seize(struct targets *t, pid_t pid, bool exitkill)
 {
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
 	int err;
 
-	err = seize_one(t, pid, pid);
+	err = seize_one(t, pid, pid, ptrace_opts(true, exitkill));
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -114,7 +136,7 @@ int targets__seize(struct targets *t, pid_t pid)
 		pid_t tid = atoi(d->d_name);
 
 		if (tid > 0 && tid != pid && !find(t, tid))
-			seize_one(t, tid, pid);
+			seize_one(t, tid, pid, ptrace_opts(true, exitkill));
 	}
 	closedir(dir);
 	return 0;
@@ -149,7 +171,11 @@ static void on_stop(struct targets *t, pid_t tid, int status)
 	case PTRACE_EVENT_CLONE:
 		break; /* the child reports its own first stop */
 	case PTRACE_EVENT_EXEC:
+		t->in_stop = tid;
 		t->ops.on_exec(t->arg, k->tgid);
+		t->in_stop = 0;
+		if (!find(t, tid))
+			return; /* released by the callback: detached from this stop already */
 		break;
 	case PTRACE_EVENT_EXIT:
 		if (k->tid == k->tgid)
@@ -174,10 +200,15 @@ static void on_stop(struct targets *t, pid_t tid, int status)
 
 /* A running tracee must be in a ptrace-stop to be detached: interrupt it and take its next
  * stop here (a signal it was about to receive goes with the detach, unchanged). */
-static void release_task(pid_t tid)
+static void release_task(struct targets *t, pid_t tid)
 {
 	int status, sig = 0;
 
+	if (tid == t->in_stop) {
+		/* stopped already, its stop taken: no other stop would come to wait for */
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return;
+	}
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
 		return;
 	for (;;) {
@@ -201,7 +232,7 @@ void targets__release(struct targets *t, pid_t tgid)
 			i++;
 			continue;
 		}
-		release_task(t->tasks[i].tid);
+		release_task(t, t->tasks[i].tid);
 		t->tasks[i] = t->tasks[--t->nr];
 	}
 }

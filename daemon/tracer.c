@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/tracer.c — traced processes: ptrace events → probes, session entries, lost counts. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "attach.h"
+#include "client_mark.h"
+#include "creds.h"
+#include "hook_source.h"
 #include "log.h"
+#include "symbols.h"
 #include "targets.h"
 #include "tracer.h"
 
@@ -14,6 +21,7 @@ struct tracer {
 	struct targets *targets;
 	struct sessions *sessions;
 	struct sources *sources;
+	struct hook_source *hook; /* one of @sources (they own it) */
 	const struct tracer_ops *ops;
 	void *arg;
 };
@@ -23,6 +31,8 @@ static void release_proc(struct tracer *tr, struct proc *p)
 	/* the per-process counter goes with the process: keep its count in the session */
 	if (p->s)
 		p->s->lost_gone += sources__lost(tr->sources, (uint32_t)p->tgid);
+	if (tr->hook)
+		hook_source__forget(tr->hook, p->tgid);
 	attach__release(tr->attach, p->tgid);
 }
 
@@ -46,6 +56,27 @@ static int attach_image(struct tracer *tr, struct proc *p)
 	return e;
 }
 
+/* After an exec in a session launched with the hook: the hook if the new image runs it,
+ * uprobes otherwise (and the results say both were used). */
+static int attach_exec(struct tracer *tr, struct proc *p)
+{
+	bool python = false;
+
+	p->hook = p->s->hook && tr->hook && attach__hook(tr->attach, p->tgid, &python);
+	/* a hook process's threads need nothing from us: no ptrace stop per thread. Unless a
+	 * user owns the session: a thread we do not follow could exec (the kernel makes it the
+	 * main thread) with no exec stop, a set-uid image past the re-check (docs/hook.md) */
+	if (targets__follow_threads(tr->targets, p->tgid, !p->hook || p->s->checked,
+				    p->s->kill_on_exit))
+		pr_warn("pid %d: cannot change its ptrace options", p->tgid);
+	if (!p->hook) {
+		p->s->hook_fallback |= p->s->hook;
+		return attach_image(tr, p);
+	}
+	p->s->saw_python |= python;
+	return 0;
+}
+
 static void on_fork(void *arg, pid_t pid, pid_t parent)
 {
 	struct tracer *tr = arg;
@@ -56,9 +87,56 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 	p = add_proc(tr, pp->s, pid);
 	if (!p)
 		return;
-	/* the child runs the parent's image until it execs: probe the same files */
+	/* the child runs the parent's image until it execs: the parent's hook (whose events so
+	 * far come first) or the same files probed */
+	if (pp->hook) {
+		sources__drain(tr->sources);
+		hook_source__fork(tr->hook, parent, pid);
+		p->hook = true;
+		return;
+	}
 	if (attach_image(tr, p))
 		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
+}
+
+/* A root tracer keeps set-uid, set-gid and file capabilities at exec, where an unprivileged
+ * one would not: a new image the owner could not trace on its own ends the session before
+ * it runs a single instruction (the caller detaches every process of it). */
+static bool exec_denied(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	struct proc_creds c;
+	char why[256];
+	int e = creds_read(p->tgid, &c);
+
+	if (!e)
+		e = creds_allows(&c, p->tgid, s->uid, s->gid, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "cannot read the credentials of pid %d: %s", p->tgid,
+			 strerror(-e));
+	if (!e)
+		return false;
+	tr->ops->denied(tr->arg, s, why);
+	return true;
+}
+
+/* A child that execs one of our clients (benchmemctl from a traced shell, lib/client_mark.h)
+ * stops being measured before its first instruction: the tool is not the benchmark. It stays
+ * in the session (ptrace still reports its exit) so its requests find the session. What it
+ * did between the fork and the exec stays counted. The root is the user's command. */
+static bool exec_is_client(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	char exe[64];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", p->tgid);
+	if (p->tgid == s->root || symbols_has_section(exe, BM_CLIENT_SECTION) <= 0)
+		return false;
+	pr_debug("session %u: pid %d runs a benchmem client: not traced further", s->id, p->tgid);
+	release_proc(tr, p);
+	session__on_exec(s, p); /* the blocks of the image it leaves are freed with it */
+	p->is_client = true;
+	return true;
 }
 
 static void on_exec(void *arg, pid_t pid)
@@ -69,9 +147,15 @@ static void on_exec(void *arg, pid_t pid)
 	if (!p)
 		return;
 	sources__drain(tr->sources);
+	if (p->s->checked && exec_denied(tr, p))
+		return;
+	if (exec_is_client(tr, p))
+		return;
 	session__on_exec(p->s, p);
+	if (tr->hook)
+		hook_source__forget(tr->hook, pid);
 	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
-	if (attach_image(tr, p))
+	if (attach_exec(tr, p))
 		pr_warn("pid %d: the new image maps no allocator we can probe", pid);
 }
 
@@ -115,21 +199,32 @@ static void on_task_gone(void *arg, pid_t tid)
 	probe__forget_thread(tr->probe, (uint32_t)tid);
 }
 
+static void on_hello(void *arg, pid_t tgid, pid_t ppid);
+
 struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
 			   struct sources *src, const struct tracer_ops *ops, void *arg)
 {
 	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
 						 on_task_gone };
 	struct tracer *tr = calloc(1, sizeof(*tr));
+	int e;
 
 	if (!tr)
 		return NULL;
 	*tr = (struct tracer){ .probe = p, .sessions = t, .sources = src, .ops = ops, .arg = arg };
+	/* after the ring buffer: a drain then sees the per-call events before the batches */
+	tr->hook = hook_source__new(p, sessions__on_event, t);
+	e = tr->hook ? sources__add(src, hook_source__src(tr->hook)) : -errno;
+	if (e) { /* the sources own it even on failure */
+		free(tr);
+		errno = -e;
+		return NULL;
+	}
+	hook_source__on_hello(tr->hook, on_hello, tr);
 	tr->attach = attach__new(p, system_wide);
 	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
 	if (!tr->targets) {
-		int e = errno;
-
+		e = errno;
 		tracer__free(tr);
 		errno = e;
 		return NULL;
@@ -146,13 +241,25 @@ void tracer__free(struct tracer *tr)
 	free(tr);
 }
 
-int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched)
+int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched,
+		  const struct creds_grant *g, char *why, size_t len)
 {
 	struct proc *p = add_proc(tr, s, pid);
-	int e = p ? targets__seize(tr->targets, pid) : -ENOMEM;
+	int e = p ? targets__seize(tr->targets, pid, s->kill_on_exit) : -ENOMEM;
 
+	if (e)
+		return e;
+	/* seized: from here on an exec stops for us, so what the pidfd shows now stays true */
+	if (g)
+		e = creds_recheck(g, pid, why, len);
 	if (!e && !launched)
 		e = attach__maps(tr->attach, pid);
+	if (e == -ENOENT)
+		snprintf(why, len, "it maps no allocator (malloc) we can probe");
+	else if (e && e != -EPERM && e != -ESRCH)
+		snprintf(why, len, "%s", strerror(-e));
+	if (e) /* every failure after the seize lets go of it: it runs on, traceable again */
+		targets__release(tr->targets, pid);
 	return e;
 }
 
@@ -167,6 +274,69 @@ void tracer__release(struct tracer *tr, struct session *s, bool remove)
 	}
 	while (remove && s->nr_procs)
 		sessions__remove_proc(tr->sessions, s->procs[0]);
+}
+
+/* Seizes @p, a child its session's user forked but ptrace did not report: in a user's
+ * session, only a process that user could trace (it may have exec'd a set-uid image since its
+ * hello), checked on a pidfd and re-checked once seized, as an attach is. 0 or -errno. */
+static int seize_child(struct tracer *tr, struct proc *p)
+{
+	struct session *s = p->s;
+	struct creds_grant g = { .pidfd = -1, .uid = s->uid, .gid = s->gid };
+	char why[256] = "";
+	int e = 0;
+
+	if (s->checked) {
+		g.pidfd = creds_pidfd_open(p->tgid);
+		e = g.pidfd < 0 ? g.pidfd : creds_read(p->tgid, &g.seen);
+		if (!e)
+			e = creds_pidfd_alive(g.pidfd);
+		if (!e)
+			e = creds_allows(&g.seen, p->tgid, s->uid, s->gid, why, sizeof(why));
+	}
+	if (!e)
+		e = targets__seize_process(tr->targets, p->tgid, s->kill_on_exit);
+	if (!e && s->checked) {
+		e = creds_recheck(&g, p->tgid, why, sizeof(why));
+		if (e)
+			targets__release(tr->targets, p->tgid);
+	}
+	if (g.pidfd >= 0)
+		close(g.pidfd);
+	if (e)
+		pr_warn("pid %d: not followed: %s", p->tgid, why[0] ? why : strerror(-e));
+	return e;
+}
+
+/* A hook process ptrace did not report: forked by a thread of a traced hook process (we do
+ * not follow those threads). Its BPF side tracked it already (its parent is the kernel's
+ * word); follow it from now on. */
+static void on_hello(void *arg, pid_t tgid, pid_t ppid)
+{
+	struct tracer *tr = arg;
+	struct proc *pp, *p;
+
+	if (sessions__find_proc(tr->sessions, tgid))
+		return;
+	pp = sessions__find_proc(tr->sessions, ppid);
+	if (!pp || !pp->hook)
+		return;
+	p = add_proc(tr, pp->s, tgid);
+	if (!p)
+		return;
+	p->hook = true;
+	if (seize_child(tr, p)) { /* untraced: none of its events are the session's */
+		release_proc(tr, p);
+		sessions__remove_proc(tr->sessions, p);
+	}
+}
+
+void tracer__recording(struct tracer *tr, struct session *s)
+{
+	for (int i = 0; s->hook && i < s->nr_procs; i++) {
+		if (s->procs[i]->hook)
+			hook_source__set_recording(tr->hook, s->procs[i]->tgid, s->nr_open > 0);
+	}
 }
 
 void tracer__reap(struct tracer *tr)

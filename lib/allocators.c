@@ -49,13 +49,6 @@ bool allocator_needs_return(unsigned int func)
 	return r && (r->flags & BM_AS_RETURN);
 }
 
-bool allocator_is_ranged(unsigned int func)
-{
-	const struct allocator *r = allocator_row(func);
-
-	return r && r->kind == BM_AK_MMAP;
-}
-
 void allocators_fill_specs(struct bm_argspec *specs)
 {
 	memset(specs, 0, BM_ROWS_MAX * sizeof(*specs));

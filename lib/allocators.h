@@ -122,8 +122,20 @@ unsigned int allocator_by_name(const char *symbol);
 /* Whether the row's probe needs a return probe (the new block is the return value). */
 bool allocator_needs_return(unsigned int func);
 
-/* Whether a block of @func is a ranged mapping (mmap) rather than a heap block. */
-bool allocator_is_ranged(unsigned int func);
+/* Whether a block of @func is a ranged mapping (mmap) rather than a heap block. Inline: the
+ * session asks it for every allocation event (the table folds into one compare). */
+static inline bool allocator_is_ranged(unsigned int func)
+{
+	switch (func) {
+#define BM_X_RANGED(id, nm, k, ...)                                                                \
+	case BM_FN_##id:                                                                           \
+		return (k) == BM_AK_MMAP;
+		BM_ALLOCATORS(BM_X_RANGED)
+#undef BM_X_RANGED
+	default:
+		return false;
+	}
+}
 
 /* Fills @specs[BM_ROWS_MAX] (the BPF side's rodata array) from the table. */
 void allocators_fill_specs(struct bm_argspec *specs);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* lib/jsonutil.c — bounded JSON input over jansson, and atomic JSON output. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,14 +118,22 @@ int jsonutil_get_u64_array(const json_t *o, const char *key, uint64_t **out, siz
 	return 0;
 }
 
-int jsonutil_write_file(const json_t *doc, const char *path)
+int jsonutil_write_at(const json_t *doc, int dirfd, const char *name,
+		      const struct atomic_file_opts *o)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	int err;
 
 	if (!text)
 		return -ENOMEM;
-	err = atomic_file_write(path, text, strlen(text), 0644);
+	err = atomic_file_writeat(dirfd, name, text, strlen(text), o);
 	free(text);
 	return err;
+}
+
+int jsonutil_write_file(const json_t *doc, const char *path)
+{
+	struct atomic_file_opts o = { .mode = 0644, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+
+	return jsonutil_write_at(doc, AT_FDCWD, path, &o);
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic_file.h"
+
 /* Reads and parses @path (at most @max_bytes; duplicate keys rejected).
  * Returns a new reference (caller json_decref()s) or NULL with errno set and a one-line
  * reason in @err ("line 3 column 7: end of file expected"). */
@@ -30,5 +32,9 @@ int jsonutil_get_u64_array(const json_t *o, const char *key, uint64_t **out, siz
 /* Serialises @doc (sorted keys, 2-space indent) and writes it atomically to @path.
  * Returns 0 or -errno. */
 int jsonutil_write_file(const json_t *doc, const char *path);
+
+/* The same as file @name of directory @dirfd, created as @o says (lib/atomic_file.h). */
+int jsonutil_write_at(const json_t *doc, int dirfd, const char *name,
+		      const struct atomic_file_opts *o);
 
 #endif /* BM_JSONUTIL_H */

@@ -3,6 +3,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,19 +50,35 @@ const char *names_clean(const char *name, char *buf, size_t len)
 	return buf;
 }
 
-int names_free_path(const char *dir, const char *stem, const char *ext, char *out, size_t len)
+/* The first free name among "@prefix@stem@ext", "@prefix@stem-1@ext", ... in @dirfd. */
+static int free_name(int dirfd, const char *prefix, const char *stem, const char *ext, char *out,
+		     size_t len)
 {
 	struct stat st;
 
 	for (int i = 0; i < NAMES_MAX_TRIES; i++) {
-		int n = i ? snprintf(out, len, "%s/%s-%d%s", dir, stem, i, ext)
-			  : snprintf(out, len, "%s/%s%s", dir, stem, ext);
+		int n = i ? snprintf(out, len, "%s%s-%d%s", prefix, stem, i, ext)
+			  : snprintf(out, len, "%s%s%s", prefix, stem, ext);
 
 		if (n < 0 || (size_t)n >= len)
 			return -ENAMETOOLONG;
-		if (!lstat(out, &st))
+		if (!fstatat(dirfd, out, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
 		return errno == ENOENT ? 0 : -errno;
 	}
 	return -EEXIST;
+}
+
+int names_free_path(const char *dir, const char *stem, const char *ext, char *out, size_t len)
+{
+	char prefix[4096];
+
+	if ((size_t)snprintf(prefix, sizeof(prefix), "%s/", dir) >= sizeof(prefix))
+		return -ENAMETOOLONG;
+	return free_name(AT_FDCWD, prefix, stem, ext, out, len);
+}
+
+int names_free_at(int dirfd, const char *stem, const char *ext, char *out, size_t len)
+{
+	return free_name(dirfd, "", stem, ext, out, len);
 }

@@ -25,4 +25,7 @@ const char *names_clean(const char *name, char *buf, size_t len);
  * when every candidate is taken (never an overwrite), or -errno from lstat. */
 int names_free_path(const char *dir, const char *stem, const char *ext, char *out, size_t len);
 
+/* The same inside directory @dirfd: @out is the bare file name. */
+int names_free_at(int dirfd, const char *stem, const char *ext, char *out, size_t len);
+
 #endif /* BM_NAMES_H */

@@ -13,8 +13,9 @@ rm -rf "$dir"/benchmem-*.dist-info
 install -d "$info"
 printf 'Metadata-Version: 2.1\nName: benchmem\nVersion: %s\nSummary: %s\n' \
 	"$version" "$summary" >"$info/METADATA"
-# the same entry point as pyproject.toml's [project.entry-points.pytest11]
-printf '[pytest11]\nbenchmem.pytest_plugin = benchmem.pytest_plugin\n' >"$info/entry_points.txt"
+# the same entry points as pyproject.toml's [project.entry-points.*]
+printf '[pytest11]\nbenchmem.pytest_plugin = benchmem.pytest_plugin\n\n[pyperf.hook]\nbenchmem = benchmem.pyperf_hook:BenchmemHook\n' \
+	>"$info/entry_points.txt"
 printf 'benchmem\n' >"$info/top_level.txt"
 printf 'debian\n' >"$info/INSTALLER"
 chmod 0644 "$info"/*

@@ -53,9 +53,25 @@ struct memray_event {
 	uint64_t size;	    /* 0 for FREE / PYMALLOC_FREE */
 	uint64_t native_id; /* leaf node of the native stack tree; 0 = none */
 	uint32_t map_generation;
-	uint8_t allocator; /* memray id 1..15 */
-	bool cache_hit;	   /* address came from the pointer cache */
-	uint32_t py_depth; /* Python frames on the thread's stack */
+	uint8_t allocator;	   /* memray id 1..15 */
+	bool cache_hit;		   /* address came from the pointer cache */
+	uint32_t py_depth;	   /* Python frames on the thread's stack */
+	const uint64_t *py_frames; /* their code ids, outermost first (valid during the call) */
+};
+
+/* One SEGMENT_HEADER: an ELF image's path, load bias and the span of its PT_LOADs. */
+struct memray_image_range {
+	char *path;
+	uint64_t load_addr;
+	uint64_t lo, hi; /* [lo, hi): runtime addresses of its segments */
+	uint32_t generation;
+};
+
+/* One CODE_OBJECT definition. */
+struct memray_code {
+	char *function, *filename;
+	int64_t firstlineno;
+	bool defined;
 };
 
 /* Called for every ALLOCATION in file order; a negative return stops reading with that value. */
@@ -74,9 +90,13 @@ struct memray_profile {
 	uint64_t *native_parent; /* ... with parent native_parent[k-1] */
 	size_t nr_native_nodes;
 	uint32_t nr_map_generations;
-	uint64_t nr_threads; /* distinct CONTEXT_SWITCH tids */
-	bool has_trailer;    /* false: the data ended without TRAILER (memray tolerates it) */
-	uint64_t data_bytes; /* bytes read, header included */
+	uint64_t nr_threads;	   /* distinct CONTEXT_SWITCH tids */
+	bool has_trailer;	   /* false: the data ended without TRAILER (memray tolerates it) */
+	uint64_t data_bytes;	   /* bytes read, header included */
+	struct memray_code *codes; /* CODE_OBJECTs by id: codes[id], id < nr_codes, if defined */
+	size_t nr_codes;
+	struct memray_image_range *images; /* SEGMENT_HEADERs of every generation, in order */
+	size_t nr_images;
 };
 
 #endif /* BM_MEMRAY_PROFILE_H */

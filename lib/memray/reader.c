@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "memray/decode.h"
+#include "memray/pyread.h"
 #include "memray/format.h"
 #include "memray/reader.h"
 #include "memray/stats.h"
@@ -79,8 +80,9 @@ struct rd {
 	uint64_t cache[MEMRAY_CACHE_SLOTS];
 	bool have_tid;
 	uint64_t tid;
-	struct mr_hwm hwm;   /* live, peak and total bytes */
-	struct u64map depth; /* tid → Python frames on its stack */
+	struct mr_hwm hwm;     /* live, peak and total bytes */
+	struct mr_py py;       /* each thread's Python stack */
+	struct mr_thread *cur; /* the current thread's */
 	size_t nodes_cap;
 };
 
@@ -224,7 +226,6 @@ static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 {
 	struct memray_event ev = { .offset = off };
 	unsigned int slot = (t >> 3) & 15;
-	uint64_t *depth;
 	uint8_t id = t & 7;
 	bool dealloc;
 	int err;
@@ -266,8 +267,7 @@ static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 		return fail(r, -EBADMSG, off, "ALLOCATION with no previous CONTEXT_SWITCH");
 	ev.tid = r->tid;
 	ev.map_generation = r->p->nr_map_generations;
-	depth = u64map_get(&r->depth, r->tid);
-	ev.py_depth = depth ? (uint32_t)*depth : 0;
+	ev.py_frames = mr_py_frames(r->cur, &ev.py_depth);
 	r->p->nr_by_allocator[id]++;
 	err = mr_hwm_account(&r->hwm, r->p, &ev);
 	if (err)
@@ -278,7 +278,7 @@ static int read_allocation(struct rd *r, uint8_t t, uint64_t off)
 
 static int read_frame(struct rd *r, uint8_t t, uint64_t off, bool push)
 {
-	uint64_t code_id, pos, *depth;
+	uint64_t code_id, pos;
 	uint64_t n = push ? 1 : (t & 15) + 1u;
 	int err;
 
@@ -292,16 +292,16 @@ static int read_frame(struct rd *r, uint8_t t, uint64_t off, bool push)
 	if (!r->have_tid)
 		return fail(r, -EBADMSG, off, "%s with no previous CONTEXT_SWITCH",
 			    push ? "FRAME_PUSH" : "FRAME_POP");
-	depth = u64map_get(&r->depth, r->tid);
-	if (push) {
-		++*depth;
-		return 0;
-	}
-	if (*depth < n)
+	if (push)
+		return mr_py_push(r->cur, code_id) ? fail(r, -ENOMEM, off, "out of memory") : 0;
+	if (mr_py_pop(r->cur, n)) {
+		uint32_t had;
+
+		mr_py_frames(r->cur, &had);
 		return fail(r, -EBADMSG, off,
-			    "FRAME_POP of %" PRIu64 " frames with %" PRIu64 " on the stack", n,
-			    *depth);
-	*depth -= n;
+			    "FRAME_POP of %" PRIu64 " frames with %" PRIu32 " on the stack", n,
+			    had);
+	}
 	return 0;
 }
 
@@ -361,56 +361,71 @@ static int read_native_node(struct rd *r, uint64_t off)
 
 static int read_segments(struct rd *r, uint64_t off)
 {
-	uint64_t nr, v;
+	uint64_t nr, load = 0, vaddr = 0, v, lo = UINT64_MAX, hi = 0;
+	char *path = NULL;
 	uint8_t b;
 	int err;
 
-	err = mr_get_string(&r->s, NULL);
+	err = mr_get_string(&r->s, &path);
 	if (!err)
 		err = mr_get_varint(&r->s, &nr);
 	if (!err)
-		err = mr_get_le(&r->s, 8, &v);
-	if (err)
+		err = mr_get_le(&r->s, 8, &load);
+	if (err) {
+		free(path);
 		return rec_fail(r, err, off, "SEGMENT_HEADER");
+	}
 	for (uint64_t i = 0; i < nr; i++) {
 		uint64_t soff = mr_src_off(&r->s);
 
 		err = mr_get_u8(&r->s, &b);
 		if (!err && b != MEMRAY_T_SEGMENT)
-			return fail(r, -EBADMSG, soff,
-				    "SEGMENT_HEADER announced %" PRIu64 " segments, found %" PRIu64,
-				    nr, i);
+			err = -EBADMSG;
 		if (!err)
-			err = mr_get_le(&r->s, 8, &v);
+			err = mr_get_le(&r->s, 8, &vaddr);
 		if (!err)
 			err = mr_get_varint(&r->s, &v);
-		if (err)
-			return rec_fail(r, err, soff, "SEGMENT");
+		if (err) {
+			free(path);
+			return err != -EBADMSG ? rec_fail(r, err, soff, "SEGMENT")
+					       : fail(r, err, soff,
+						      "SEGMENT_HEADER announced %" PRIu64
+						      " segments, found %" PRIu64,
+						      nr, i);
+		}
+		lo = load + vaddr < lo ? load + vaddr : lo;
+		hi = load + vaddr + v > hi ? load + vaddr + v : hi;
 		r->p->nr_records[MEMRAY_REC_SEGMENT]++;
 	}
-	return 0;
+	return mr_image_add(r->p, path, load, lo, hi) ? fail(r, -ENOMEM, off, "out of memory") : 0;
 }
 
 static int read_code_object(struct rd *r, uint64_t off)
 {
-	uint64_t v, len;
+	uint64_t v, len = 0, line = 0;
+	char *fn = NULL, *file = NULL;
 	uint8_t b;
 	int err;
 
 	err = mr_get_varint(&r->s, &v);
 	if (!err)
-		err = mr_get_string(&r->s, NULL);
+		err = mr_get_string(&r->s, &fn);
 	if (!err)
-		err = mr_get_string(&r->s, NULL);
+		err = mr_get_string(&r->s, &file);
 	if (!err)
-		err = mr_get_delta(&r->s, &r->r_line, NULL);
+		err = mr_get_delta(&r->s, &r->r_line, &line);
 	if (!err)
 		err = mr_get_varint(&r->s, &len);
 	for (uint64_t i = 0; i < len && !err; i++)
 		err = mr_get_u8(&r->s, &b);
-	if (err)
+	if (err) {
+		free(fn);
+		free(file);
 		return rec_fail(r, err, off, "CODE_OBJECT");
-	return 0;
+	}
+	err = mr_code_define(r->p, v, fn, file, (int64_t)line);
+	return err ? fail(r, -EBADMSG, off, "CODE_OBJECT id %" PRIu64 ": %s", v, strerror(-err))
+		   : 0;
 }
 
 /* A 0x00 where a record should start: fine if only zero padding follows (memray ignores it). */
@@ -431,7 +446,7 @@ static int read_record(struct rd *r)
 {
 	struct memray_profile *p = r->p;
 	uint64_t off = mr_src_off(&r->s), v;
-	uint64_t *depth;
+	bool is_new;
 	uint8_t t;
 	int err;
 
@@ -491,12 +506,11 @@ static int read_record(struct rd *r)
 		if (err)
 			return rec_fail(r, err, off, "CONTEXT_SWITCH");
 		r->have_tid = true;
-		depth = u64map_get(&r->depth, r->tid);
-		if (depth)
-			return 0;
-		p->nr_threads++;
-		return u64map_put(&r->depth, r->tid, 0) ? fail(r, -ENOMEM, off, "out of memory")
-							: 0;
+		r->cur = mr_py_thread(&r->py, r->tid, &is_new);
+		if (!r->cur)
+			return fail(r, -ENOMEM, off, "out of memory");
+		p->nr_threads += is_new;
+		return 0;
 	case MEMRAY_T_CODE_OBJECT:
 		p->nr_records[MEMRAY_REC_CODE_OBJECT]++;
 		return read_code_object(r, off);
@@ -518,7 +532,7 @@ static int read_all(struct rd *r)
 	r->p->live_bytes = r->hwm.cur;
 	r->p->data_bytes = mr_src_off(&r->s);
 	mr_hwm_release(&r->hwm);
-	u64map_free(&r->depth);
+	mr_py_release(&r->py);
 	return err < 0 ? err : 0;
 }
 
@@ -567,5 +581,13 @@ void memray_profile_release(struct memray_profile *p)
 	free_list(p->hdr.sys_path, p->hdr.nr_sys_path);
 	free(p->native_ip);
 	free(p->native_parent);
+	for (size_t i = 0; i < p->nr_codes; i++) {
+		free(p->codes[i].function);
+		free(p->codes[i].filename);
+	}
+	free(p->codes);
+	for (size_t i = 0; i < p->nr_images; i++)
+		free(p->images[i].path);
+	free(p->images);
 	memset(p, 0, sizeof(*p));
 }

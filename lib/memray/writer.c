@@ -502,6 +502,16 @@ int memray_writer__thread_name(struct memray_writer *w, uint64_t tid, const char
 	return err;
 }
 
+int memray_writer__raw(struct memray_writer *w, uint64_t tid, bool per_thread, const void *data,
+		       size_t n)
+{
+	int err = usable(w);
+
+	if (!err && per_thread)
+		err = context_switch(w, tid);
+	return err ? err : put(w, data, n);
+}
+
 int memray_writer__memory_record(struct memray_writer *w, uint64_t rss_bytes, int64_t ms)
 {
 	struct rec r = { .n = 0 };

@@ -69,6 +69,11 @@ int memray_writer__thread_name(struct memray_writer *w, uint64_t tid, const char
 /* An RSS sample (MEMORY_RECORD) taken at @ms (clamped to start_ms). Returns 0 or -errno. */
 int memray_writer__memory_record(struct memray_writer *w, uint64_t rss_bytes, int64_t ms);
 
+/* Appends @n raw record bytes, after a CONTEXT_SWITCH to @tid when @per_thread and the
+ * current thread differs: the door for lib/memray/pyframes.c's frame records. 0 or -errno. */
+int memray_writer__raw(struct memray_writer *w, uint64_t tid, bool per_thread, const void *data,
+		       size_t n);
+
 /* Records written so far that count in the header's n_allocations (frees included). */
 uint64_t memray_writer__nr_records(const struct memray_writer *w);
 

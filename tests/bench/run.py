@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""tests/bench/run.py — the `make bench` driver: workloads (C churn, C live set, forks, CPython
-JSON with pymalloc and with PYTHONMALLOC=malloc, NumPy) native vs under benchmem-run --embedded
-and the peers (heaptrack, massif, memleak-bpfcc); the cost to an untraced process and per fork;
+"""tests/bench/run.py — the `make bench` driver: workloads (C churn, C live set, forks, threads,
+CPython JSON with pymalloc and with PYTHONMALLOC=malloc, `python3 -c pass`, NumPy) native vs
+under benchmem-run --embedded in both probe modes (--probe hook and --probe uprobes) and the
+peers (heaptrack, massif, memray for Python, memleak-bpfcc), with ratios to the peers
+(ratios.py, docs/hook.md); the cost to an untraced process and per fork;
 the daemon's accounting rate without the kernel (evrate) and end to end. Prints figures
 (medians, ratios, ns per event) and the issue's targets as met/not met; always exits 0 once
 the workloads run. Standard library only."""
@@ -18,6 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import bench_pyframes
+from ratios import section_ratios, section_targets13
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
@@ -52,6 +57,9 @@ def workloads(args):
              unit="event"),
         dict(name="forker", argv=[os.path.join(BENCH, "forker"), str(args.children)],
              unit="fork"),
+        dict(name="threader", argv=[os.path.join(BENCH, "threader"), str(args.threads)],
+             unit="thread"),
+        dict(name="pypass", argv=[PY, os.path.join(HERE, "pypass.py")], unit="wall"),
         dict(name="pyjson", argv=[PY, os.path.join(HERE, "pyjson.py"), str(args.json_iters)],
              unit="event"),
         dict(name="pyjson-m", argv=[PY, os.path.join(HERE, "pyjson.py"), str(args.json_iters)],
@@ -147,7 +155,7 @@ def read_result_json(path):
     return (allocs[-1] if isinstance(allocs, list) else allocs), lost
 
 
-def traced_series(argv, runs, timeout, flags=()):
+def traced_series(argv, runs, timeout, flags=(), env=None):
     """argv under benchmem-run (its embedded collector: never a system daemon), with the
     allocations it saw and its lost events per run. One discarded warm-up run."""
     if not os.access(RUN, os.X_OK):
@@ -157,7 +165,7 @@ def traced_series(argv, runs, timeout, flags=()):
         for i in range(runs + 1):
             path = os.path.join(tmp, f"r{i}.json")
             r = run_once([RUN, "--embedded", "--quiet", *flags, "--json", path, "--", *argv],
-                         timeout=timeout)
+                         env=env, timeout=timeout)
             try:
                 r["seen_allocs"], r["lost"] = read_result_json(path)
             except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
@@ -189,7 +197,7 @@ def print_row(label, tool, res, native, per_unit="event", seen=None):
     line = f"  {label:<9} {tool:<15} {fmt_ms(el)}  wall {fmt_ms(wall)}"
     if native is not None:
         nel = median_of(native, "elapsed_ns")
-        line += f"  x{el / nel:7.2f}"
+        line += f"  x{el / nel:7.2f}" if nel else "  (wall only)"
         if per_unit == "event":
             ev, approx = events_of(res, seen or (res[0].get("seen_allocs") and
                                                  int(median_of(res, "seen_allocs"))))
@@ -199,6 +207,10 @@ def print_row(label, tool, res, native, per_unit="event", seen=None):
                 line += f"  {(el - nel) / res[0]['pairs']:8.1f} ns/pair"
         elif per_unit == "fork":
             line += f"  {(el - nel) / res[0].get('children', 1) / 1e6:+9.2f} ms/fork"
+        elif per_unit == "thread":
+            line += f"  {(el - nel) / res[0].get('threads', 1) / 1e3:+9.1f} us/thread"
+        elif per_unit == "wall":
+            line += f"  {(wall - median_of(native, 'wall_ns')) / 1e9:+7.3f} s wall"
     if "lost" in res[0]:
         line += f"  lost {max(r['lost'] for r in res)}"
         line += f"  allocs seen {int(median_of(res, 'seen_allocs'))}"
@@ -245,22 +257,49 @@ def memleak_series(argv, runs, env):
     return series(["memleak-bpfcc", "-c", " ".join(argv), "10"], runs, env)
 
 
+MODES = ("hook", "uprobes")
+
+
 def section_workloads(args, native, wls):
-    print("\n== workloads: native vs benchmem-run --embedded (medians of "
+    """Returns {mode: {workload: runs}} for both probe modes (docs/hook.md)."""
+    print("\n== workloads: native vs benchmem-run --embedded --probe hook|uprobes (medians of "
           f"{args.runs}; elapsed = the workload's own clock; ns/event = added time per "
           "allocator call)")
-    traced = {}
+    traced = {m: {} for m in MODES}
     for w in wls:
         name = w["name"]
         print_row(name, "native", native[name], None, None)
-        try:
-            traced[name] = traced_series(w["argv"], args.runs, args.timeout, w["flags"])
-            print_row(name, "benchmem-run", traced[name], native[name], w["unit"])
-        except Skip as e:
-            print_skip(name, "benchmem-run", e)
+        for m in MODES:
+            try:
+                traced[m][name] = traced_series(w["argv"], args.runs, args.timeout,
+                                                w["flags"] + ["--probe", m])
+                print_row(name, f"bm {m}", traced[m][name], native[name], w["unit"])
+            except Skip as e:
+                print_skip(name, f"bm {m}", e)
     print("  (pyjson-m: PYTHONMALLOC=malloc natively, --python-malloc traced; ~ = events "
           "estimated as 2 x allocations seen)")
     return traced
+
+
+def section_memray(args, native):
+    """memray run --trace-python-allocators on the JSON workload (its own exactness mode, the
+    peer of --python-malloc), from the project's venv. {workload: (runs, native runs)}."""
+    exe = args.memray
+    if not os.access(exe, os.X_OK):
+        print_skip("pyjson", "memray", f"{os.path.relpath(exe, ROOT)} missing (make venv)")
+        return {}
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="benchmem-memray-") as tmp:
+        argv = [PY, os.path.join(HERE, "pyjson.py"), str(args.json_iters)]
+        try:
+            res = [run_once([exe, "run", "--trace-python-allocators", "-q", "-f", "-o",
+                             os.path.join(tmp, f"m{i}.bin")] + argv[1:])
+                   for i in range(args.peer_runs)]
+            out["pyjson"] = (res, native["pyjson"])
+            print_row("pyjson", "memray -tpa", res, native["pyjson"], "event")
+        except Skip as e:
+            print_skip("pyjson", "memray", e)
+    return out
 
 
 def section_peers(args, native, wls, traced):
@@ -273,6 +312,8 @@ def section_peers(args, native, wls, traced):
                 continue
             for w in wls:
                 name = w["name"]
+                if name == "pypass":
+                    continue
                 env = env_with(w["env"])
                 seen = None
                 if name in traced:
@@ -481,8 +522,13 @@ def parse_args():
     ap.add_argument("--pairs", type=int, default=1000000, help="churn malloc/free pairs")
     ap.add_argument("--blocks", type=int, default=1000000, help="liveset live blocks")
     ap.add_argument("--children", type=int, default=50, help="forker children")
+    ap.add_argument("--threads", type=int, default=1000, help="threader threads")
+    ap.add_argument("--memray", default=os.path.join(BUILD, "venv", "bin", "memray"),
+                    help="the memray peer (the project's venv)")
     ap.add_argument("--json-iters", type=int, default=15, help="pyjson dumps/loads rounds")
     ap.add_argument("--numpy-iters", type=int, default=200, help="pynumpy rounds")
+    ap.add_argument("--py-allocs", type=int, default=100000, help="pystack allocations")
+    ap.add_argument("--py-depth", type=int, default=20, help="pystack Python frames")
     ap.add_argument("--evrate-events", type=int, default=20000000)
     ap.add_argument("--evrate-live", type=int, default=1000000)
     ap.add_argument("--settle", type=float, default=2.0,
@@ -514,12 +560,17 @@ def main():
             return 1
     if not args.no_probecost:
         section_probecost(args)
-    traced = section_workloads(args, native, wls)
+    modes = section_workloads(args, native, wls)
+    traced = modes["hook"]
     peer_res = section_peers(args, native, wls, traced) if not args.no_peers else {}
+    memray = section_memray(args, native) if not args.no_peers else {}
     untraced = section_untraced(args)
     fork_ns = section_forks(args, traced.get("forker"), native["forker"])
+    bench_pyframes.section(args, sys.modules[__name__])
     evrate, e2e = section_evrate(args, traced.get("churn"))
     section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns)
+    section_ratios(native, modes, peer_res, memray)
+    section_targets13(native, modes, peer_res, memray)
     return 0
 
 

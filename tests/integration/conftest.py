@@ -106,10 +106,14 @@ def spawn_daemon(state_dir, sock, *sets, log_name="benchmemd.log"):
     once it wrote READY on its ready fd (fails the test otherwise)."""
     require_tracing()
     state_dir, log_path = Path(state_dir), Path(state_dir) / log_name
+    # never the installed /etc/benchmem/benchmemd.yaml: a test daemon is configured by its test
+    config = state_dir / "benchmemd.yaml"
+    if not config.exists():
+        config.write_text("# test daemon: defaults, then the test's --set settings\n")
     r, w = os.pipe()
     with open(log_path, "a") as log:
         proc = subprocess.Popen(
-            [str(BUILD / "benchmemd"), "--foreground", f"--socket={sock}",
+            [str(BUILD / "benchmemd"), "--foreground", f"--config={config}", f"--socket={sock}",
              f"--state-dir={state_dir}", f"--ready-fd={w}", "--log-level=debug",
              *[a for s in sets for a in ("--set", s)]],
             stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,))
@@ -274,6 +278,14 @@ class _Schemas:
 def schemas():
     """schemas.request(dict) / schemas.reply(dict, op=None): jsonschema validation."""
     return _Schemas
+
+
+def memray_cli():
+    """The real memray CLI: $BENCHMEM_MEMRAY when set (another install of the pinned release),
+    else build/venv's (see venv_python(): skips locally, fails under CI=true without it)."""
+    if os.environ.get("BENCHMEM_MEMRAY"):
+        return os.environ["BENCHMEM_MEMRAY"]
+    return str(venv_python().parent / "memray")
 
 
 @pytest.fixture

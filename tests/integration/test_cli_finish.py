@@ -163,8 +163,10 @@ def test_bash_completion_offers_commands_and_options():
     assert complete("benchmemctl", "export", "--format", "") == ["openmetrics"]
     assert complete("benchmemctl", "top", "--sort", "") == ["total", "own", "count"]
     assert complete("benchmemctl", "compare", "--sort", "") == ["name", "value", "change"]
-    assert complete("benchmem-run", "--pro") == ["--profile", "--profile-dir"]
+    assert complete("benchmem-run", "--prof") == ["--profile", "--profile-dir"]
+    assert complete("benchmem-run", "--pro") == ["--probe", "--profile", "--profile-dir"]
     assert complete("benchmem-run", "--profile", "") == ["all", "regressed", "none"]
+    assert complete("benchmem-run", "--probe", "") == ["auto", "hook", "uprobes"]
     assert complete("benchmemd", "--s") == ["--set", "--socket", "--stacks", "--state-dir",
                                             "--system-wide"]
     assert "bash" in complete("benchmem-run", "-q", "--", "bas")  # the command's name

@@ -13,13 +13,14 @@ from test_result_schema import check_result_document
 WL = BUILD / "workloads"
 
 
-def run(args, tmp_path, env=None, embedded=True):
+def run(args, tmp_path, env=None, embedded=True, probe=None):
     out = tmp_path / "result.json"
     e = dict(os.environ, **(env or {}))
     if embedded:
         # never talk to a system daemon by accident
         e["BENCHMEM_SOCKET"] = str(tmp_path / "no-daemon.sock")
-    cmd = [str(BUILD / "benchmem-run"), "--json", str(out), "--"] + [str(a) for a in args]
+    cmd = [str(BUILD / "benchmem-run"), "--json", str(out)] + \
+        (["--probe", probe] if probe else []) + ["--"] + [str(a) for a in args]
     p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=120)
     doc = json.loads(out.read_text()) if out.exists() else None
     if doc is not None:
@@ -44,26 +45,44 @@ def check_exact(entry, want):
     assert entry["extra_info"]["benchmem_meta"]["lost_events"] == 0
 
 
-@pytest.mark.parametrize("workload", ["allocators", "realloc", "bigblocks", "forks"])
-def test_whole_command_numbers_are_exact_twice(workload, tmp_path):
+PROBES = ["hook", "uprobes"]
+
+
+def check_probe(entry, probe, p, static=False):
+    """Which probe traced the run, as the result says (docs/hook.md): a static executable
+    cannot preload the hook, so it falls back to uprobes, and --probe hook says so."""
+    want = "uprobes" if static or probe == "uprobes" else "hook"
+    assert entry["extra_info"]["benchmem_meta"]["probe"] == want
+    assert ("traced with uprobes" in p.stderr) == (static and probe == "hook"), p.stderr
+
+
+@pytest.mark.parametrize("probe", PROBES)
+@pytest.mark.parametrize("workload", ["allocators", "realloc", "bigblocks", "forks", "execs"])
+def test_whole_command_numbers_are_exact_twice(workload, probe, tmp_path):
     require_tracing()
     for _ in range(2):
-        p, doc = run([WL / workload], tmp_path)
+        p, doc = run([WL / workload], tmp_path, probe=probe)
         assert p.returncode == 0, p.stderr
         entry = only_entry(doc)
         assert entry["name"] == workload
         check_exact(entry, expected(p))
+        check_probe(entry, probe, p)
 
 
-@pytest.mark.parametrize("workload", ["allocators", "static_allocators", "threads"])
-def test_region_marked_with_libbenchmem_is_exact(workload, tmp_path):
+@pytest.mark.parametrize("probe", PROBES + ["auto"])
+@pytest.mark.parametrize("workload", ["allocators", "static_allocators", "threads",
+                                      "thread_forks"])
+def test_region_marked_with_libbenchmem_is_exact(workload, probe, tmp_path):
+    """thread_forks: children forked by a thread, which the hook mode does not follow with
+    ptrace (docs/hook.md): each child is found by its hook's hello instead."""
     require_tracing()
-    args = [WL / workload] + ([] if workload == "threads" else ["region"])
+    args = [WL / workload] + ([] if workload.startswith("thread") else ["region"])
     for _ in range(2):
-        p, doc = run(args, tmp_path)
+        p, doc = run(args, tmp_path, probe=probe)
         assert p.returncode == 0, p.stderr
         entry = only_entry(doc)
         check_exact(entry, expected(p))
+        check_probe(entry, probe, p, static=workload.startswith("static"))
 
 
 def test_known_sizes_behind_the_workloads(tmp_path):
@@ -76,11 +95,13 @@ def test_known_sizes_behind_the_workloads(tmp_path):
     assert expected(p)["peak_bytes"] == 96 << 20
 
 
-def test_same_numbers_through_the_daemon(daemon, tmp_path):
+@pytest.mark.parametrize("probe", PROBES)
+def test_same_numbers_through_the_daemon(daemon, probe, tmp_path):
     for workload in ("allocators", "forks"):
-        p, doc = run([WL / workload], tmp_path, env=daemon.env(), embedded=False)
+        p, doc = run([WL / workload], tmp_path, env=daemon.env(), embedded=False, probe=probe)
         assert p.returncode == 0, p.stderr + daemon.log_tail()
         check_exact(only_entry(doc), expected(p))
+        check_probe(only_entry(doc), probe, p)
 
 
 def hold_script(tmp_path):
@@ -136,12 +157,14 @@ def test_target_that_dies_still_yields_a_result(how, code, aborted, tmp_path):
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
 
+@pytest.mark.parametrize("probe", PROBES)
 @pytest.mark.parametrize("workload", ["threads", "region_c"])
-def test_allocator_brought_in_by_ld_preload_is_traced_exactly(workload, tmp_path):
-    """jemalloc exports malloc: its entry points are probed, not glibc's it replaces."""
+def test_allocator_brought_in_by_ld_preload_is_traced_exactly(workload, probe, tmp_path):
+    """jemalloc exports malloc: its entry points are probed, not glibc's it replaces; the
+    hook forwards to jemalloc (the next definition), not to glibc."""
     require_tracing()
     assert os.path.exists(JEMALLOC), "libjemalloc2 is in packaging/deps.txt"
-    p, doc = run([WL / workload], tmp_path, env={"LD_PRELOAD": JEMALLOC})
+    p, doc = run([WL / workload], tmp_path, env={"LD_PRELOAD": JEMALLOC}, probe=probe)
     assert p.returncode == 0, p.stderr
     if workload == "threads":
         check_exact(only_entry(doc), expected(p))

@@ -117,6 +117,21 @@ print(json.dumps(out))
 """
 
 
+def set_aside_empty_dirs(roots):
+    """Removes each of @roots that is a tree of directories only (no file, no link); returns
+    [(dir, mode)] top-down, to make them again."""
+    out = []
+    for root in roots:
+        if not os.path.isdir(root) or os.path.islink(root):
+            continue
+        walk = list(os.walk(root))
+        if any(files for _, _, files in walk):
+            continue
+        out += [(d, stat.S_IMODE(os.stat(d).st_mode)) for d, _, _ in walk]
+        shutil.rmtree(root)
+    return out
+
+
 def need(cond, reason):
     if cond:
         return
@@ -221,7 +236,7 @@ def serve_as_member(workdir, sock):
     (workdir / "child.c").write_text(CHILD_C)
     sh("gcc", "-O0", "-fno-builtin", "-o", child, workdir / "child.c")
     (workdir / "client.py").write_text(CLIENT_PY)
-    for p in workdir.iterdir():
+    for p in (child, workdir / "child.c", workdir / "client.py"):  # not the daemon's socket
         p.chmod(0o755)
     r = sh("runuser", "-u", MEMBER, "--", "/usr/bin/python3", workdir / "client.py", child, sock)
     return json.loads(r.stdout)
@@ -266,6 +281,9 @@ def test_install_serve_a_group_member_and_purge(deb, tmp_path):
     installed = sh("dpkg-query", "-W", "-f=${Status}", "benchmemd", check=False).stdout
     need("installed" not in installed,
          "benchmemd is installed on this machine: this test would replace and purge it")
+    # empty directories (a root `benchmem-run --profile ...` makes the default profile
+    # directory) hold nothing to lose: set aside here, put back as they were at the end
+    empty_dirs = set_aside_empty_dirs(("/etc/benchmem", "/var/lib/benchmem"))
     for path in ("/etc/benchmem", "/var/lib/benchmem"):
         need(not os.path.lexists(path), f"{path} exists: the purge at the end would delete it")
     had_group = group_exists("benchmem")
@@ -308,4 +326,7 @@ def test_install_serve_a_group_member_and_purge(deb, tmp_path):
         drop_user(OUTSIDER)
         if not had_group and group_exists("benchmem"):
             sh("groupdel", "benchmem", check=False)
+        for d, mode in empty_dirs:
+            os.makedirs(d, exist_ok=True)
+            os.chmod(d, mode)
         shutil.rmtree(workdir, ignore_errors=True)

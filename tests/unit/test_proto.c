@@ -162,6 +162,21 @@ static void test_profile_op_and_member(void)
 	CHECK_STR(proto_op_name(BM_OP_PROFILE), "profile");
 }
 
+static void test_kill_on_daemon_exit_member(void)
+{
+	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":3}"), 0);
+	CHECK(!req.kill_on_daemon_exit);
+	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":3,\"kill_on_daemon_exit\":true}"), 0);
+	CHECK(req.kill_on_daemon_exit);
+	CHECK_I64(parse("{\"op\":\"launch\",\"pid\":3,\"exe\":\"/x\",\"name\":\"x\","
+			"\"kill_on_daemon_exit\":true}"),
+		  0);
+	CHECK(req.kill_on_daemon_exit);
+	CHECK(rejects("{\"op\":\"attach\",\"pid\":3,\"kill_on_daemon_exit\":1}", "bad_request"));
+	CHECK(rejects("{\"op\":\"start\",\"name\":\"a\",\"kill_on_daemon_exit\":true}",
+		      "bad_request"));
+}
+
 static void test_context_member(void)
 {
 	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":7,\"context\":{\"commit_info\":"
@@ -447,6 +462,7 @@ int main(void)
 	TEST(test_tiny_message_buffer_is_terminated);
 	TEST(test_format_error);
 	TEST(test_format_ok);
+	TEST(test_kill_on_daemon_exit_member);
 	TEST(test_context_member);
 	bm_request_release(&req);
 	return tap_done();

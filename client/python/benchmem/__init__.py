@@ -170,12 +170,14 @@ class Client:
     def results(self, session=None, pid=None):
         return self.request("results", session=session, pid=pid)["result"]
 
-    def attach(self, pid, profile=None, python_malloc=None, context=None):
+    def attach(self, pid, profile=None, python_malloc=None, context=None,
+               kill_on_daemon_exit=None):
         """Traces running process @pid; the session's results carry @context (default:
-        ``context()`` of the current directory)."""
+        ``context()`` of the current directory). With @kill_on_daemon_exit, @pid dies when
+        the collector stops or dies (by default it runs on, untraced)."""
         ctx = context if context is not None else globals()["context"]()
         return self.request("attach", pid=pid, profile=profile, python_malloc=python_malloc,
-                            context=ctx)["session"]
+                            context=ctx, kill_on_daemon_exit=kill_on_daemon_exit)["session"]
 
     def profile(self, name, repeat=None, session=None, pid=None):
         """Writes the memray .bin of a closed region; returns its path on the collector's side."""
@@ -281,12 +283,21 @@ class _Shared:
         return self.client
 
     def call(self, op, **members):
+        return self.call_line(Client.encode(op, **members))
+
+    def call_line(self, line, lean=False):
+        """Sends a line made by Client.encode(); the reply's members, or None without a
+        collector (or one that does not trace us). @lean: Client.request_lean (a success
+        returns {} and allocates nothing)."""
         with self.lock:
             c = self.get()
             if c is None:
                 return None
             try:
-                return c.request(op, **members)
+                if lean:
+                    c.request_lean(line)
+                    return {}
+                return c.request_line(line)
             except Error as e:
                 if e.code == "disconnected":
                     self.client = None
@@ -298,7 +309,7 @@ class _Shared:
                 self.warned = True
                 warnings.warn(f"benchmem: the collector at {c.path} does not trace this "
                               "process; regions are off (run it under benchmem-run)",
-                              RuntimeWarning, stacklevel=3)
+                              RuntimeWarning, stacklevel=4)
             return None
 
 
@@ -329,9 +340,14 @@ def region(name, repeat=None, params=None, group=None):
     """Wraps a block in start/stop. Yields a dict that holds the region's numbers after the
     block ends (empty without a collector). The region is closed even if the block raises."""
     numbers = {}
-    opened = start(name, repeat=repeat, params=params, group=group) is not None
+    # Both lines are made before the region opens and start's reply is read without
+    # allocating: the client's own objects are not counted in the region (they would be
+    # under PYTHONMALLOC=malloc, where every object is a malloc call).
+    start_line = Client.encode("start", name=name, repeat=repeat, params=params, group=group)
+    stop_line = Client.encode("stop", name=name, repeat=repeat)
+    opened = _shared.call_line(start_line, lean=True) is not None
     try:
         yield numbers
     finally:
         if opened:
-            numbers.update(stop(name, repeat=repeat) or {})
+            numbers.update(_shared.call_line(stop_line) or {})

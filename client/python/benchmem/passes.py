@@ -35,6 +35,10 @@ def record(series, numbers, rss=None, reply_rss=True):
     if rss is None and reply_rss and numbers.get("has_rss", True):
         rss = numbers.get("rss_bytes")
     series["rss_bytes"].append(None if rss is None else int(rss))
+    # what a result document needs besides the blob (benchmem.results): the pass's wall
+    # time and lost events (setdefault: a series made before these keys existed)
+    series.setdefault("wall_ns", []).append(int(numbers.get("wall_ns") or 0))
+    series.setdefault("lost_events", []).append(int(numbers.get("lost_events") or 0))
 
 
 def blob(series):

@@ -27,7 +27,6 @@ through the ``pytest11`` entry point; ``benchmem-run`` also adds ``-p benchmem.p
   their sha1 (every byte of that is in the protocol's set).
 """
 
-import hashlib
 import importlib.metadata
 import os
 import re
@@ -41,6 +40,7 @@ import benchmem
 from benchmem import passes as engine
 from benchmem import table
 from benchmem.fixture import MemoryBenchmark, Sample, pedantic_action
+from benchmem.names import region_name, scalar_params
 from benchmem.sizes import format_size, parse_count, parse_size, parse_threshold
 from benchmem.tracing import Tracer, Unavailable
 
@@ -48,8 +48,6 @@ SERIES = pytest.StashKey()  # item -> {"peak_bytes": [...], ...} of every measur
 _STATE = pytest.StashKey()
 
 DEFAULT_WARMUP = 1
-NAME_MAX = 128
-_NAME_BAD = re.compile(r"[^A-Za-z0-9._:/\[\]=,+ -]")
 _CEILINGS = (("max_peak", "peak_bytes", "peak"), ("max_allocated", "total_bytes", "allocated"),
              ("max_allocations", "allocations", "allocations"))
 _MARKER_KWARGS = {"repeats", "warmup", "isolate", "calls", "profile_native", "max_peak",
@@ -194,31 +192,12 @@ def check_ceilings(test_name, limits, series):
     return None
 
 
-def region_name(nodeid):
-    """The protocol-valid region name for a pytest node id (see the module docstring)."""
-    name = _NAME_BAD.sub("_", nodeid).replace("..", "._") or "_"
-    if len(name) > NAME_MAX:
-        digest = hashlib.sha1(nodeid.encode()).hexdigest()[:16]
-        name = (name[:NAME_MAX - 17] + "-" + digest).replace("..", "._")
-    return name
-
-
 def region_params(item):
     """The test's parametrize values that are scalars, as the region's params."""
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
-    params = {}
-    for key, value in callspec.params.items():
-        if len(params) == 32 or not 0 < len(key) <= NAME_MAX:
-            continue
-        if value is None or isinstance(value, (bool, int, float)):
-            if isinstance(value, float) and value != value:
-                continue  # NaN is not JSON
-            params[key] = value
-        elif isinstance(value, str) and len(value.encode()) <= 1024:
-            params[key] = value
-    return params or None
+    return scalar_params(callspec.params.items())
 
 
 def _sanitize(fullname):

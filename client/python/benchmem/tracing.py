@@ -103,8 +103,10 @@ class Tracer:
         log = open(os.path.join(tmpdir.name, "benchmemd.log"), "w")
         try:
             proc = subprocess.Popen(
+                # root's private collector: the socket is ours alone, in our 0700 tmpdir
                 [exe, "--foreground", f"--socket={sock}", f"--state-dir={tmpdir.name}",
-                 f"--ready-fd={w}"], stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,))
+                 f"--ready-fd={w}", "--set", "socket_mode=0600"],
+                stdout=log, stderr=subprocess.STDOUT, pass_fds=(w,))
         finally:
             os.close(w)
             log.close()

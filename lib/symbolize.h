@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* daemon/symbolize.h — function names for addresses in ELF files, from each file's .symtab
+/* lib/symbolize.h — function names for addresses in ELF files, from each file's .symtab
  * (else .dynsym), read once per file and kept in a bounded cache. */
 #ifndef BM_SYMBOLIZE_H
 #define BM_SYMBOLIZE_H

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* daemon/symbolize.c — per-file sorted function symbols, binary-searched. */
+/* lib/symbolize.c — per-file sorted function symbols, binary-searched. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
