@@ -294,8 +294,7 @@ struct session *collector__attach(struct collector *c, const struct trace_req *t
 	/* the owner reads the results: a privilege its process gains ends them, whoever asked */
 	s->checked = t->uid != 0;
 	s->kill_on_exit = t->kill_on_exit;
-	if (t->profile)
-		profiling_open(c->probe, s);
+	profiling_open(c->probe, s);
 	e = tracer__trace(c->tracer, s, t->pid, t->launch, t->grant, why, sizeof(why));
 	if (e) {
 		if (e == -EPERM)

@@ -13,6 +13,8 @@ void profiling_open(struct probe *p, struct session *s)
 {
 	const char *pyframes = getenv("BENCHMEM_PYFRAMES");
 
+	if (!s->profile)
+		return; /* counts only: no stack walk, no map */
 	s->stack_slot = probe__stacks_open(p);
 	if (s->stack_slot < 0) {
 		pr_warn("session %u: no stack map (%s): its allocations count as lost_stacks",

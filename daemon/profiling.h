@@ -7,8 +7,8 @@
 struct probe;
 struct session;
 
-/* Gives profiled session @s its stack map slot (-1 when none could be made: its allocations
- * then count as lost_stacks) and, unless BENCHMEM_PYFRAMES=0, its Python stacks. */
+/* Gives session @s, when it is profiled, its stack map slot (-1 when none could be made: its
+ * allocations then count as lost_stacks) and, unless BENCHMEM_PYFRAMES=0, its Python stacks. */
 void profiling_open(struct probe *p, struct session *s);
 
 #endif /* BM_PROFILING_H */
