@@ -9,13 +9,11 @@ What "exact" means here: under PYTHONMALLOC=malloc every object goes through mal
 call also counts the interpreter's own small allocations (about 100 bytes: the call's
 bookkeeping, measured 96-104). The suite measures them with a twin that holds bytearray(0):
 every pass of the benchmark holding bytearray(N) must read exactly N + 1 (bytearray's buffer)
-plus the twin's smallest overhead. Some passes (in some processes all of them) carry 2-3 more
-allocations, +150 to +256 bytes of peak, in the twin as well as in the holder: a Python
-profile of such a pass (inspect --top) puts them in the client's read of stop's reply
-(benchmem/__init__.py _read_line, a string formatted by PyUnicode_FromFormatV), i.e. after
-the stop request left and before the daemon took it; not yet removed; in most ASV processes
-every pass carries them. So a pass reads N + 1 + the smallest overhead plus at most
-CLIENT_NOISE bytes: exact to within the client's own few hundred bytes, not to the byte."""
+plus the twin's smallest overhead, to the byte (CLIENT_NOISE = 0). Passes used to carry 3
+more allocations of the client (+206 B of peak, in most ASV processes every pass, in the twin
+as well as in the holder): its wait for stop's reply tested `b"\\n" in buf`, which first tries
+b"\\n" as an integer and makes and clears a TypeError (message formatted by
+PyUnicode_FromFormatV), after the stop request left and before the daemon took it."""
 import json
 import os
 import subprocess
@@ -27,7 +25,7 @@ import jsonschema
 from conftest import BUILD, SCHEMAS, venv_python
 
 SIZES = (100_000, 300_000)
-CLIENT_NOISE = 512  # bytes the client may add to a pass (module docstring)
+CLIENT_NOISE = 0  # bytes the client may add to a pass (module docstring)
 BIG = 2_000_000
 TOL = lambda n: n * 0.05 + 256 * 1024  # noqa: E731 - the issue's pymalloc tolerance
 
@@ -186,7 +184,7 @@ def test_asv_exact_under_malloc(daemon, tmp_path):
                  ["peak_bytes"]}
     assert overheads and max(overheads) <= 1024, overheads
     # every pass, twin or holder, is N + 1 + the call's own overhead (the smallest seen, in
-    # any process), plus at most the client's CLIENT_NOISE (in most processes: +206 B)
+    # any process), plus at most the client's CLIENT_NOISE (none since the fix)
     seen = [p for s in SIZES for t in "ab"
             for kind, n in (("twin", -1), ("hold", s))
             for p in (q - (n + 1) for q in by[f"mem.Hold.benchmem_{kind}[{s}-{t}]"]
@@ -200,8 +198,7 @@ def test_asv_exact_under_malloc(daemon, tmp_path):
     assert abs(hold[("300000", "'a'")] - hold[("100000", "'a'")] - 200_000) <= spread
     # the claimed peakmem_: exact too, and far below ASV's own max-RSS reading
     big, twin = values["mem.peakmem_big"][()], values["mem.peakmem_twin"][()]
-    # the two run in different processes, and either may carry the client's extra allocations
-    # while it waits for stop's reply (see the module docstring): apart by at most that spread
+    # the two run in different processes: apart by at most the client's noise (none)
     assert abs(big - (BIG + 1) - twin) <= spread, (big, twin, overheads)
     assert headline(by["mem.peakmem_big"])["peak_bytes"] == big
     assert by["mem.peakmem_big"]["extra_info"]["asv_type"] == "peakmemory"
