@@ -5,6 +5,7 @@ VmRSS before/after, B's hello latency, the limits hit) for the closing note."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import textwrap
@@ -48,6 +49,15 @@ USER = textwrap.dedent(r"""
         out(wait=True)
         sys.stdin.readline()
 
+    def spawn(secs):  # attached once libc is mapped: inside the loader there is no malloc yet
+        k = subprocess.Popen(["sleep", str(secs)])
+        for _ in range(1000):
+            with open(f"/proc/{k.pid}/maps") as m:
+                if "libc.so" in m.read():
+                    break
+            time.sleep(0.005)
+        return k
+
     if mode == "clients":  # args.n connections; the last is refused; hold them
         held = [conn() for _ in range(args["n"])]
         replies = []
@@ -70,14 +80,14 @@ USER = textwrap.dedent(r"""
             ends.append(json.loads(line) if line else "closed")
         out(ends=ends, seconds=time.monotonic() - t0)
     elif mode == "sessions":  # attach to args.n sleeps of our own
-        kids = [subprocess.Popen(["sleep", "60"]) for _ in range(args["n"])]
+        kids = [spawn(60) for _ in range(args["n"])]
         s, f = conn()
         out(replies=[ask(f, s, {"op": "attach", "pid": k.pid}) for k in kids])
         wait()
         for k in kids:
             k.kill()
     elif mode == "regions":  # a session of our own, args.n start/stop pairs, pipelined
-        kid = subprocess.Popen(["sleep", "300"])
+        kid = spawn(300)
         s, f = conn()
         got = ask(f, s, {"op": "attach", "pid": kid.pid})
         assert got["ok"], got
@@ -154,13 +164,28 @@ def rss_kib(d):
     raise AssertionError("no VmRSS")
 
 
+STARTED = []  # user scripts of the running test: a failed test's are killed, not left to the next
+
+
+@pytest.fixture(autouse=True)
+def reap_user_procs():
+    yield
+    while STARTED:
+        p = STARTED.pop()
+        if p.poll() is None:  # the script, its sleeps and their sessions with it
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate(timeout=30)
+
+
 def user_proc(user, d, mode, **args):
     """The user script in @mode as @user, running; its stdout is line-buffered JSON."""
     env = ["env", "PYTHONUNBUFFERED=1"]
-    return subprocess.Popen(["runuser", "-u", user.pw_name, "--", *env, PY, "-c", USER,
-                             str(d.sock), mode, json.dumps(args)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd="/")
+    p = subprocess.Popen(["runuser", "-u", user.pw_name, "--", *env, PY, "-c", USER,
+                          str(d.sock), mode, json.dumps(args)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd="/", start_new_session=True)
+    STARTED.append(p)
+    return p
 
 
 def abuse(user, d, mode, **args):
