@@ -208,7 +208,10 @@ def finish(p):
         p.stdin.flush()
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
-    return [json.loads(x) for x in out.splitlines()]
+    try:
+        return [json.loads(x) for x in out.splitlines()]
+    except ValueError:
+        raise AssertionError(f"the user script printed {out!r} (stderr {err!r})") from None
 
 
 def hello_ms(user, d):
