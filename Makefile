@@ -38,10 +38,11 @@ LIB := units jsonutil atomic_file log names context compare runs gate allocators
 	memray/writer memray/reader memray/decode memray/stats memray/pyread memray/pyframes \
 	hookpath
 # daemon/: what only the collector does. benchmemd = main.c + these; benchmem-run embeds them.
-DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session \
+DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session group \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source
+	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source \
+	  fdreserve profiling
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect inspect_top report report_data report_svg \
 	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
@@ -67,7 +68,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
 	 compare memray memray_read proto config listen results placement spool stacks sources \
-	 snapshot creds atomic_file pyframes
+	 snapshot group creds atomic_file pyframes
 UNIT_units      := lib/units
 UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
 		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
@@ -94,17 +95,18 @@ UNIT_placement  := daemon/placement
 UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 UNIT_ticks      := lib/ticks
+UNIT_group      := daemon/group
 UNIT_openmetrics := lib/openmetrics lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 # a second event source through the interface into the session table (no BPF)
-UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/blockstacks \
-		   daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool daemon/stacks \
-		   daemon/procmaps \
+UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/group \
+		   daemon/blockstacks daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool \
+		   daemon/stacks daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
 		   lib/memray/writer lib/allocators daemon/pystacks daemon/pyoffsets daemon/symbols
 UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks lib/symbolize \
-		   daemon/session daemon/live daemon/region daemon/spool daemon/stacks daemon/procmaps \
-		   $(UNIT_results) lib/log lib/memray/writer lib/allocators daemon/pystacks \
-		   daemon/pyoffsets daemon/symbols
+		   daemon/session daemon/group daemon/live daemon/region daemon/spool daemon/stacks \
+		   daemon/procmaps $(UNIT_results) lib/log lib/memray/writer lib/allocators \
+		   daemon/pystacks daemon/pyoffsets daemon/symbols
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -215,7 +217,7 @@ $(B)/bench/probecost: tests/bench/probecost.c $(B)/obj/daemon/placement.o
 	$(Q)mkdir -p $(@D) && $(CC) $(WL_CFLAGS) -Idaemon -o $@ $^
 
 # evrate feeds synthetic events through the daemon's accounting (session.c and what it links).
-EVRATE_OBJS := $(call daemon_objs,session blockstacks live region results spool stacks procmaps \
+EVRATE_OBJS := $(call daemon_objs,session group blockstacks live region results spool stacks procmaps \
 			       pystacks pyoffsets symbols) \
 	       $(call lib_objs,jsonutil atomic_file units log compare context allocators memray/writer)
 $(B)/bench/evrate: tests/bench/evrate.c $(EVRATE_OBJS)

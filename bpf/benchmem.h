@@ -57,7 +57,8 @@ struct bm_argspec {
 #define BM_MAX_TRACED	 8192	      /* traced processes (tgids) at once */
 #define BM_MAX_PENDING	 16384	      /* threads inside an allocator call at once */
 #define BM_STACK_DEPTH	 64	      /* user frames kept per stack */
-#define BM_MAX_STACKS	 16384	      /* distinct stacks in the stack map */
+#define BM_MAX_STACKS	 16384	      /* distinct stacks in one session's stack map, at most */
+#define BM_STACK_SLOTS	 4096	      /* stack maps at once: one per profiled session */
 
 struct bm_event {
 	__u64 ts_ns;	/* bpf_ktime_get_ns(), ns */
@@ -65,7 +66,9 @@ struct bm_event {
 	__u64 size;	/* requested bytes; 0 for FREE */
 	__u32 tgid;	/* process, tgid */
 	__u32 tid;	/* thread, tid */
-	__s32 stack_id; /* <0: no stack (capture off, or the error from bpf_get_stackid) */
+	__s32 stack_id; /* <0: no stack (-1 capture off; with capture on, the error of
+			 * bpf_get_stackid: -EEXIST/-ENOMEM when the session's map is full, or
+			 * -ENOENT when the session has no map): a lost stack */
 	__u16 kind;	/* enum bm_event_kind */
 	__u16 func;	/* row id (lib/allocators.h): which entry point produced the event */
 	__u64 py_stack; /* key of the Python stack in the `pystacks` map; 0: none */
@@ -142,6 +145,9 @@ struct bm_pystack {
 /* Value of the `traced` map: per-process tracing flags, set by the daemon. */
 #define BM_TRACE_ON	1u /* the process is traced */
 #define BM_TRACE_STACKS 2u /* record the user stack of every allocation (profiles) */
+/* Bits 8-31 of the value: the session's slot in `stack_maps`, the stack map its allocations'
+ * stacks go to: one session's stacks never fill another's map. */
+#define BM_TRACE_SLOT_SHIFT 8
 
 /* Index of the per-CPU counters in the `drops` map, read by the daemon. */
 enum bm_counter {

@@ -56,11 +56,22 @@ struct {
 	__uint(max_entries, BM_RINGBUF_BYTES);
 } hook_batches SEC(".maps");
 
-struct {
+/* One stack map per profiled session, in the slot its `traced` flags name: a session that
+ * makes more distinct stacks than its map holds loses its own (counted by the daemon as
+ * lost_stacks), never another's, and its map goes with it. The daemon creates the inner maps
+ * (stack_map_entries) and sets this template's size to match before load. */
+struct stack_map {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, BM_MAX_STACKS);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, BM_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BM_STACK_SLOTS);
+	__type(key, __u32);
+	__array(values, struct stack_map);
+} stack_maps SEC(".maps");
 
 #endif /* BM_MAPS_BPF_H */

@@ -54,7 +54,10 @@ static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u
 	e->stack_id = -1;
 	e->py_stack = 0;
 	if ((flags & BM_TRACE_STACKS) && kind == BM_EV_ALLOC) {
-		e->stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		__u32 slot = flags >> BM_TRACE_SLOT_SHIFT;
+		void *map = bpf_map_lookup_elem(&stack_maps, &slot);
+
+		e->stack_id = map ? bpf_get_stackid(ctx, map, BPF_F_USER_STACK) : -2 /* ENOENT */;
 		e->py_stack = py_capture(id >> 32, (__u32)id);
 	}
 	e->kind = kind;

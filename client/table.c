@@ -107,10 +107,18 @@ static void fill_flags(struct row *r, const json_t *meta)
 {
 	char *flags = r->cell[COL_FLAGS];
 
+	bool profile = json_is_string(json_object_get(meta, "profile"));
+	uint64_t lost_stacks = 0;
+	size_t sz = sizeof(r->cell[0]), n;
+
 	r->aborted = any_true(json_object_get(meta, "aborted"));
-	snprintf(flags, sizeof(r->cell[0]), "%s%s%s", r->aborted ? "aborted" : "",
-		 r->aborted && json_is_string(json_object_get(meta, "profile")) ? "," : "",
-		 json_is_string(json_object_get(meta, "profile")) ? "profile" : "");
+	snprintf(flags, sz, "%s%s%s", r->aborted ? "aborted" : "", r->aborted && profile ? "," : "",
+		 profile ? "profile" : "");
+	/* a profile short of stacks says so: its flame graph misses those allocations */
+	if (!jsonutil_get_u64(meta, "lost_stacks", &lost_stacks) && lost_stacks) {
+		n = strlen(flags);
+		snprintf(flags + n, sz - n, "%slost_stacks=%" PRIu64, n ? "," : "", lost_stacks);
+	}
 }
 
 static void fill_row(struct row *r, const json_t *entry)

@@ -117,9 +117,9 @@ static int nr_probed(const struct attach *a, pid_t tgid)
 	return i < 0 ? 0 : a->sets[i]->nr_libs;
 }
 
-void attach__track(struct attach *a, pid_t tgid, bool stacks)
+void attach__track(struct attach *a, pid_t tgid, int stack_slot)
 {
-	if (probe__track(a->probe, (uint32_t)tgid, stacks))
+	if (probe__track(a->probe, (uint32_t)tgid, stack_slot))
 		pr_warn("pid %d: cannot add to the traced map", tgid);
 }
 

@@ -21,9 +21,10 @@ struct attach;
 struct attach *attach__new(struct probe *p, bool system_wide);
 void attach__free(struct attach *a); /* NULL-safe; releases every link set */
 
-/* Adds @tgid to the traced map (its allocation events then carry a stack id when @stacks).
- * Logs and goes on when the map is full: the probes are still placed. */
-void attach__track(struct attach *a, pid_t tgid, bool stacks);
+/* Adds @tgid to the traced map (its allocation events then carry a stack id of stack map
+ * @stack_slot, see probe__stacks_open; -1: no stacks). Logs and goes on when the map is full:
+ * the probes are still placed. */
+void attach__track(struct attach *a, pid_t tgid, int stack_slot);
 
 /* A new image in @tgid (exec, or a fork running its parent's image): its executable, the
  * libraries it needs and those LD_PRELOAD names, each probed if it defines malloc. Sets

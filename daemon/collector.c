@@ -20,8 +20,9 @@
 #include "history.h"
 #include "log.h"
 #include "loop.h"
+#include "fdreserve.h"
 #include "probe.h"
-#include "pystacks.h"
+#include "profiling.h"
 #include "profiles.h"
 #include "ringbuf.h"
 #include "sessions.h"
@@ -102,6 +103,7 @@ struct session *collector__find_session_by_id(struct collector *c, uint32_t id)
 static void drop_session(struct collector *c, struct session *s)
 {
 	tracer__release(c->tracer, s, false);
+	probe__stacks_close(c->probe, s->stack_slot); /* its stacks go with it */
 	if (c->local == s)
 		c->local = NULL;
 	sessions__remove(c->sessions, s);
@@ -150,21 +152,22 @@ struct session **collector__sessions(struct collector *c, int *n)
 	return sessions__all(c->sessions, n);
 }
 
-int collector__stack(struct collector *c, int32_t id, uint64_t *ips, size_t max)
+int collector__stack(struct collector *c, int map, int32_t id, uint64_t *ips, size_t max)
 {
-	return probe__stack(c->probe, id, ips, max);
+	return probe__stack(c->probe, map, id, ips, max);
 }
 
 /* ---- regions and sessions ------------------------------------------------------------- */
 
 struct region *collector__start(struct collector *c, struct session *s, const char *name,
-				int64_t repeat, json_t *params, const char *group, int owner)
+				int64_t repeat, json_t *params, const char *group, int owner,
+				char *why, size_t whylen)
 {
 	struct region *r;
 
 	collector__drain(c);
 	r = sessions__start_region(c->sessions, s, name, repeat, params, group, collector__now_ns(),
-				   collector__session_lost(c, s));
+				   collector__session_lost(c, s), why, whylen);
 	if (r)
 		r->owner = owner;
 	tracer__recording(c->tracer, s);
@@ -276,9 +279,12 @@ struct session *collector__attach(struct collector *c, const struct trace_req *t
 		errno = EEXIST;
 		return NULL;
 	}
-	s = sessions__add(c->sessions, t->pid, t->uid, t->command);
+	if (fd_reserve_short(c->cfg.fd_reserve, err, errlen))
+		return NULL;
+	s = sessions__add(c->sessions, t->pid, t->uid, t->command, why, sizeof(why));
 	if (!s) {
-		snprintf(err, errlen, "cannot create a session: %s", strerror(errno));
+		snprintf(err, errlen, "cannot create a session: %s",
+			 errno == EMFILE ? why : strerror(errno));
 		return NULL;
 	}
 	s->owner_client = t->owner;
@@ -288,14 +294,7 @@ struct session *collector__attach(struct collector *c, const struct trace_req *t
 	/* the owner reads the results: a privilege its process gains ends them, whoever asked */
 	s->checked = t->uid != 0;
 	s->kill_on_exit = t->kill_on_exit;
-	/* BENCHMEM_PYFRAMES=0 in the collector's environment: native frames only (make bench
-	 * measures the walker's cost with it) */
-	if (t->profile &&
-	    !(getenv("BENCHMEM_PYFRAMES") && !strcmp(getenv("BENCHMEM_PYFRAMES"), "0"))) {
-		struct pystacks_ops ops = probe__pystacks_ops(c->probe);
-
-		s->py = pystacks__new(&ops); /* NULL: native frames only */
-	}
+	profiling_open(c->probe, s);
 	e = tracer__trace(c->tracer, s, t->pid, t->launch, t->grant, why, sizeof(why));
 	if (e) {
 		if (e == -EPERM)
@@ -307,7 +306,8 @@ struct session *collector__attach(struct collector *c, const struct trace_req *t
 		return NULL;
 	}
 	if (t->launch) {
-		struct region *r = collector__start(c, s, t->name, 0, NULL, NULL, 0);
+		struct region *r =
+			collector__start(c, s, t->name, 0, NULL, NULL, 0, why, sizeof(why));
 
 		if (r)
 			r->whole_run = true;
@@ -488,7 +488,8 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 	static const struct tracer_ops tops = { on_root_exiting, on_root_exit, on_proc_gone,
 						on_denied, on_child_exit };
 	struct probe_opts po = { .system_wide = o->cfg.attach_mode == BM_ATTACH_SYSTEM,
-				 .ringbuf_bytes = o->cfg.ring_buffer };
+				 .ringbuf_bytes = o->cfg.ring_buffer,
+				 .stack_entries = (uint32_t)o->cfg.stack_map_entries };
 	struct collector *c = calloc(1, sizeof(*c));
 	struct event_source *rb;
 	int e = 0;

@@ -105,9 +105,11 @@ void collector__drain(struct collector *c);
 uint64_t collector__lost(struct collector *c); /* the whole collector's lost events */
 uint64_t collector__session_lost(struct collector *c, const struct session *s);
 uint64_t collector__now_ns(void);
-/* Region start/stop with rss bookkeeping. */
+/* Region start/stop with rss bookkeeping. A start refused by a cap returns NULL + EMFILE
+ * with the cap's config key and counts in @why. */
 struct region *collector__start(struct collector *c, struct session *s, const char *name,
-				int64_t repeat, json_t *params, const char *group, int owner);
+				int64_t repeat, json_t *params, const char *group, int owner,
+				char *why, size_t whylen);
 const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
 				     bool aborted);
 /* The daemon's form: a writer process writes the .bin while the loop goes on. Returns 0 when
@@ -118,10 +120,10 @@ int collector__profile_start(struct collector *c, struct session *s, const char 
 			     size_t errlen);
 json_t *collector__status(struct collector *c, uid_t uid, int nr_clients);
 /* What the watch op's snapshots read (serve.c owns the watch): the session table as an
- * array (valid until a session is added or removed), and the frames of BPF stack @id
- * (probe__stack: the count, or -errno). */
+ * array (valid until a session is added or removed), and the frames of BPF stack @id in
+ * stack map @map (a session's stack_slot; probe__stack: the count, or -errno). */
 struct session **collector__sessions(struct collector *c, int *n);
-int collector__stack(struct collector *c, int32_t id, uint64_t *ips, size_t max);
+int collector__stack(struct collector *c, int map, int32_t id, uint64_t *ips, size_t max);
 /* The finished sessions and their regions' series (history.h): the "sessions" op, /metrics. */
 const struct history *collector__history(const struct collector *c);
 bool collector__embedded(const struct collector *c);

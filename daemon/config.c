@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "benchmem.h"
 #include "config_keys.h"
 #include "units.h"
 
@@ -47,6 +48,29 @@ static const struct cfg_key cfg_keys[] = {
 	{ "max_open_regions", CFG_UINT, offsetof(struct bm_config, max_open_regions), 1, 65536,
 	  NULL, NULL },
 	{ "max_line", CFG_UINT, offsetof(struct bm_config, max_line), 256, 65536, NULL, NULL },
+	{ "max_clients_per_uid", CFG_UINT, offsetof(struct bm_config, max_clients_per_uid), 1, 4096,
+	  NULL, NULL },
+	{ "max_sessions_per_uid", CFG_UINT, offsetof(struct bm_config, max_sessions_per_uid), 1,
+	  4096, NULL, NULL },
+	{ "max_open_regions_per_uid", CFG_UINT,
+	  offsetof(struct bm_config, max_open_regions_per_uid), 1, 16777216, NULL, NULL },
+	{ "max_stored_regions", CFG_UINT, offsetof(struct bm_config, max_stored_regions), 1,
+	  16777216, NULL, NULL },
+	{ "max_stored_regions_per_uid", CFG_UINT,
+	  offsetof(struct bm_config, max_stored_regions_per_uid), 1, 16777216, NULL, NULL },
+	{ "max_params_bytes", CFG_SIZE, offsetof(struct bm_config, max_params_bytes), 4 * KiB,
+	  64 * GiB, NULL, NULL },
+	{ "max_params_bytes_per_uid", CFG_SIZE,
+	  offsetof(struct bm_config, max_params_bytes_per_uid), 4 * KiB, 64 * GiB, NULL, NULL },
+	{ "client_timeout", CFG_UINT, offsetof(struct bm_config, client_timeout), 1, 86400, NULL,
+	  NULL },
+	{ "client_reply_pause", CFG_SIZE, offsetof(struct bm_config, client_reply_pause), 4 * KiB,
+	  1 * GiB, NULL, NULL },
+	{ "client_reply_max", CFG_SIZE, offsetof(struct bm_config, client_reply_max), 64 * KiB,
+	  4 * GiB, NULL, NULL },
+	{ "fd_reserve", CFG_UINT, offsetof(struct bm_config, fd_reserve), 16, 65536, NULL, NULL },
+	{ "stack_map_entries", CFG_UINT, offsetof(struct bm_config, stack_map_entries), 256,
+	  BM_MAX_STACKS, NULL, NULL },
 	{ "log_level", CFG_ENUM, offsetof(struct bm_config, log_level), 0, 0, log_level_names,
 	  log_level_values },
 	{ "attach_mode", CFG_ENUM, offsetof(struct bm_config, attach_mode), 0, 0, attach_mode_names,
@@ -84,6 +108,18 @@ void config_defaults(struct bm_config *c)
 		.max_regions = 65536,
 		.max_open_regions = 256,
 		.max_line = 4096,
+		.max_clients_per_uid = 64,
+		.max_sessions_per_uid = 16,
+		.max_open_regions_per_uid = 1024,
+		.max_stored_regions = 262144,
+		.max_stored_regions_per_uid = 65536,
+		.max_params_bytes = 64 * MiB,
+		.max_params_bytes_per_uid = 8 * MiB,
+		.client_timeout = 30,
+		.client_reply_pause = 1 * MiB,
+		.client_reply_max = 256 * MiB,
+		.fd_reserve = 256,
+		.stack_map_entries = BM_MAX_STACKS,
 		.log_level = BM_LOG_INFO,
 		.attach_mode = BM_ATTACH_PROCESS,
 		.stacks = false,
@@ -341,6 +377,13 @@ int config_validate(const struct bm_config *c, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "ring_buffer: %" PRIu64 " is not a power of two of at least 4KiB",
 			 c->ring_buffer);
+		return -EINVAL;
+	}
+	if (c->client_reply_pause >= c->client_reply_max) {
+		snprintf(err, errlen,
+			 "client_reply_pause: %" PRIu64 " is not below client_reply_max (%" PRIu64
+			 ")",
+			 c->client_reply_pause, c->client_reply_max);
 		return -EINVAL;
 	}
 	if (c->max_open_regions > c->max_regions) {

@@ -26,24 +26,38 @@ enum bm_attach_mode {
 /* The daemon's settings. Every field is a key of benchmemd.yaml with the same name; the
  * defaults are those of config_defaults(). Plain data: copy it freely. */
 struct bm_config {
-	char socket[BM_CONFIG_SOCK_MAX];	 /* absolute path of the listening socket */
-	uint32_t socket_mode;			 /* permission bits, at most 0777 */
-	char socket_group[BM_CONFIG_GROUP_MAX];	 /* group owning the socket */
-	char state_dir[BM_CONFIG_PATH_MAX];	 /* absolute */
-	char result_dir[BM_CONFIG_PATH_MAX];	 /* absolute */
-	char profile_dir[BM_CONFIG_PATH_MAX];	 /* absolute */
-	uint64_t spool_memory;			 /* bytes of events kept in memory per daemon */
-	uint64_t spool_disk;			 /* bytes of events spilled to disk; 0 = none */
-	uint64_t ring_buffer;			 /* bytes of the BPF ring buffer (power of two) */
-	uint64_t max_clients;			 /* connected clients */
-	uint64_t max_sessions;			 /* traced sessions */
-	uint64_t max_regions;			 /* regions per session, open and closed */
-	uint64_t max_open_regions;		 /* regions open at once in one session */
-	uint64_t max_line;			 /* bytes of one request line, newline included */
-	int log_level;				 /* BM_LOG_* of log.h (syslog numbers) */
-	int attach_mode;			 /* enum bm_attach_mode */
-	bool stacks;				 /* record a stack id per allocation */
-	bool python_malloc_default;		 /* PYTHONMALLOC=malloc unless the client says */
+	char socket[BM_CONFIG_SOCK_MAX];	/* absolute path of the listening socket */
+	uint32_t socket_mode;			/* permission bits, at most 0777 */
+	char socket_group[BM_CONFIG_GROUP_MAX]; /* group owning the socket */
+	char state_dir[BM_CONFIG_PATH_MAX];	/* absolute */
+	char result_dir[BM_CONFIG_PATH_MAX];	/* absolute */
+	char profile_dir[BM_CONFIG_PATH_MAX];	/* absolute */
+	uint64_t spool_memory;			/* bytes of events kept in memory per daemon */
+	uint64_t spool_disk;			/* bytes of events spilled to disk; 0 = none */
+	uint64_t ring_buffer;			/* bytes of the BPF ring buffer (power of two) */
+	uint64_t max_clients;			/* connected clients */
+	uint64_t max_sessions;			/* traced sessions */
+	uint64_t max_regions;			/* regions per session, open and closed */
+	uint64_t max_open_regions;		/* regions open at once in one session */
+	uint64_t max_line;			/* bytes of one request line, newline included */
+	/* fairness: what one uid may hold (the effective cap is the smaller of the per-uid
+	 * and the global value), and what the whole daemon holds */
+	uint64_t max_clients_per_uid;	     /* connected clients of one uid */
+	uint64_t max_sessions_per_uid;	     /* traced sessions of one uid */
+	uint64_t max_open_regions_per_uid;   /* regions open at once over a uid's sessions */
+	uint64_t max_stored_regions;	     /* regions held (open and closed), all sessions */
+	uint64_t max_stored_regions_per_uid; /* the same over one uid's sessions */
+	uint64_t max_params_bytes;	     /* bytes of region names, groups and params held */
+	uint64_t max_params_bytes_per_uid;   /* the same over one uid's sessions */
+	uint64_t client_timeout;     /* seconds a half-written line or a silent client lives */
+	uint64_t client_reply_pause; /* unsent reply bytes that stop reading a client */
+	uint64_t client_reply_max;   /* unsent reply bytes that drop a client */
+	uint64_t fd_reserve;	     /* descriptors kept free: no new session below it */
+	uint64_t stack_map_entries;  /* stacks per profiled session (its own BPF map) */
+	int log_level;		     /* BM_LOG_* of log.h (syslog numbers) */
+	int attach_mode;	     /* enum bm_attach_mode */
+	bool stacks;		     /* record a stack id per allocation */
+	bool python_malloc_default;  /* PYTHONMALLOC=malloc unless the client says */
 	char metrics_listen[BM_CONFIG_ADDR_MAX]; /* "HOST:PORT" serving /metrics; "" = off */
 	uint64_t metrics_max_series;		 /* finished regions kept for /metrics */
 };

@@ -181,6 +181,7 @@ static void op_start(struct ctx *x)
 	const struct bm_request *r = x->req;
 	struct session *s = target_session(x);
 	struct region *g;
+	char why[256] = "";
 
 	if (!s)
 		return;
@@ -189,13 +190,14 @@ static void op_start(struct ctx *x)
 		return;
 	}
 	g = collector__start(x->c, s, r->name, r->has_repeat ? (int64_t)r->repeat : -1, r->params,
-			     r->has_group ? r->group : NULL, x->cl->id);
+			     r->has_group ? r->group : NULL, x->cl->id, why, sizeof(why));
 	if (!g) {
 		if (errno == EEXIST)
 			reply_err(x, "already_open", "region '%s' is already open", r->name);
-		else if (errno == EMFILE || errno == ERANGE)
-			reply_err(x, "limit", "session %u: too many regions open or started",
-				  s->id);
+		else if (errno == EMFILE)
+			reply_err(x, "limit", "session %u: %s", s->id, why);
+		else if (errno == ERANGE)
+			reply_err(x, "limit", "session %u: too many regions started", s->id);
 		else
 			reply_err(x, "internal", "cannot open region: %s", strerror(errno));
 		return;

@@ -37,6 +37,7 @@ struct agg {
 	uint64_t examined, stacks;
 	bool capped, threads_lost;
 	const struct live_table *live; /* of the process being walked */
+	int stack_map;		       /* the session's stack map (its stack_slot) */
 };
 
 /* The allocator's own frames, skipped to reach the function that asked. */
@@ -165,7 +166,7 @@ static void add_stack(struct agg *a, const struct stacks_images *im, struct symc
 		      hot_stack_fn *stack_of, void *arg, size_t k)
 {
 	uint64_t ips[BM_STACK_DEPTH];
-	int n = k ? stack_of(arg, (int32_t)(k - 1), ips, BM_STACK_DEPTH) : 0;
+	int n = k ? stack_of(arg, a->stack_map, (int32_t)(k - 1), ips, BM_STACK_DEPTH) : 0;
 	bool own_done = false;
 	char name[96];
 	const char *module;
@@ -282,7 +283,7 @@ static json_t *to_json(struct agg *a)
 json_t *hotspots_build(const struct session *s, hot_stack_fn *stack_of, void *arg,
 		       struct symcache *sc, const struct hot_opts *o)
 {
-	struct agg a = { .o = o };
+	struct agg a = { .o = o, .stack_map = s->stack_slot };
 	json_t *out = NULL;
 
 	a.bytes = calloc(BM_MAX_STACKS + 1, sizeof(uint64_t));

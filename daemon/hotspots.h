@@ -28,8 +28,9 @@ struct hot_opts {
 	enum hot_sort sort;
 };
 
-/* @stack_of(@arg, id, ips, max) copies the frames of a BPF stack id (probe__stack). */
-typedef int hot_stack_fn(void *arg, int32_t id, uint64_t *ips, size_t max);
+/* @stack_of(@arg, map, id, ips, max) copies the frames of BPF stack id @id of the session's
+ * stack map @map (its stack_slot; probe__stack). */
+typedef int hot_stack_fn(void *arg, int map, int32_t id, uint64_t *ips, size_t max);
 
 /* Returns {"sort", "thread", "functions": [{function, module, total_bytes, own_bytes,
  * count}], "functions_truncated", "threads": [{tid, live_bytes, blocks}], "threads_truncated",

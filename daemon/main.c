@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli_err.h"
@@ -169,6 +170,19 @@ static int parse_args(int argc, char **argv, struct bm_config *cfg, int *ready_f
 	return 0;
 }
 
+/* Every traced process costs descriptors (probe links): take all the kernel allows, and let
+ * fd_reserve (checked at each new session) keep some for clients. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_warn("cannot raise the descriptor limit: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct collector_opts o = { .ready_fd = -1 };
@@ -179,6 +193,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o.cfg, &o.ready_fd))
 		return 2;
 	log_setup("benchmemd", o.cfg.log_level);
+	raise_nofile();
 	fd = listen_open(o.cfg.socket, o.cfg.socket_mode, o.cfg.socket_group, err, sizeof(err));
 	if (fd < 0) {
 		pr_err("%s", err);

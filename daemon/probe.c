@@ -44,6 +44,8 @@ struct probe {
 	pthread_t closer;
 	bool closer_started;
 	int nr_cpus;
+	uint32_t stack_entries;
+	int stack_fds[BM_STACK_SLOTS]; /* the session stack maps by slot; -1: free */
 };
 
 static void *closer_main(void *arg)
@@ -92,14 +94,25 @@ static int start_closer(struct probe *p)
 	return e;
 }
 
+static int new_stack_map(const struct probe *p)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_STACK_TRACE, "bm_stacks", sizeof(uint32_t),
+				BM_STACK_DEPTH * sizeof(uint64_t), p->stack_entries, NULL);
+
+	return fd < 0 ? -errno : fd;
+}
+
 struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 {
 	struct probe *p = calloc(1, sizeof(*p));
-	int e;
+	int e, tmpl = -1;
 
 	if (!p)
 		return NULL;
 	p->closer_pipe[0] = p->closer_pipe[1] = -1;
+	for (size_t i = 0; i < BM_STACK_SLOTS; i++)
+		p->stack_fds[i] = -1;
+	p->stack_entries = o->stack_entries ? o->stack_entries : BM_MAX_STACKS;
 	p->system_wide = o->system_wide;
 	p->nr_cpus = libbpf_num_possible_cpus();
 	p->skel = benchmem_bpf__open();
@@ -120,12 +133,27 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 			 (unsigned long long)o->ringbuf_bytes, strerror(errno));
 		goto fail;
 	}
+	/* the inner maps made per session must match the outer map's template in size */
+	tmpl = new_stack_map(p);
+	if (tmpl < 0) { /* the first BPF object we make: not root, no BPF, ... */
+		e = explain_load_error(tmpl, err, errlen);
+		goto fail;
+	}
+	if (bpf_map__set_inner_map_fd(p->skel->maps.stack_maps, tmpl)) {
+		e = -errno;
+		snprintf(err, errlen, "stack map of %u entries: %s", p->stack_entries,
+			 strerror(-e));
+		goto fail;
+	}
 	bpf_program__set_expected_attach_type(p->skel->progs.alloc_enter_multi,
 					      BM_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(p->skel->progs.alloc_exit_multi,
 					      BM_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(p->skel->progs.hook_site, BM_TRACE_UPROBE_MULTI);
 	e = benchmem_bpf__load(p->skel);
+	if (tmpl >= 0)
+		close(tmpl); /* the loaded outer map keeps what it needs of it */
+	tmpl = -1;
 	if (e) {
 		explain_load_error(e, err, errlen);
 		goto fail;
@@ -144,6 +172,8 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 	p->closer_started = true;
 	return p;
 fail:
+	if (tmpl >= 0)
+		close(tmpl);
 	probe__free(p);
 	errno = -e;
 	return NULL;
@@ -159,6 +189,10 @@ void probe__free(struct probe *p)
 		pthread_join(p->closer, NULL);
 	if (p->closer_pipe[0] >= 0)
 		close(p->closer_pipe[0]);
+	for (int i = 0; i < BM_STACK_SLOTS; i++) {
+		if (p->stack_fds[i] >= 0)
+			close(p->stack_fds[i]);
+	}
 	benchmem_bpf__destroy(p->skel);
 	free(p);
 }
@@ -329,9 +363,12 @@ void probe__release(struct probe *p, struct probe_links *l)
 	l->nr = 0;
 }
 
-int probe__track(struct probe *p, uint32_t tgid, bool stacks)
+int probe__track(struct probe *p, uint32_t tgid, int stack_slot)
 {
-	uint32_t flags = BM_TRACE_ON | (stacks ? BM_TRACE_STACKS : 0);
+	uint32_t flags = BM_TRACE_ON;
+
+	if (stack_slot >= 0)
+		flags |= BM_TRACE_STACKS | ((uint32_t)stack_slot << BM_TRACE_SLOT_SHIFT);
 
 	if (bpf_map__update_elem(p->skel->maps.traced, &tgid, sizeof(tgid), &flags, sizeof(flags),
 				 BPF_ANY))
@@ -377,15 +414,47 @@ int probe__counters(struct probe *p, uint64_t *out)
 	return 0;
 }
 
-int probe__stack(struct probe *p, int32_t stack_id, uint64_t *ips, size_t max)
+int probe__stacks_open(struct probe *p)
+{
+	int outer = bpf_map__fd(p->skel->maps.stack_maps), fd;
+
+	for (int slot = 0; slot < BM_STACK_SLOTS; slot++) {
+		if (p->stack_fds[slot] >= 0)
+			continue;
+		fd = new_stack_map(p);
+		if (fd < 0)
+			return fd;
+		if (bpf_map_update_elem(outer, &slot, &fd, BPF_ANY)) {
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+		p->stack_fds[slot] = fd;
+		return slot;
+	}
+	return -EMFILE;
+}
+
+void probe__stacks_close(struct probe *p, int slot)
+{
+	int outer = bpf_map__fd(p->skel->maps.stack_maps);
+
+	if (slot < 0 || slot >= BM_STACK_SLOTS || p->stack_fds[slot] < 0)
+		return;
+	bpf_map_delete_elem(outer, &slot);
+	close(p->stack_fds[slot]);
+	p->stack_fds[slot] = -1;
+}
+
+int probe__stack(struct probe *p, int slot, int32_t stack_id, uint64_t *ips, size_t max)
 {
 	uint64_t frames[BM_STACK_DEPTH];
 	size_t n = 0;
 
-	if (stack_id < 0)
+	if (stack_id < 0 || slot < 0 || slot >= BM_STACK_SLOTS || p->stack_fds[slot] < 0)
 		return -ENOENT;
-	if (bpf_map__lookup_elem(p->skel->maps.stacks, &stack_id, sizeof(stack_id), frames,
-				 sizeof(frames), 0))
+	if (bpf_map_lookup_elem(p->stack_fds[slot], &stack_id, frames))
 		return -errno;
 	while (n < BM_STACK_DEPTH && n < max && frames[n]) {
 		ips[n] = frames[n];

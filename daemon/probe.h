@@ -19,6 +19,7 @@ struct probe;
 struct probe_opts {
 	bool system_wide;	/* opt-in: breakpoints in every process mapping the library */
 	uint64_t ringbuf_bytes; /* power of two; 0: BM_RINGBUF_BYTES */
+	uint32_t stack_entries; /* stacks per session's stack map; 0: BM_MAX_STACKS */
 };
 
 /* The links that hold one library's probes in one process. */
@@ -55,9 +56,15 @@ int probe__attach_hook(struct probe *p, const char *path, struct probe_links *ou
  * (design.md), which must not stall the loop. */
 void probe__release(struct probe *p, struct probe_links *l);
 
-/* Adds/removes @tgid in the traced map (the BPF-side second guard); with @stacks its
- * allocation events carry a user stack id. 0 or -errno. */
-int probe__track(struct probe *p, uint32_t tgid, bool stacks);
+/* Adds/removes @tgid in the traced map (the BPF-side second guard); with @stack_slot >= 0
+ * its allocation events carry a user stack id in that slot's stack map. 0 or -errno. */
+int probe__track(struct probe *p, uint32_t tgid, int stack_slot);
+
+/* A stack map of its own for one profiled session (stack_entries stacks, about 540 bytes of
+ * kernel memory each): its slot, or -errno (-EMFILE: every slot is taken). */
+int probe__stacks_open(struct probe *p);
+/* Frees slot @slot's map (NULL-safe for -1); a profile writer that has forked keeps its copy. */
+void probe__stacks_close(struct probe *p, int slot);
 void probe__untrack(struct probe *p, uint32_t tgid);
 
 /* Events lost so far for process @tgid (ring buffer or pending map full). */
@@ -69,8 +76,9 @@ void probe__forget_thread(struct probe *p, uint32_t tid);
 /* Sums the per-CPU drop counters into @out[BM_CNT_MAX]. 0 or -errno. */
 int probe__counters(struct probe *p, uint64_t *out);
 
-/* Copies the user stack @stack_id into @ips (innermost first); returns frames or -errno. */
-int probe__stack(struct probe *p, int32_t stack_id, uint64_t *ips, size_t max);
+/* Copies the user stack @stack_id of slot @slot's map into @ips (innermost first); returns
+ * frames or -errno. */
+int probe__stack(struct probe *p, int slot, int32_t stack_id, uint64_t *ips, size_t max);
 
 /* The BPF side of daemon/pystacks.c: probe__pyconf() and probe__pystack() on @p. */
 struct pystacks_ops probe__pystacks_ops(struct probe *p);

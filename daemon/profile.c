@@ -31,6 +31,7 @@ struct stack_cache {
 struct replay {
 	struct memray_writer *w;
 	struct probe *p;
+	int slot; /* the session's stack map */
 	struct stack_cache *cache;
 	const struct pystacks *py;  /* the session's Python stacks; NULL: none captured */
 	struct memray_pyframes *pf; /* each thread's Python stack in the file */
@@ -46,7 +47,7 @@ static const uint64_t *frames_of(struct replay *x, int32_t id, size_t *n)
 		return NULL;
 	if (!x->cache->looked[id]) {
 		x->cache->looked[id] = 1;
-		got = probe__stack(x->p, id, ips, BM_STACK_DEPTH);
+		got = probe__stack(x->p, x->slot, id, ips, BM_STACK_DEPTH);
 		if (got > 0) {
 			x->cache->frames[id] = malloc(sizeof(uint64_t) * (size_t)got);
 			if (x->cache->frames[id]) {
@@ -106,7 +107,7 @@ static int write_records(int fd, struct probe *p, const struct session *s, const
 									: MEMRAY_PYMALLOC,
 				 .native_traces = true,
 				 .python_version = pystacks__version(s->py) };
-	struct replay x = { .p = p, .py = s->py };
+	struct replay x = { .p = p, .slot = s->stack_slot, .py = s->py };
 	struct memray_image *imgs = NULL;
 	int err;
 

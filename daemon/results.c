@@ -318,6 +318,7 @@ static json_t *series_meta(const struct bm_series *s, const struct bm_run_meta *
 			   const struct bm_repeat *h)
 {
 	json_t *meta, *aborted = json_array(), *head;
+	uint64_t lost_stacks = 0;
 
 	for (size_t i = 0; aborted && i < s->nr_reps; i++)
 		json_array_append_new(aborted, json_boolean(s->reps[i].aborted));
@@ -337,6 +338,14 @@ static json_t *series_meta(const struct bm_series *s, const struct bm_run_meta *
 		return NULL;
 	}
 	if (meta && s->profile && json_object_set_new(meta, "profile", json_string(s->profile))) {
+		json_decref(meta);
+		return NULL;
+	}
+	/* a profile missing stacks must say so: its flame graph is short of those allocations */
+	for (size_t i = 0; i < s->nr_reps; i++)
+		lost_stacks += s->reps[i].lost_stacks;
+	if (meta && lost_stacks &&
+	    json_object_set_new(meta, "lost_stacks", json_integer(ji(lost_stacks)))) {
 		json_decref(meta);
 		return NULL;
 	}

@@ -18,8 +18,9 @@ struct bm_repeat {
 	uint64_t allocations; /* count of blocks allocated during the pass */
 	uint64_t rss_bytes;   /* bytes: VmHWM of the target; valid only if has_rss */
 	bool has_rss;
-	uint64_t wall_ns; /* ns: region wall time, start to stop */
-	bool aborted;	  /* the region was closed by detach/exit, not by a stop */
+	uint64_t wall_ns;     /* ns: region wall time, start to stop */
+	bool aborted;	      /* the region was closed by detach/exit, not by a stop */
+	uint64_t lost_stacks; /* allocations of a profiled pass whose stack was not kept */
 };
 
 /* One benchmark entry: every pass of one region name. All pointers are borrowed for the

@@ -70,9 +70,9 @@ static void watch_drain(void *arg)
 	collector__drain(arg);
 }
 
-static int watch_stack(void *arg, int32_t id, uint64_t *ips, size_t max)
+static int watch_stack(void *arg, int map, int32_t id, uint64_t *ips, size_t max)
 {
-	return collector__stack(arg, id, ips, max);
+	return collector__stack(arg, map, id, ips, max);
 }
 
 static void front_free(void *arg)
@@ -100,6 +100,7 @@ static int serve(struct collector *c, int fd, bool own, const char *path, char *
 				     watch_drain,    watch_stack, c };
 	const struct bm_config *cfg = collector__config(c);
 	struct front *f = calloc(1, sizeof(*f));
+	struct server_limits lim;
 	int e;
 
 	if (!f) {
@@ -109,8 +110,13 @@ static int serve(struct collector *c, int fd, bool own, const char *path, char *
 	f->c = c;
 	f->own_fd = own ? fd : -1;
 	snprintf(f->path, sizeof(f->path), "%s", path ? path : "");
-	f->srv =
-		server__new(collector__loop(c), fd, (int)cfg->max_clients, cfg->max_line, &sops, f);
+	lim = (struct server_limits){ .max_clients = (int)cfg->max_clients,
+				      .max_clients_per_uid = (int)cfg->max_clients_per_uid,
+				      .max_line = cfg->max_line,
+				      .timeout_s = (unsigned int)cfg->client_timeout,
+				      .reply_pause = cfg->client_reply_pause,
+				      .reply_max = cfg->client_reply_max };
+	f->srv = server__new(collector__loop(c), fd, &lim, &sops, f);
 	if (!f->srv) {
 		e = -errno;
 		goto fail;

@@ -7,6 +7,7 @@
 
 #include "benchmem.h"
 #include "blockstacks.h"
+#include "group.h"
 #include "log.h"
 #include "results.h"
 #include "pystacks.h"
@@ -25,6 +26,7 @@ struct session *session__new(uint32_t id, uid_t uid, pid_t root, const char *com
 	s->root = root;
 	snprintf(s->command, sizeof(s->command), "%s", command ? command : "");
 	s->epoch = 1;
+	s->stack_slot = -1;
 	return s;
 }
 
@@ -43,6 +45,7 @@ void session__free(struct session *s)
 	if (!s)
 		return;
 	json_decref(s->context);
+	json_decref(s->repeats);
 	for (int i = 0; i < s->nr_procs; i++) {
 		live_table__free(s->procs[i]->live);
 		live_table__free(s->procs[i]->stacks);
@@ -163,6 +166,17 @@ void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64
 	live_table__unmap(p->live, addr, len, unmap_piece, s);
 }
 
+/* An allocation of a profiled session without its stack: the map was full (-EEXIST on a
+ * hash collision, -ENOMEM), or the session has none. Counted, so a profile says so. */
+static void count_lost_stack(struct session *s, const struct bm_event *e)
+{
+	if (e->kind != BM_EV_ALLOC || e->stack_id >= 0)
+		return;
+	s->lost_stacks++;
+	for (int i = 0; i < s->nr_open; i++)
+		s->open[i]->lost_stacks++;
+}
+
 void session__on_event(struct session *s, struct proc *p, const struct bm_event *e)
 {
 	if (s->profile) {
@@ -173,6 +187,8 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 				       .kind = e->kind,
 				       .func = e->func,
 				       .py_stack = pystacks__on_event(s->py, e) };
+
+		count_lost_stack(s, e);
 
 		for (int i = 0; i < s->nr_open; i++) {
 			/* a full budget marks the spool truncated: the profile says so, results
@@ -220,17 +236,28 @@ void session__on_exec(struct session *s, struct proc *p)
 	p->stacks = NULL;
 }
 
+uint64_t region_held_bytes(const char *name, const json_t *params, const char *group)
+{
+	return strlen(name) + (group ? strlen(group) : 0) +
+	       (params ? json_dumpb(params, NULL, 0, JSON_COMPACT) : 0);
+}
+
+/* One more than the last closed repeat of @name: a hash lookup, so n starts cost O(n). */
 static int64_t next_repeat(const struct session *s, const char *name)
 {
-	int64_t next = 0;
+	return s->repeats ? json_integer_value(json_object_get(s->repeats, name)) : 0;
+}
 
-	for (size_t i = 0; i < s->nr_closed; i++) {
-		if (s->closed[i].whole_run)
-			continue;
-		if (!strcmp(s->closed[i].name, name) && s->closed[i].repeat >= next)
-			next = (int64_t)s->closed[i].repeat + 1;
-	}
-	return next;
+/* Remembers that repeat @r->repeat of @r->name is closed (whole-run regions have their own
+ * namespace). Without memory the next automatic repeat may reuse a number: harmless. */
+static void note_repeat(struct session *s, const struct region *r)
+{
+	if (r->whole_run || (r->repeat < next_repeat(s, r->name)))
+		return;
+	if (!s->repeats)
+		s->repeats = json_object();
+	if (s->repeats)
+		json_object_set_new(s->repeats, r->name, json_integer((json_int_t)r->repeat + 1));
 }
 
 struct region *session__start(struct session *s, const char *name, int64_t repeat, json_t *params,
@@ -329,6 +356,7 @@ const struct region *session__close(struct session *s, struct region *r, uint64_
 	r->aborted = aborted;
 	c = &s->closed[s->nr_closed++];
 	*c = *r; /* the closed copy takes over params */
+	note_repeat(s, c);
 	for (int i = 0; i < s->nr_open; i++) {
 		if (s->open[i] == r) {
 			memmove(&s->open[i], &s->open[i + 1],
@@ -360,21 +388,21 @@ static void to_repeat(const struct region *r, struct bm_repeat *o)
 				 .rss_bytes = r->rss_bytes,
 				 .has_rss = r->has_rss,
 				 .wall_ns = r->wall_ns,
+				 .lost_stacks = r->lost_stacks,
 				 .aborted = r->aborted };
 }
 
-/* One series is one (name, params): "r" with n=1000 and "r" with n=100000 are two entries. */
-static bool same_params(const json_t *a, const json_t *b)
-{
-	return (!a && !b) || (a && b && json_equal(a, b));
-}
-
+/* One series is one (name, params): "r" with n=1000 and "r" with n=100000 are two entries;
+ * group.c finds them in O(n). reps[] holds each series contiguously, in close order. */
 json_t *session__results(const struct session *s, const char *version, const char *attach_mode,
 			 uint64_t lost_events)
 {
-	struct bm_series *series = calloc(s->nr_closed + 1, sizeof(*series));
-	struct bm_repeat *reps = calloc(s->nr_closed + 1, sizeof(*reps));
-	size_t nr_series = 0, used = 0;
+	size_t n = s->nr_closed;
+	struct bm_series *series = calloc(n + 1, sizeof(*series));
+	struct bm_repeat *reps = calloc(n + 1, sizeof(*reps));
+	uint32_t *series_of = calloc(n + 1, sizeof(*series_of));
+	struct group_key *keys = calloc(n + 1, sizeof(*keys));
+	size_t *fill = calloc(n + 1, sizeof(*fill));
 	struct bm_run_meta meta = { .command = s->command,
 				    .python_allocator = !s->saw_python	   ? NULL
 							: s->python_malloc ? "malloc"
@@ -388,44 +416,61 @@ json_t *session__results(const struct session *s, const char *version, const cha
 					     : s->hook_fallback ? "hook+uprobes"
 								: "hook",
 				    .python_frames = pystacks__note(s->py) };
-	bool *taken = calloc(s->nr_closed + 1, sizeof(*taken));
 	bool explicit_regions = false;
 	json_t *doc = NULL;
+	long nr_series;
+	size_t used = 0;
 
-	if (!series || !reps || !taken)
+	if (!series || !reps || !series_of || !keys || !fill)
 		goto out;
 	/* the whole-run region is the result only of a command that marked no region */
-	for (size_t i = 0; i < s->nr_closed; i++)
+	for (size_t i = 0; i < n; i++)
 		explicit_regions |= !s->closed[i].whole_run;
-	for (size_t i = 0; i < s->nr_closed; i++)
-		taken[i] = explicit_regions && s->closed[i].whole_run;
-	/* group by name in first-seen order; reps[] holds each series contiguously */
-	for (size_t i = 0; i < s->nr_closed; i++) {
+	for (size_t i = 0; i < n; i++) {
+		const struct region *r = &s->closed[i];
+
+		keys[i] = (struct group_key){ .name = explicit_regions && r->whole_run ? NULL
+										       : r->name,
+					      .params = r->params,
+					      .whole_run = r->whole_run };
+	}
+	nr_series = group_keys(keys, n, series_of);
+	if (nr_series < 0) {
+		errno = (int)-nr_series;
+		goto out;
+	}
+	/* count each series' passes, then lay the series out one after another */
+	for (size_t i = 0; i < n; i++) {
 		struct bm_series *se;
 
-		if (taken[i])
+		if (series_of[i] == GROUP_NONE)
 			continue;
-		se = &series[nr_series++];
-		se->name = s->closed[i].name;
-		se->group = s->closed[i].has_group ? s->closed[i].group : NULL;
-		se->params = s->closed[i].params;
-		se->reps = &reps[used];
-		se->profile = s->closed[i].profile;
-		for (size_t j = i; j < s->nr_closed; j++) {
-			if (taken[j] || s->closed[j].whole_run != s->closed[i].whole_run ||
-			    strcmp(s->closed[j].name, se->name) ||
-			    !same_params(s->closed[j].params, se->params))
-				continue;
-			taken[j] = true;
-			if (s->closed[j].profile)
-				se->profile = s->closed[j].profile;
-			to_repeat(&s->closed[j], &reps[used++]);
-			se->nr_reps++;
+		se = &series[series_of[i]];
+		if (!se->nr_reps++) {
+			se->name = s->closed[i].name;
+			se->group = s->closed[i].has_group ? s->closed[i].group : NULL;
+			se->params = s->closed[i].params;
 		}
 	}
-	doc = results_build(series, nr_series, &meta);
+	for (long k = 0; k < nr_series; k++) {
+		series[k].reps = &reps[used];
+		fill[k] = used;
+		used += series[k].nr_reps;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = series_of[i];
+
+		if (k == GROUP_NONE)
+			continue;
+		if (s->closed[i].profile)
+			series[k].profile = s->closed[i].profile;
+		to_repeat(&s->closed[i], &reps[fill[k]++]);
+	}
+	doc = results_build(series, (size_t)nr_series, &meta);
 out:
-	free(taken);
+	free(fill);
+	free(keys);
+	free(series_of);
 	free(series);
 	free(reps);
 	return doc;

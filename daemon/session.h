@@ -51,8 +51,9 @@ struct region {
 	int owner;	/* id of the client that opened it; 0: none */
 	uint64_t lost_at_start;
 	uint64_t lost_events;
-	struct spool *spool; /* owned: the region's events, when the session keeps profiles */
-	char *profile;	     /* owned: path of the .bin written for it, or NULL */
+	uint64_t lost_stacks; /* allocations while open whose stack was not kept (map full) */
+	struct spool *spool;  /* owned: the region's events, when the session keeps profiles */
+	char *profile;	      /* owned: path of the .bin written for it, or NULL */
 };
 
 struct session {
@@ -87,12 +88,20 @@ struct session {
 	 * by every spool, and the directory of spill files */
 	struct spool_budget *budget;
 	const char *spill_dir;
-	json_t *context;   /* owned: the launching/attaching client's commit_info/machine_info */
-	gid_t gid;	   /* the owner's group: result and profile files are (uid, gid)'s */
-	bool checked;	   /* owned by a user, not root: credentials re-checked at every exec */
-	bool kill_on_exit; /* PTRACE_O_EXITKILL: the tree dies with the daemon (asked for) */
-	char denied[320];  /* why the session was ended by a credential check; "" when it was not */
+	json_t *context;      /* owned: the launching/attaching client's commit_info/machine_info */
+	uint64_t held_bytes;  /* names, groups and params of its regions (region_held_bytes) */
+	json_t *repeats;      /* owned: name -> one more than its last closed repeat */
+	int stack_slot;	      /* its stack map (probe__stacks_open) when profiled; -1: none */
+	uint64_t lost_stacks; /* allocations of profiled regions whose stack was not kept */
+	gid_t gid;	      /* the owner's group: result and profile files are (uid, gid)'s */
+	bool checked;	      /* owned by a user, not root: credentials re-checked at every exec */
+	bool kill_on_exit;    /* PTRACE_O_EXITKILL: the tree dies with the daemon (asked for) */
+	char denied[320]; /* why the session was ended by a credential check; "" when it was not */
 };
+
+/* What a region's strings cost the daemon, as max_params_bytes counts them: its name, its
+ * group and its params as compact JSON. */
+uint64_t region_held_bytes(const char *name, const json_t *params, const char *group);
 
 /* NULL + errno. Strings are copied. */
 struct session *session__new(uint32_t id, uid_t uid, pid_t root, const char *command);

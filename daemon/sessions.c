@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/sessions.c — the session table, the status list, rss per session, result files. */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -21,6 +22,10 @@ struct sessions {
 	struct session **v;
 	int nr, cap;
 	uint64_t max, max_open, max_regions;
+	/* fairness: what one uid, and the whole daemon, may hold */
+	uint64_t max_per_uid, max_open_per_uid;
+	uint64_t max_stored, max_stored_per_uid;
+	uint64_t max_held, max_held_per_uid;
 	uint32_t next_id;
 	struct spool_budget budget; /* shared by the spools of every profiled region */
 	const char *spill_dir;
@@ -37,6 +42,12 @@ struct sessions *sessions__new(const struct bm_config *cfg, const char *spill_di
 	t->max = cfg->max_sessions;
 	t->max_open = cfg->max_open_regions;
 	t->max_regions = cfg->max_regions;
+	t->max_per_uid = cfg->max_sessions_per_uid;
+	t->max_open_per_uid = cfg->max_open_regions_per_uid;
+	t->max_stored = cfg->max_stored_regions;
+	t->max_stored_per_uid = cfg->max_stored_regions_per_uid;
+	t->max_held = cfg->max_params_bytes;
+	t->max_held_per_uid = cfg->max_params_bytes_per_uid;
 	t->budget.mem_limit = cfg->spool_memory;
 	t->budget.disk_limit = cfg->spool_disk;
 	t->spill_dir = spill_dir;
@@ -86,12 +97,42 @@ static const char *proc_cmdline(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
-struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const char *command)
+/* What the sessions of @uid hold (all sessions when @all). */
+struct holding {
+	uint64_t sessions, open, stored, held;
+};
+
+static struct holding holding_of(const struct sessions *t, uid_t uid, bool all)
 {
+	struct holding h = { 0 };
+
+	for (int i = 0; i < t->nr; i++) {
+		const struct session *s = t->v[i];
+
+		if (!all && s->uid != uid)
+			continue;
+		h.sessions++;
+		h.open += (uint64_t)s->nr_open;
+		h.stored += (uint64_t)s->nr_open + s->nr_closed;
+		h.held += s->held_bytes;
+	}
+	return h;
+}
+
+struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const char *command,
+			      char *why, size_t whylen)
+{
+	struct holding mine = holding_of(t, uid, false);
 	char cmdline[sizeof(((struct session *)0)->command)];
 	struct session *s;
 
-	if ((uint64_t)t->nr >= t->max) {
+	if ((uint64_t)t->nr >= t->max || mine.sessions >= t->max_per_uid) {
+		if ((uint64_t)t->nr >= t->max)
+			snprintf(why, whylen, "max_sessions: %d sessions traced", t->nr);
+		else
+			snprintf(why, whylen,
+				 "max_sessions_per_uid: uid %u has %" PRIu64 " sessions", uid,
+				 mine.sessions);
 		errno = EMFILE;
 		return NULL;
 	}
@@ -233,6 +274,7 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 		/* the daemon's own memory for the live tables: bounded per live block */
 		json_object_set_new(entry, "live_blocks", json_integer((json_int_t)blocks));
 		json_object_set_new(entry, "live_table_bytes", json_integer((json_int_t)table));
+		json_object_set_new(entry, "lost_stacks", json_integer((json_int_t)s->lost_stacks));
 		if (whole) /* the implicit whole-command region: a client marks it as such */
 			json_object_set_new(entry, "command_region", json_string(whole));
 		json_array_append_new(list, entry);
@@ -265,13 +307,54 @@ void sessions__fold_hwm(struct session *s)
 		session__fold_rss(s, hwm);
 }
 
+/* The first cap a new region of @s holding @bytes would break, named in @why; false when
+ * none. Every count is of regions held (open and closed), so a stop never fails for them. */
+static bool over_cap(const struct sessions *t, const struct session *s, uint64_t bytes, char *why,
+		     size_t whylen)
+{
+	struct holding mine = holding_of(t, s->uid, false), all = holding_of(t, 0, true);
+
+	/* SESSION_MAX_OPEN is the hard ceiling behind max_open_regions */
+	if ((uint64_t)s->nr_open >= t->max_open)
+		snprintf(why, whylen, "max_open_regions: session %u has %d regions open", s->id,
+			 s->nr_open);
+	else if ((uint64_t)s->nr_open + s->nr_closed >= t->max_regions)
+		snprintf(why, whylen, "max_regions: session %u holds %zu regions", s->id,
+			 (size_t)s->nr_open + s->nr_closed);
+	else if (mine.open >= t->max_open_per_uid)
+		snprintf(why, whylen,
+			 "max_open_regions_per_uid: uid %u has %" PRIu64 " regions open", s->uid,
+			 mine.open);
+	else if (mine.stored >= t->max_stored_per_uid)
+		snprintf(why, whylen,
+			 "max_stored_regions_per_uid: uid %u holds %" PRIu64 " regions", s->uid,
+			 mine.stored);
+	else if (all.stored >= t->max_stored)
+		snprintf(why, whylen, "max_stored_regions: the daemon holds %" PRIu64 " regions",
+			 all.stored);
+	else if (mine.held + bytes > t->max_held_per_uid)
+		snprintf(why, whylen,
+			 "max_params_bytes_per_uid: uid %u holds %" PRIu64
+			 " bytes of names and params, this region %" PRIu64,
+			 s->uid, mine.held, bytes);
+	else if (all.held + bytes > t->max_held)
+		snprintf(why, whylen,
+			 "max_params_bytes: the daemon holds %" PRIu64
+			 " bytes of names and params, this region %" PRIu64,
+			 all.held, bytes);
+	else
+		return false;
+	return true;
+}
+
 struct region *sessions__start_region(struct sessions *t, struct session *s, const char *name,
 				      int64_t repeat, json_t *params, const char *group,
-				      uint64_t now_ns, uint64_t lost)
+				      uint64_t now_ns, uint64_t lost, char *why, size_t whylen)
 {
-	/* the configured caps; SESSION_MAX_OPEN is the hard ceiling behind max_open_regions */
-	if ((uint64_t)s->nr_open >= t->max_open ||
-	    (uint64_t)(s->nr_open + s->nr_closed) >= t->max_regions) {
+	uint64_t bytes = region_held_bytes(name, params, group);
+	struct region *r;
+
+	if (over_cap(t, s, bytes, why, whylen)) {
 		errno = EMFILE;
 		return NULL;
 	}
@@ -279,7 +362,10 @@ struct region *sessions__start_region(struct sessions *t, struct session *s, con
 	sessions__fold_hwm(s);
 	for (int i = 0; i < s->nr_procs; i++)
 		rss_reset(s->procs[i]->tgid);
-	return session__start(s, name, repeat, params, group, now_ns, lost);
+	r = session__start(s, name, repeat, params, group, now_ns, lost);
+	if (r)
+		s->held_bytes += bytes;
+	return r;
 }
 
 const struct region *sessions__stop_region(struct session *s, struct region *r, uint64_t now_ns,

@@ -23,8 +23,10 @@ struct sessions *sessions__new(const struct bm_config *cfg, const char *spill_di
 /* NULL-safe; frees the sessions still in the table (their links must be released). */
 void sessions__free(struct sessions *t);
 
-/* A new session with the next id. NULL + errno (EMFILE: the cap is reached). */
-struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const char *command);
+/* A new session with the next id. NULL + errno (EMFILE: max_sessions or max_sessions_per_uid
+ * is reached, named in @why). */
+struct session *sessions__add(struct sessions *t, pid_t root, uid_t uid, const char *command,
+			      char *why, size_t whylen);
 /* Takes @s out of the table and frees it (its links must be released). */
 void sessions__remove(struct sessions *t, struct session *s);
 
@@ -53,10 +55,11 @@ json_t *sessions__status(const struct sessions *t, uid_t uid,
 /* Region start and stop with the caps and the rss bookkeeping: a start folds the resident
  * high-water so far into the open regions, then restarts it in every process of @s; a stop
  * takes the high-water into @r. @lost: the session's lost events now. As session__start()
- * (plus EMFILE: a cap is reached) and session__close(). */
+ * (plus EMFILE: a cap is reached — per session, per uid or in total — named by its config key
+ * in @why) and session__close(). */
 struct region *sessions__start_region(struct sessions *t, struct session *s, const char *name,
 				      int64_t repeat, json_t *params, const char *group,
-				      uint64_t now_ns, uint64_t lost);
+				      uint64_t now_ns, uint64_t lost, char *why, size_t whylen);
 const struct region *sessions__stop_region(struct session *s, struct region *r, uint64_t now_ns,
 					   uint64_t lost, bool aborted);
 /* Folds the resident high-water of @s's processes into its open regions (a process is about

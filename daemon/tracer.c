@@ -41,7 +41,7 @@ static struct proc *add_proc(struct tracer *tr, struct session *s, pid_t tgid)
 	struct proc *p = session__add_proc(s, tgid);
 
 	if (p)
-		attach__track(tr->attach, tgid, s->profile);
+		attach__track(tr->attach, tgid, s->profile ? s->stack_slot : -1);
 	return p;
 }
 

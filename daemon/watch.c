@@ -90,6 +90,7 @@ static void on_tick(struct loop *l, int fd, uint32_t events, void *arg)
 	int drop[64], nr_drop = 0, focused = 0,
 		      start = w->nr ? (int)(w->turn++ % (unsigned)w->nr) : 0;
 	bool drained = false;
+	char why[64];
 
 	(void)l;
 	(void)events;
@@ -124,14 +125,12 @@ static void on_tick(struct loop *l, int fd, uint32_t events, void *arg)
 		u->last_ns = now;
 	}
 	/* dropping a client calls back into watch__client_gone(): not while iterating */
+	snprintf(why, sizeof(why), "%d watch snapshots unread", WATCH_DROP_SKIPS);
 	for (int i = 0; i < nr_drop; i++) {
 		struct client *cl = server__find(w->srv, drop[i]);
 
-		if (!cl)
-			continue;
-		pr_info("client pid %d uid %u: dropped, %d watch snapshots unread", cl->pid,
-			cl->uid, WATCH_DROP_SKIPS);
-		server__drop(w->srv, cl);
+		if (cl)
+			server__drop(w->srv, cl, why);
 	}
 }
 

@@ -303,7 +303,7 @@ static void test_get_round_trips_every_key(void)
 		CHECK_I64(config_get(&dst, k.key, b, sizeof(b)), 0);
 		CHECK_STR(b, a);
 	}
-	CHECK_U64(i, 20); /* 18 + metrics_listen, metrics_max_series */
+	CHECK_U64(i, 32); /* 18 + metrics_listen, metrics_max_series + 12 fairness keys */
 	CHECK_I64(config_get(&src, "spool_memory", a, sizeof(a)), 0);
 	CHECK_STR(a, "128MiB");
 	CHECK_I64(config_get(&src, "socket_mode", a, sizeof(a)), 0);

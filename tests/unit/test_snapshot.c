@@ -43,9 +43,10 @@ void *caller(size_t n)
 
 /* Stack 0: sysmalloc <- leaf_a <- caller; stack 1: sysmalloc <- leaf_b <- caller. The return
  * addresses point one byte in; hotspots looks up ip - 1 for every frame but the first. */
-static int fake_stack(void *arg, int32_t id, uint64_t *ips, size_t max)
+static int fake_stack(void *arg, int map, int32_t id, uint64_t *ips, size_t max)
 {
 	(void)arg;
+	(void)map;
 	if (id < 0 || id > 1 || max < 3)
 		return -ENOENT;
 	ips[0] = (uint64_t)(uintptr_t)sysmalloc;

@@ -120,7 +120,7 @@ static void two_sources_feed_one_region(void)
 	struct sources *set = sources__new(l);
 	struct bm_event a[] = { ev(42, BM_EV_ALLOC, 0x1000, 100), ev(7, BM_EV_ALLOC, 0x9000, 5) };
 	struct bm_event b[] = { ev(42, BM_EV_ALLOC, 0x2000, 50), ev(42, BM_EV_FREE, 0x1000, 0) };
-	struct session *s = sessions__add(t, 42, 1000, "cmd");
+	struct session *s = sessions__add(t, 42, 1000, "cmd", NULL, 0);
 	struct region *r;
 	int freed = 0;
 
@@ -179,7 +179,7 @@ static void readable_fd_is_consumed(void)
 	struct loop *l = loop__new();
 	struct sources *set = sources__new(l);
 	struct bm_event a[] = { ev(42, BM_EV_ALLOC, 0x1000, 64) };
-	struct session *s = sessions__add(t, 42, 1000, "cmd");
+	struct session *s = sessions__add(t, 42, 1000, "cmd", NULL, 0);
 	struct fake *f = fake_new(t, a, 1, NULL);
 	int p[2];
 
