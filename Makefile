@@ -68,7 +68,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
 	 compare memray memray_read proto config listen results placement spool stacks sources \
-	 snapshot group creds atomic_file pyframes
+	 snapshot group creds atomic_file pyframes loop
 UNIT_units      := lib/units
 UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
 		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
@@ -96,6 +96,7 @@ UNIT_spool      := daemon/spool
 UNIT_stacks     := daemon/stacks daemon/procmaps lib/memray/writer lib/allocators
 UNIT_ticks      := lib/ticks
 UNIT_group      := daemon/group
+UNIT_loop       := daemon/loop
 UNIT_openmetrics := lib/openmetrics lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 # a second event source through the interface into the session table (no BPF)
 UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session daemon/group \

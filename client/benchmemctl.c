@@ -21,7 +21,7 @@ struct ctl_cmd {
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "start", "start NAME [--repeat N] [--param K=V]... [--pid PID]", ctl_start, false },
 	{ "stop", "stop NAME [--pid PID] [--json]", ctl_stop, false },
-	{ "attach", "attach PID", ctl_attach, false },
+	{ "attach", "attach PID [--kill-on-daemon-exit] [--json]", ctl_attach, false },
 	{ "detach", "detach [--pid PID]", ctl_detach, false },
 	{ "status", "status [--json]", ctl_status, false },
 	{ "results", "results [--json] [--pid PID] [-o FILE]", ctl_results, false },

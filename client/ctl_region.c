@@ -25,6 +25,7 @@ struct ctl_args {
 	int64_t pid;
 	int64_t repeat;
 	bool json;
+	bool kill_on_exit; /* attach --kill-on-daemon-exit */
 };
 
 /* "benchmemctl CMD: error: ..." through the one printer (cli_err); returns @code. */
@@ -42,7 +43,8 @@ static int fail(const char *cmd, int code, const char *fmt, ...)
 	return cli_err(prog, code, "%s", msg);
 }
 
-/* Shared option parsing: --pid, --repeat, --param K=V, --json, -o FILE; one positional. */
+/* Shared option parsing: --pid, --repeat, --param K=V, --json, -o FILE,
+ * --kill-on-daemon-exit (attach only); one positional. */
 static int parse(const char *cmd, int argc, char **argv, struct ctl_args *a, bool want_name)
 {
 	static const struct option opts[] = { { "pid", required_argument, NULL, 'p' },
@@ -50,6 +52,7 @@ static int parse(const char *cmd, int argc, char **argv, struct ctl_args *a, boo
 					      { "param", required_argument, NULL, 'P' },
 					      { "json", no_argument, NULL, 'j' },
 					      { "output", required_argument, NULL, 'o' },
+					      { "kill-on-daemon-exit", no_argument, NULL, 'K' },
 					      { 0 } };
 	uint64_t v;
 	char *eq;
@@ -85,6 +88,12 @@ static int parse(const char *cmd, int argc, char **argv, struct ctl_args *a, boo
 			break;
 		case 'o':
 			a->out = optarg;
+			break;
+		case 'K':
+			if (strcmp(cmd, "attach"))
+				return fail(cmd, 2, "%s",
+					    "--kill-on-daemon-exit is an option of attach");
+			a->kill_on_exit = true;
 			break;
 		default: {
 			char prog[48];
@@ -145,6 +154,8 @@ static json_t *request(const char *op, const struct ctl_args *a)
 		json_object_set_new(req, "repeat", json_integer(a->repeat));
 	if (a->params)
 		json_object_set(req, "params", a->params);
+	if (a->kill_on_exit)
+		json_object_set_new(req, "kill_on_daemon_exit", json_true());
 	return req;
 }
 

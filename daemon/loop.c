@@ -2,6 +2,7 @@
 /* daemon/loop.c — epoll over registered fds; fd → callback + arg. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -9,8 +10,6 @@
 #include <unistd.h>
 
 #include "loop.h"
-
-#define LOOP_MAX_FDS 4096
 
 struct loop_slot {
 	loop_fn *fn;
@@ -22,7 +21,9 @@ struct loop_slot {
 struct loop {
 	int epfd;
 	int stop;
-	struct loop_slot slots[LOOP_MAX_FDS]; /* indexed by fd */
+	struct loop_slot
+		*slots; /* indexed by fd: the daemon raises RLIMIT_NOFILE to its hard limit */
+	int cap;
 };
 
 struct loop *loop__new(void)
@@ -47,6 +48,7 @@ void loop__free(struct loop *l)
 	if (!l)
 		return;
 	close(l->epfd);
+	free(l->slots);
 	free(l);
 }
 
@@ -54,8 +56,21 @@ int loop__add(struct loop *l, int fd, uint32_t events, loop_fn *fn, void *arg)
 {
 	struct epoll_event ev = { .events = events, .data.fd = fd };
 
-	if (fd < 0 || fd >= LOOP_MAX_FDS)
-		return -EMFILE;
+	if (fd < 0)
+		return -EBADF;
+	if (fd >= l->cap) {
+		int cap = l->cap ? l->cap : 64;
+		struct loop_slot *n;
+
+		while (cap <= fd)
+			cap *= 2;
+		n = reallocarray(l->slots, (size_t)cap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		memset(n + l->cap, 0, (size_t)(cap - l->cap) * sizeof(*n));
+		l->slots = n;
+		l->cap = cap;
+	}
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -errno;
 	l->slots[fd] = (struct loop_slot){ .fn = fn, .arg = arg, .fd = fd, .used = 1 };
@@ -73,7 +88,7 @@ int loop__mod(struct loop *l, int fd, uint32_t events)
 
 void loop__del(struct loop *l, int fd)
 {
-	if (fd < 0 || fd >= LOOP_MAX_FDS || !l->slots[fd].used)
+	if (fd < 0 || fd >= l->cap || !l->slots[fd].used)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 	l->slots[fd].used = 0;

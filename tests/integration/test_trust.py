@@ -275,10 +275,12 @@ def held_region(tmp_path):
 
 
 @pytest.mark.root
+@pytest.mark.parametrize("via", ["client", "benchmemctl"])
 @pytest.mark.parametrize("kill_flag", [False, True])
-def test_daemon_sigterm_detaches_unless_asked_to_kill(tmp_path, kill_flag):
+def test_daemon_sigterm_detaches_unless_asked_to_kill(tmp_path, kill_flag, via):
     """A daemon traces a process with one open region holding 500,000 B, then gets SIGTERM:
-    the process runs on untraced (TracerPid 0), or dies with it when it asked for that; the
+    the process runs on untraced (TracerPid 0), or dies with it when it asked for that (the
+    Python client's kill_on_daemon_exit, `benchmemctl attach --kill-on-daemon-exit`); the
     region is written, aborted, either way."""
     sdir = public_socket_dir()
     d = spawn_daemon(tmp_path, sdir / "benchmemd.sock")
@@ -286,7 +288,14 @@ def test_daemon_sigterm_detaches_unless_asked_to_kill(tmp_path, kill_flag):
     try:
         assert victim.stdout.readline().strip() == "ready"
         with benchmem.Client(str(d.sock)) as c:
-            s = c.attach(victim.pid, context={}, kill_on_daemon_exit=kill_flag or None)
+            if via == "client":
+                s = c.attach(victim.pid, context={}, kill_on_daemon_exit=kill_flag or None)
+            else:
+                out = subprocess.run([str(BUILD / "benchmemctl"), "attach", str(victim.pid),
+                                      *(["--kill-on-daemon-exit"] if kill_flag else [])],
+                                     env={**os.environ, "BENCHMEM_SOCKET": str(d.sock)},
+                                     capture_output=True, text=True, check=True).stdout
+                s = int(out.split()[1])  # "session N"
             c.start("held", session=s)
             victim.send_signal(signal.SIGUSR1)  # it allocates 500,000 bytes, in the region
             assert victim.stdout.readline().strip() == "held"
