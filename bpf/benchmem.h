@@ -13,6 +13,7 @@ enum bm_event_kind {
 	BM_EV_MUNMAP,	  /* addr/size valid: a range of anonymous mappings died */
 	BM_EV_HOOK_HELLO, /* the hook library started in tgid: addr = its struct bm_hook_ctl,
 			     size = the parent's tgid */
+	BM_EV_HOOK_EXEC,  /* thread tid, not tgid's main one, is about to exec: follow it */
 };
 
 /*

@@ -20,6 +20,27 @@ static __always_inline void count_lost(__u32 tgid, __u64 n)
 		bpf_map_update_elem(&lost, &tgid, &n, BPF_NOEXIST);
 }
 
+/* A control event of @id's process (@kind, @addr, @size) for the hook's source, which acts
+ * on it at once: the caller may be waiting for that (a child to be seized, a thread to be
+ * followed before it execs). */
+static __always_inline int hook_tell(__u64 id, __u16 kind, __u64 addr, __u64 size)
+{
+	struct bm_event *e = bpf_ringbuf_reserve(&hook_batches, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost(id >> 32, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->addr = addr;
+	e->size = size;
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->kind = kind;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
 /* The hook's hello (addr: its control block; its parent from the task) goes with its batches, to
  * the hook's source. A process forked by a thread that ptrace does not follow (a hook process's
  * threads are not followed) is not traced yet: it is when its parent is, with its flags. */
@@ -29,27 +50,21 @@ static __always_inline int hook_hello(__u64 id, __u64 addr)
 	/* the parent is the kernel's word, never the caller's: any process can call the site,
 	 * and one naming a traced process as its parent must not join that process's session */
 	__u32 tgid = id >> 32, ppid = BPF_CORE_READ(task, real_parent, tgid), *pf;
-	struct bm_event *e;
 
 	if (!traced_flags(tgid)) {
 		pf = bpf_map_lookup_elem(&traced, &ppid);
 		if (!pf || bpf_map_update_elem(&traced, &tgid, pf, BPF_NOEXIST))
 			return 0;
 	}
-	e = bpf_ringbuf_reserve(&hook_batches, sizeof(*e), 0);
-	if (!e) {
-		count_lost(id >> 32, 1);
-		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->addr = addr;
-	e->tgid = id >> 32;
-	e->tid = (__u32)id;
-	e->size = ppid;
-	e->kind = BM_EV_HOOK_HELLO;
-	/* the collector acts on it now: a child it must seize waits for that */
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	return 0;
+	return hook_tell(id, BM_EV_HOOK_HELLO, addr, ppid);
+}
+
+/* A thread of a traced hook process is about to exec (the hook's exec wrappers): the tracer
+ * follows it first, since ptrace reports an exec only to the tracer of the thread that execs
+ * and a hook process's threads are not followed (docs/hook.md). The thread waits for that. */
+static __always_inline int hook_exec(__u64 id)
+{
+	return traced_flags(id >> 32) ? hook_tell(id, BM_EV_HOOK_EXEC, 0, 0) : 0;
 }
 
 /* Transport "call": one event per allocator call, into the uprobes' ring buffer as the same
@@ -60,6 +75,8 @@ static __always_inline int hook_event(struct pt_regs *ctx)
 
 	if ((__u16)kf == BM_EV_HOOK_HELLO)
 		return hook_hello(id, PT_REGS_PARM2(ctx));
+	if ((__u16)kf == BM_EV_HOOK_EXEC)
+		return hook_exec(id);
 	if (!traced_flags(id >> 32))
 		return 0;
 	return emit(ctx, id, (__u16)kf, (__u16)(kf >> 16), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));

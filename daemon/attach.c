@@ -136,6 +136,11 @@ static void release_links(struct attach *a, pid_t tgid)
 	}
 }
 
+void attach__unlink(struct attach *a, pid_t tgid)
+{
+	release_links(a, tgid);
+}
+
 void attach__release(struct attach *a, pid_t tgid)
 {
 	release_links(a, tgid);

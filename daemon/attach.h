@@ -41,6 +41,10 @@ bool attach__hook(struct attach *a, pid_t tgid, bool *python);
 /* A running process: every executable file it maps. 0, -ENOENT (nothing probed) or -errno. */
 int attach__maps(struct attach *a, pid_t tgid);
 
+/* @tgid's main thread was replaced (a thread exec'd): its links, bound to the task that is
+ * gone, match nothing any more. They go to the closer thread; @tgid stays traced. */
+void attach__unlink(struct attach *a, pid_t tgid);
+
 /* @tgid is gone or detached: its links go to the closer thread and it leaves the traced map.
  * Read what the event sources lost for it first: leaving the map forgets that count. */
 void attach__release(struct attach *a, pid_t tgid);

@@ -36,6 +36,7 @@ struct hook_source {
 	uint64_t malformed;
 	uint64_t lost_gone; /* holes of processes forgotten since */
 	hook_hello_fn *on_hello;
+	hook_exec_fn *on_exec;
 	void *hello_arg;
 };
 
@@ -104,6 +105,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		hello(h, (pid_t)e->tgid, e->addr);
 		if (h->on_hello)
 			h->on_hello(h->hello_arg, (pid_t)e->tgid, (pid_t)e->size);
+		return 0;
+	}
+	if (size == sizeof(*e) && e->kind == BM_EV_HOOK_EXEC) {
+		if (h->on_exec)
+			h->on_exec(h->hello_arg, (pid_t)e->tgid, (pid_t)e->tid);
 		return 0;
 	}
 	if (size != sizeof(*b) || b->nr > BM_HOOK_CHUNK) {
@@ -382,9 +388,11 @@ struct hook_source *hook_source__new(struct probe *p, source_event_fn *fn, void 
 	return h;
 }
 
-void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, void *arg)
+void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, hook_exec_fn *exec_fn,
+			   void *arg)
 {
 	h->on_hello = fn;
+	h->on_exec = exec_fn;
 	h->hello_arg = arg;
 }
 

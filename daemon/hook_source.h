@@ -27,7 +27,11 @@ struct event_source *hook_source__src(struct hook_source *h);
  * learns there of a child that ptrace did not report (forked by a thread it does not
  * follow). */
 typedef void hook_hello_fn(void *arg, pid_t tgid, pid_t ppid);
-void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, void *arg);
+/* @exec_fn(@arg, tgid, tid) runs when thread @tid, not @tgid's main one, is about to exec and
+ * waits until it is followed: ptrace reports an exec to the exec'ing thread's tracer only. */
+typedef void hook_exec_fn(void *arg, pid_t tgid, pid_t tid);
+void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, hook_exec_fn *exec_fn,
+			   void *arg);
 
 /* Forked child @child inherits @parent's hook (same address); the parent's events so far are
  * delivered first, so the tree's order holds. */

@@ -117,6 +117,11 @@ int targets__seize_process(struct targets *t, pid_t pid, bool exitkill)
 	return find(t, pid) ? 0 : seize_one(t, pid, pid, ptrace_opts(false, exitkill));
 }
 
+int targets__seize_thread(struct targets *t, pid_t tid, pid_t tgid, bool exitkill)
+{
+	return find(t, tid) ? 0 : seize_one(t, tid, tgid, ptrace_opts(false, exitkill));
+}
+
 int targets__seize(struct targets *t, pid_t pid, bool exitkill)
 {
 	char path[64];
@@ -160,6 +165,7 @@ static void on_stop(struct targets *t, pid_t tid, int status)
 {
 	int sig = WSTOPSIG(status), event = status >> 16;
 	struct task *k = find(t, tid);
+	unsigned long former;
 
 	if (!k) {
 		on_new_task(t, tid);
@@ -171,8 +177,15 @@ static void on_stop(struct targets *t, pid_t tid, int status)
 	case PTRACE_EVENT_CLONE:
 		break; /* the child reports its own first stop */
 	case PTRACE_EVENT_EXEC:
+		/* a thread that exec'd took the main thread's id: its own is gone without a stop */
+		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &former))
+			former = (unsigned long)tid;
+		if ((pid_t)former != tid) {
+			drop(t, (pid_t)former);
+			k = find(t, tid); /* drop() moves entries */
+		}
 		t->in_stop = tid;
-		t->ops.on_exec(t->arg, k->tgid);
+		t->ops.on_exec(t->arg, k->tgid, (pid_t)former != tid);
 		t->in_stop = 0;
 		if (!find(t, tid))
 			return; /* released by the callback: detached from this stop already */

@@ -13,8 +13,10 @@ struct targets_ops {
 	/* A new process @pid (forked by @parent) is stopped before its first instruction;
 	 * attach its probes now. It continues when this returns. */
 	void (*on_fork)(void *arg, pid_t pid, pid_t parent);
-	/* @pid finished an execve and is stopped before the new image's first instruction. */
-	void (*on_exec)(void *arg, pid_t pid);
+	/* @pid finished an execve and is stopped before the new image's first instruction.
+	 * @from_thread: a thread other than the main one exec'd (the kernel gave it @pid; the
+	 * task that was the main thread is gone). */
+	void (*on_exec)(void *arg, pid_t pid, bool from_thread);
 	/* @pid (a process, not a thread) is about to exit; its memory is still readable. */
 	void (*on_exiting)(void *arg, pid_t pid);
 	/* @pid exited with wait status @status and has been reaped. */
@@ -41,6 +43,10 @@ int targets__follow_threads(struct targets *t, pid_t pid, bool on, bool exitkill
 /* Starts following the running process @pid, its main thread only (a hook process), with
  * PTRACE_O_EXITKILL only when @exitkill (its session asked for it). 0 or -errno. */
 int targets__seize_process(struct targets *t, pid_t pid, bool exitkill);
+
+/* Starts following thread @tid of the followed process @tgid, which is about to exec (a hook
+ * process's threads are not followed otherwise). 0 or -errno. */
+int targets__seize_thread(struct targets *t, pid_t tid, pid_t tgid, bool exitkill);
 
 /* Stops following process @tgid (every thread of it): it runs on untraced, and a later
  * targets__seize of it succeeds (a detached session can be attached again). May be called

@@ -139,13 +139,16 @@ static bool exec_is_client(struct tracer *tr, struct proc *p)
 	return true;
 }
 
-static void on_exec(void *arg, pid_t pid)
+static void on_exec(void *arg, pid_t pid, bool from_thread)
 {
 	struct tracer *tr = arg;
 	struct proc *p = sessions__find_proc(tr->sessions, pid);
 
 	if (!p)
 		return;
+	/* uprobe links filter on the task they were made for: the old main thread is gone */
+	if (from_thread)
+		attach__unlink(tr->attach, pid);
 	sources__drain(tr->sources);
 	if (p->s->checked && exec_denied(tr, p))
 		return;
@@ -200,6 +203,7 @@ static void on_task_gone(void *arg, pid_t tid)
 }
 
 static void on_hello(void *arg, pid_t tgid, pid_t ppid);
+static void on_thread_exec(void *arg, pid_t tgid, pid_t tid);
 
 struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
 			   struct sources *src, const struct tracer_ops *ops, void *arg)
@@ -220,7 +224,7 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 		errno = -e;
 		return NULL;
 	}
-	hook_source__on_hello(tr->hook, on_hello, tr);
+	hook_source__on_hello(tr->hook, on_hello, on_thread_exec, tr);
 	tr->attach = attach__new(p, system_wide);
 	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
 	if (!tr->targets) {
@@ -329,6 +333,22 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 		release_proc(tr, p);
 		sessions__remove_proc(tr->sessions, p);
 	}
+}
+
+/* A thread of a hook process we do not follow is about to exec: follow it, so its exec stops
+ * (the new image gets its probes and its credentials re-checked). It waits for that. */
+static void on_thread_exec(void *arg, pid_t tgid, pid_t tid)
+{
+	struct tracer *tr = arg;
+	struct proc *p = sessions__find_proc(tr->sessions, tgid);
+	int e;
+
+	if (!p || !p->hook)
+		return;
+	e = targets__seize_thread(tr->targets, tid, tgid, p->s->kill_on_exit);
+	if (e)
+		pr_warn("pid %d: cannot follow thread %d before its exec: %s", tgid, tid,
+			strerror(-e));
 }
 
 void tracer__recording(struct tracer *tr, struct session *s)

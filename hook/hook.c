@@ -261,12 +261,13 @@ static void before_fork(void)
 	forking_from_thread = syscall(SYS_gettid) != syscall(SYS_getpid);
 }
 
-/* Whether a tracer has seized us (TracerPid in /proc/self/status), read with raw syscalls:
- * no allocation in a child that may be between fork and exec. */
-static int traced_now(void)
+/* Whether a tracer has seized us (TracerPid in @status: /proc/self/status for the process,
+ * /proc/thread-self/status for this thread), read with raw syscalls: no allocation in a
+ * child that may be between fork and exec. */
+static int traced_now(const char *status)
 {
 	char buf[2048], *t;
-	long fd = syscall(SYS_open, "/proc/self/status", O_RDONLY | O_CLOEXEC), n;
+	long fd = syscall(SYS_open, status, O_RDONLY | O_CLOEXEC), n;
 
 	if (fd < 0)
 		return 1; /* cannot tell: do not wait */
@@ -280,10 +281,11 @@ static int traced_now(void)
 }
 
 /* The child of a thread's fork waits (1 s at most) until the collector follows it, so its
- * exit cannot come before: its last records are read at its exit stop. */
-static void wait_until_followed(void)
+ * exit cannot come before: its last records are read at its exit stop. A thread about to
+ * exec waits the same way, so that the exec stops. */
+static void wait_until_followed(const char *status)
 {
-	for (int i = 0; i < 20000 && !traced_now(); i++)
+	for (int i = 0; i < 20000 && !traced_now(status); i++)
 		pause_ns(50000);
 }
 
@@ -308,7 +310,7 @@ static void after_fork_child(void)
 	}
 	hello();
 	if (forking_from_thread && bm_hook_ctl.on)
-		wait_until_followed();
+		wait_until_followed("/proc/self/status");
 }
 
 static void init(void)
@@ -338,7 +340,7 @@ __attribute__((constructor)) static void hook_ctor(void)
 /* Before the image goes: a partial batch is handed over, since the daemon can no longer
  * read it once exec has replaced the memory. A vfork child shares its parent's ring and
  * must leave it alone. */
-static void before_exec(void)
+static void hand_over_partial(void)
 {
 	uint64_t r = __atomic_load_n(&bm_hook_ctl.reserved, __ATOMIC_ACQUIRE), b;
 
@@ -351,6 +353,19 @@ static void before_exec(void)
 		return;
 	wait_complete(b, r - b * BM_HOOK_CHUNK);
 	hand_over(b, r - b * BM_HOOK_CHUNK);
+}
+
+/* ptrace reports an exec only to the tracer of the thread that execs, and the collector
+ * follows a hook process's main thread only: another thread asks to be followed first. */
+static void before_exec(void)
+{
+	hand_over_partial();
+	if (ready && bm_hook_ctl.pid == syscall(SYS_getpid) &&
+	    syscall(SYS_gettid) != bm_hook_ctl.pid &&
+	    __atomic_load_n(&bm_hook_ctl.confirmed, __ATOMIC_ACQUIRE)) {
+		site_event(BM_EV_HOOK_EXEC, 0, 0);
+		wait_until_followed("/proc/thread-self/status");
+	}
 }
 
 /* ---- the wrappers ------------------------------------------------------------------- */

@@ -85,6 +85,34 @@ def test_region_marked_with_libbenchmem_is_exact(workload, probe, tmp_path):
         check_probe(entry, probe, p, static=workload.startswith("static"))
 
 
+def region_c_lines(p):
+    """region_c's own lines: what each region asked for and what libbenchmem got back."""
+    got = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    assert len(got) == 9, p.stdout
+    for w in got:
+        assert w["rc"] == 0, w
+        assert (w["peak"], w["total"], w["allocs"]) == \
+            (w["want_peak"], w["want_total"], w["want_allocs"]), w
+    return got
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_exec_from_a_thread_other_than_the_main_one(probe, tmp_path):
+    """A thread execs region_c: the exec stops (the hook asks to be followed first, docs/hook.md)
+    and the new image's regions are exact from the first one, in the result file too."""
+    require_tracing()
+    for _ in range(2):
+        p, doc = run([WL / "thread_exec", WL / "region_c"], tmp_path, probe=probe)
+        assert p.returncode == 0, p.stderr
+        want = {w["region"]: w for w in region_c_lines(p) if w["repeat"] == 0}
+        got = {b["name"]: b["extra_info"]["benchmem"] for b in doc["benchmarks"]}
+        assert sorted(got) == sorted(want)
+        for name, w in want.items():
+            assert (got[name]["peak_bytes"][0], got[name]["allocations"][0]) == \
+                (w["want_peak"], w["want_allocs"]), name
+        assert doc["benchmarks"][0]["extra_info"]["benchmem_meta"]["lost_events"] == 0
+
+
 def test_known_sizes_behind_the_workloads(tmp_path):
     """The ground truth itself: a check that cannot fail would pass a wrong workload."""
     require_tracing()
@@ -169,12 +197,7 @@ def test_allocator_brought_in_by_ld_preload_is_traced_exactly(workload, probe, t
     if workload == "threads":
         check_exact(only_entry(doc), expected(p))
         return
-    want = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
-    assert len(want) == 9
-    for w in want:
-        assert w["rc"] == 0, w
-        assert (w["peak"], w["total"], w["allocs"]) == \
-            (w["want_peak"], w["want_total"], w["want_allocs"]), w
+    region_c_lines(p)
 
 
 def test_system_wide_mode_counts_each_event_once(tmp_path):
