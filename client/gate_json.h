@@ -15,7 +15,8 @@
  * "now_text", "change", "change_pct" (null for a ceiling), "line"}], "pairs": [{"fullname",
  * "name", "base": HEADLINE, "cur": HEADLINE}]} where HEADLINE is {"peak_bytes", "total_bytes",
  * "allocations"[, "rss_bytes"]} (lib/compare's cmp_headline_of). "line" is gate_hit_line's,
- * uncoloured. Returns 0, -ENOMEM, or -EIO. */
+ * uncoloured. With no rule and no ceiling it is the matching and the headlines alone. Returns
+ * 0, -ENOMEM, or -EIO. */
 int gate_json_print(FILE *f, const struct gate_opts *o, const char *base_label,
 		    const char *cur_label, const struct gate_pair *pairs, size_t nr_pairs,
 		    const struct gate_hit *hits, size_t nr_hits);
