@@ -71,7 +71,9 @@ static int attach_exec(struct tracer *tr, struct proc *p)
 		pr_warn("pid %d: cannot change its ptrace options", p->tgid);
 	if (!p->hook) {
 		p->s->hook_fallback |= p->s->hook;
-		return attach_image(tr, p);
+		/* region scope, no region open: probed at the next region's start */
+		p->probes_off = p->s->region_scope && !session__recording(p->s);
+		return p->probes_off ? 0 : attach_image(tr, p);
 	}
 	p->s->saw_python |= python;
 	return 0;
@@ -95,7 +97,8 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 		p->hook = true;
 		return;
 	}
-	if (attach_image(tr, p))
+	p->probes_off = pp->probes_off; /* region scope, no region open: probed at the next */
+	if (!p->probes_off && attach_image(tr, p))
 		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
 }
 
@@ -316,8 +319,12 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 	struct tracer *tr = arg;
 	struct proc *pp, *p;
 
-	if (sessions__find_proc(tr->sessions, tgid))
+	p = sessions__find_proc(tr->sessions, tgid);
+	if (p) { /* a new image's hook starts recording: region scope may want it quiet */
+		if (p->hook && !session__recording(p->s))
+			hook_source__set_recording(tr->hook, tgid, false);
 		return;
+	}
 	pp = sessions__find_proc(tr->sessions, ppid);
 	if (!pp || !pp->hook)
 		return;
@@ -331,11 +338,36 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 	}
 }
 
+/* Region scope on the uprobe path: a process's probes go while no region is open (a trap per
+ * call is all a timed round would pay) and come back before the region's first event. */
+static void uprobes_scope(struct tracer *tr, struct proc *p, bool on)
+{
+	bool python = false;
+
+	if (on == !p->probes_off)
+		return;
+	p->probes_off = !on;
+	if (!on) {
+		attach__suspend(tr->attach, p->tgid);
+		return;
+	}
+	/* an attached root was probed by its mappings, everything else by its image */
+	if (attach__resume(tr->attach, p->tgid, p->tgid == p->s->root && !p->s->launched, &python))
+		pr_debug("pid %d: no allocator probed again", p->tgid);
+	p->s->saw_python |= python;
+}
+
 void tracer__recording(struct tracer *tr, struct session *s)
 {
-	for (int i = 0; s->hook && i < s->nr_procs; i++) {
-		if (s->procs[i]->hook)
-			hook_source__set_recording(tr->hook, s->procs[i]->tgid, s->nr_open > 0);
+	bool on = session__recording(s);
+
+	for (int i = 0; i < s->nr_procs; i++) {
+		struct proc *p = s->procs[i];
+
+		if (p->hook)
+			hook_source__set_recording(tr->hook, p->tgid, on);
+		else if (!p->is_client)
+			uprobes_scope(tr, p, on || !s->region_scope);
 	}
 }
 
