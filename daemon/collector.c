@@ -514,7 +514,7 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 		e = rb ? sources__add(c->sources, rb) : -errno;
 	if (!e) {
 		c->tracer = tracer__new(c->probe, o->cfg.attach_mode == BM_ATTACH_SYSTEM,
-					c->sessions, c->sources, &tops, c);
+					c->sessions, c->sources, c->loop, &tops, c);
 		e = c->tracer ? 0 : -errno;
 	}
 	if (e) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -22,6 +23,8 @@ struct tracer {
 	struct sessions *sessions;
 	struct sources *sources;
 	struct hook_source *hook; /* one of @sources (they own it) */
+	struct loop *loop;
+	int linger_fd; /* one-shot: region scope's uprobes go this long after the last stop */
 	const struct tracer_ops *ops;
 	void *arg;
 };
@@ -204,8 +207,11 @@ static void on_task_gone(void *arg, pid_t tid)
 
 static void on_hello(void *arg, pid_t tgid, pid_t ppid);
 
+static void on_linger(struct loop *l, int fd, uint32_t events, void *arg);
+
 struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
-			   struct sources *src, const struct tracer_ops *ops, void *arg)
+			   struct sources *src, struct loop *l, const struct tracer_ops *ops,
+			   void *arg)
 {
 	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
 						 on_task_gone };
@@ -214,7 +220,10 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 
 	if (!tr)
 		return NULL;
-	*tr = (struct tracer){ .probe = p, .sessions = t, .sources = src, .ops = ops, .arg = arg };
+	*tr = (struct tracer){
+		.probe = p, .sessions = t, .sources = src, .loop = l, .ops = ops, .arg = arg
+	};
+	tr->linger_fd = loop__add_timer(l, 0, on_linger, tr); /* disarmed until a stop */
 	/* after the ring buffer: a drain then sees the per-call events before the batches */
 	tr->hook = hook_source__new(p, sessions__on_event, t);
 	e = tr->hook ? sources__add(src, hook_source__src(tr->hook)) : -errno;
@@ -224,7 +233,7 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 		return NULL;
 	}
 	hook_source__on_hello(tr->hook, on_hello, tr);
-	tr->attach = attach__new(p, system_wide);
+	tr->attach = tr->linger_fd >= 0 ? attach__new(p, system_wide) : NULL;
 	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
 	if (!tr->targets) {
 		e = errno;
@@ -241,6 +250,10 @@ void tracer__free(struct tracer *tr)
 		return;
 	targets__free(tr->targets);
 	attach__free(tr->attach);
+	if (tr->linger_fd >= 0) {
+		loop__del(tr->loop, tr->linger_fd);
+		close(tr->linger_fd);
+	}
 	free(tr);
 }
 
@@ -357,18 +370,48 @@ static void uprobes_scope(struct tracer *tr, struct proc *p, bool on)
 	p->s->saw_python |= python;
 }
 
+/* Closing a process's links takes the closer thread ~0.1 s each (an RCU sync), and their
+ * breakpoints stay until then: one suspension per memory pass would queue seconds of closes
+ * and the timed rounds would trap. So the uprobes go once the session has had no region for
+ * SCOPE_LINGER_MS: the passes of one benchmark, back to back, keep them. */
+#define SCOPE_LINGER_MS 50
+
+static void on_linger(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tracer *tr = arg;
+	uint64_t n;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	for (int i = 0; i < sessions__count(tr->sessions); i++) {
+		struct session *s = sessions__at(tr->sessions, i);
+
+		for (int j = 0; s->region_scope && !session__recording(s) && j < s->nr_procs; j++) {
+			if (!s->procs[j]->hook && !s->procs[j]->is_client)
+				uprobes_scope(tr, s->procs[j], false);
+		}
+	}
+}
+
 void tracer__recording(struct tracer *tr, struct session *s)
 {
-	bool on = session__recording(s);
+	struct itimerspec its = { .it_value = { 0, SCOPE_LINGER_MS * 1000000L } };
+	bool on = session__recording(s), linger = false;
 
 	for (int i = 0; i < s->nr_procs; i++) {
 		struct proc *p = s->procs[i];
 
 		if (p->hook)
 			hook_source__set_recording(tr->hook, p->tgid, on);
+		else if (!p->is_client && (on || !s->region_scope))
+			uprobes_scope(tr, p, true);
 		else if (!p->is_client)
-			uprobes_scope(tr, p, on || !s->region_scope);
+			linger |= !p->probes_off;
 	}
+	if (linger && timerfd_settime(tr->linger_fd, 0, &its, NULL))
+		pr_warn("region scope: cannot arm the timer: %s", strerror(errno));
 }
 
 void tracer__reap(struct tracer *tr)
