@@ -360,6 +360,8 @@ static void uprobes_scope(struct tracer *tr, struct proc *p, bool on)
 	if (on == !p->probes_off)
 		return;
 	p->probes_off = !on;
+	pr_debug("session %u: pid %d: allocator uprobes %s (region scope)", p->s->id, p->tgid,
+		 on ? "attached again" : "released");
 	if (!on) {
 		attach__suspend(tr->attach, p->tgid);
 		return;
@@ -370,11 +372,12 @@ static void uprobes_scope(struct tracer *tr, struct proc *p, bool on)
 	p->s->saw_python |= python;
 }
 
-/* Closing a process's links takes the closer thread ~0.1 s each (an RCU sync), and their
- * breakpoints stay until then: one suspension per memory pass would queue seconds of closes
- * and the timed rounds would trap. So the uprobes go once the session has had no region for
- * SCOPE_LINGER_MS: the passes of one benchmark, back to back, keep them. */
-#define SCOPE_LINGER_MS 50
+/* Closing a link waits for an RCU sync (20-60 ms, the closer threads do it) and a breakpoint
+ * stays until its last link is closed: one suspension per memory pass would queue closes
+ * (16 passes: the timed rounds still trapped) and re-probe at every start. So the uprobes go
+ * once the session has had no region for SCOPE_LINGER_MS: the passes of one benchmark, back to
+ * back, keep them; a benchmark's timed rounds start without them a few ms later. */
+#define SCOPE_LINGER_MS 5
 
 static void on_linger(struct loop *l, int fd, uint32_t events, void *arg)
 {

@@ -5,90 +5,25 @@ rounds of pytest-benchmark run untraced (the hook records nothing, the uprobes a
 while every memory pass stays exact; in both probe modes, with the real pytest-benchmark."""
 import json
 import subprocess
+import sys
 
 import pytest
 
-from conftest import BUILD, venv_python
+from conftest import BUILD, PYCLIENT, ROOT, venv_python
 
 pytestmark = pytest.mark.root
 
 OURS = ("-p", "no:benchmem")  # pytest-benchmem's entry point off: our plugin answers
 NEITHER = ("-p", "no:benchmem", "-p", "no:benchmem.pytest_plugin")
 
-# Allocation-heavy timed functions whose live bytes are known: what each leaves live is served
-# by malloc (the object headers come from pymalloc's arenas, which these do not grow);
-# build_blocks makes 201 malloc calls a call, so a trace left on would show in its time.
-SUITE = """
-import sys
-import pytest
-
-TUPLE = tuple(range(50_000))
-KEYS = frozenset(range(20_000))
-
-
-def build_list():
-    return list(TUPLE)
-
-
-def build_dict():
-    return dict.fromkeys(KEYS)
-
-
-def build_block():
-    return bytearray(300_000)
-
-
-def build_blocks():
-    out = [None] * 200  # one block of the list's final size: no growth by realloc
-    for i in range(200):
-        out[i] = bytearray(600)
-    return out
-
-
-def build_rows():
-    return [(i, i) for i in range(2000)]
-
-
-EXPECTED = {
-    "test_list": sys.getsizeof(build_list()) - sys.getsizeof([]),
-    "test_dict": sys.getsizeof(build_dict()) - sys.getsizeof({}),
-    "test_block": sys.getsizeof(build_block()) - sys.getsizeof(bytearray()),
-    "test_blocks": sys.getsizeof(build_blocks()) - sys.getsizeof([])
-    + sum(sys.getsizeof(b) - sys.getsizeof(bytearray()) for b in build_blocks()),
-}
-ALLOCATIONS = {"test_list": 1, "test_dict": 1, "test_block": 1, "test_blocks": 201}
-
-
-@pytest.mark.benchmem(repeats=3)
-def test_list(benchmark):
-    benchmark(build_list)
-
-
-@pytest.mark.benchmem(repeats=3)
-def test_dict(benchmark):
-    benchmark(build_dict)
-
-
-@pytest.mark.benchmem(repeats=3)
-def test_block(benchmark):
-    benchmark(build_block)
-
-
-@pytest.mark.benchmem(repeats=3)
-def test_blocks(benchmark):
-    benchmark(build_blocks)
-
-
-@pytest.mark.benchmem(repeats=3)
-def test_rows(benchmark):
-    benchmark(build_rows)
-"""
-NAMES = {"test_list", "test_dict", "test_block", "test_blocks", "test_rows"}
+# The suite (its functions, the bytes each leaves live): tests/bench/scope_suite.py.
+SUITE = (ROOT / "tests" / "bench" / "scope_suite.py").read_text()
+NAMES = {"list", "dict", "block", "blocks", "rows"}  # test_build[kind]
 
 
 def env_for(daemon):
     env = daemon.env()
-    env.pop("PYTHONPATH", None)  # the installed distribution, as a user has it
+    env.pop("PYTHONPATH", None)  # a user's environment: benchmem-run adds its own client
     env.pop("PYTEST_ADDOPTS", None)
     return env
 
@@ -103,10 +38,10 @@ def run_suite(cwd, env, prefix, product, *args):
          *args, "test_alloc.py"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    data = json.loads(out.read_text())["benchmarks"]
-    assert {b["name"] for b in data} == NAMES, run.stdout
-    return ({b["name"]: b["stats"]["min"] for b in data},
-            {b["name"]: b["extra_info"].get("benchmem") for b in data})
+    data = {b["params"]["kind"]: b for b in json.loads(out.read_text())["benchmarks"]}
+    assert set(data) == NAMES, run.stdout
+    return ({k: b["stats"]["min"] for k, b in data.items()},
+            {k: b["extra_info"].get("benchmem") for k, b in data.items()})
 
 
 @pytest.mark.parametrize("probe", ["hook", "uprobes"])
@@ -142,5 +77,74 @@ def test_timed_rounds_under_benchmem_run_are_native(daemon, tmp_path, probe):
             assert blob[name]["total_bytes"] == [want] * 3, (name, blob[name])
         # the rows grow their list by realloc: the same figures in every pass and run
         for field in ("peak_bytes", "allocations", "total_bytes"):
-            assert blob["test_rows"][field] == blobs[0]["test_rows"][field], field
-            assert len(set(blob["test_rows"][field])) == 1, blob["test_rows"]
+            assert blob["rows"][field] == blobs[0]["rows"][field], field
+            assert len(set(blob["rows"][field])) == 1, blob["rows"]
+
+
+GAPS = """
+import json, sys, benchmem
+
+def main():
+    junk = [bytearray(5000) for _ in range(50)]  # outside any region: not traced
+    with benchmem.region("r1") as one:
+        a = bytearray(100_000)
+    del junk
+    del a  # r1's block dies outside any region: the collector does not see it
+    with benchmem.region("r2") as two:
+        b = bytearray(100_000)  # most likely at r1's address: the stale entry goes
+        del b
+        c = bytearray(60_000)
+    del c
+    print(json.dumps([one, two, sys.getsizeof(bytearray(100_000)) - sys.getsizeof(bytearray()),
+                      sys.getsizeof(bytearray(60_000)) - sys.getsizeof(bytearray())]))
+
+main()
+"""
+
+
+@pytest.mark.parametrize("probe", ["hook", "uprobes"])
+def test_region_scope_counts_regions_exactly_and_nothing_between(daemon, tmp_path, probe):
+    (tmp_path / "gaps.py").write_text(GAPS)
+    out = tmp_path / "r.json"
+    run = subprocess.run(
+        [str(BUILD / "benchmem-run"), "--scope", "regions", "--probe", probe, "--json", str(out),
+         "-q", "--", "/usr/bin/python3", "gaps.py"],
+        cwd=tmp_path, env=daemon.env(), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr + daemon.log_tail()
+    one, two, big, small = json.loads(run.stdout)
+    assert (one["peak_bytes"], one["total_bytes"], one["allocations"]) == (big, big, 1)
+    # the block r1 left and lost outside lowers nothing of r2: r2's own blocks only
+    assert (two["peak_bytes"], two["total_bytes"], two["allocations"]) == \
+        (big, big + small, 2)
+    doc = json.loads(out.read_text())
+    names = [b["name"] for b in doc["benchmarks"]]
+    assert names == ["r1", "r2"], names  # the whole-run region is no result in region scope
+    assert all(b["extra_info"]["benchmem_meta"]["probe"] == probe for b in doc["benchmarks"])
+
+
+def test_scope_op_replies_and_refuses(daemon, tmp_path, schemas):
+    """The plugin's request: the caller's own session switches scope; the reply says which."""
+    (tmp_path / "ask.py").write_text(
+        "import json, benchmem\n"
+        "with benchmem.Client() as c:\n"
+        "    print(json.dumps([c.request('scope', scope='regions'),\n"
+        "                      c.request('scope', scope='command')]))\n")
+    run = subprocess.run([str(BUILD / "benchmem-run"), "-q", "--", "/usr/bin/python3", "ask.py"],
+                         cwd=tmp_path, env=daemon.env(), capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    regions, command = json.loads(run.stdout)
+    for reply, want in ((regions, "regions"), (command, "command")):
+        schemas.reply({"ok": True, **reply}, "scope")
+        assert reply["scope"] == want and reply["session"] >= 1
+    sys.path.insert(0, str(PYCLIENT))
+    import benchmem
+    with benchmem.Client(str(daemon.sock)) as c:
+        with pytest.raises(benchmem.Error) as e:
+            c.scope("regions", session=4000)
+        assert e.value.code == "no_session"
+        with pytest.raises(benchmem.Error) as e:
+            c.request("scope", scope="everything")
+        assert e.value.code == "bad_request"
+    schemas.request({"op": "scope", "scope": "regions", "pid": 3})
+    schemas.request({"op": "launch", "pid": 3, "exe": "/x", "name": "x", "scope": "regions"})

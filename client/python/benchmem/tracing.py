@@ -5,8 +5,9 @@ Three ways, tried in this order by ``Tracer.find(want_attach=...)``:
 
 * **session**: the process is already traced (``benchmem-run`` launched it, or the collector
   cannot attach, such as an older one): regions go straight to the collector, for the whole run.
-  The session is switched to region scope first (``region_scope()``): outside the memory passes
-  nothing is traced, so pytest-benchmark's timed rounds run at native speed.
+  Under benchmem-run (``$BENCHMEM_RUN``, which it exports) the session is switched to region
+  scope first (``region_scope()``): outside the memory passes nothing is traced, so
+  pytest-benchmark's timed rounds run at native speed.
 * **attach**: a collector listens (``$BENCHMEM_SOCKET``, else the system socket) and may trace
   us (SO_PEERCRED: we own ourselves). Each batch of memory passes attaches this process and
   detaches it afterwards, so pytest-benchmark's timed rounds run with no probe attached.
