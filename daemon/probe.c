@@ -36,13 +36,17 @@ struct link_create_umulti {
 	uint32_t __pad;
 };
 
+#define PROBE_CLOSERS 4 /* threads closing released links */
+
 struct probe {
 	struct benchmem_bpf *skel;
 	bool multi; /* uprobe_multi links work on this kernel */
 	bool system_wide;
 	int closer_pipe[2];
-	pthread_t closer;
-	bool closer_started;
+	/* a link's close waits for an RCU sync (~20-60 ms) and a uprobe's breakpoint stays until
+	 * its last link is closed: the entry and return links of a process close side by side */
+	pthread_t closer[PROBE_CLOSERS];
+	int nr_closers;
 	int nr_cpus;
 	uint32_t stack_entries;
 	int stack_fds[BM_STACK_SLOTS]; /* the session stack maps by slot; -1: free */
@@ -85,11 +89,14 @@ static int explain_load_error(int err, char *buf, size_t len)
 static int start_closer(struct probe *p)
 {
 	sigset_t all, old;
-	int e;
+	int e = 0;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = -pthread_create(&p->closer, NULL, closer_main, p);
+	while (!e && p->nr_closers < PROBE_CLOSERS) {
+		e = -pthread_create(&p->closer[p->nr_closers], NULL, closer_main, p);
+		p->nr_closers += !e;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return e;
 }
@@ -169,7 +176,6 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "pthread_create: %s", strerror(-e));
 		goto fail;
 	}
-	p->closer_started = true;
 	return p;
 fail:
 	if (tmpl >= 0)
@@ -185,8 +191,8 @@ void probe__free(struct probe *p)
 		return;
 	if (p->closer_pipe[1] >= 0)
 		close(p->closer_pipe[1]);
-	if (p->closer_started)
-		pthread_join(p->closer, NULL);
+	for (int i = 0; i < p->nr_closers; i++)
+		pthread_join(p->closer[i], NULL);
 	if (p->closer_pipe[0] >= 0)
 		close(p->closer_pipe[0]);
 	for (int i = 0; i < BM_STACK_SLOTS; i++) {
