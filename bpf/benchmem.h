@@ -67,9 +67,10 @@ struct bm_event {
 	__u64 size;	/* requested bytes; 0 for FREE */
 	__u32 tgid;	/* process, tgid */
 	__u32 tid;	/* thread, tid */
-	__s32 stack_id; /* <0: no stack (-1 capture off; with capture on, the error of
-			 * bpf_get_stackid: -EEXIST/-ENOMEM when the session's map is full, or
-			 * -ENOENT when the session has no map): a lost stack */
+	__s32 stack_id; /* id in the session's stack store (bpf/maps.bpf.h); <0: no stack
+			 * (-1 capture off; with capture on, -ENOMEM when the session's store
+			 * is full, -ENOENT when the session has none or the stack is empty):
+			 * a lost stack */
 	__u16 kind;	/* enum bm_event_kind */
 	__u16 func;	/* row id (lib/allocators.h): which entry point produced the event */
 	__u64 py_stack; /* key of the Python stack in the `pystacks` map; 0: none */

@@ -37,6 +37,55 @@ static __always_inline __u32 traced_flags(__u32 tgid)
 	return f ? *f : 0;
 }
 
+/* Set through skel->rodata before load: the size of each session's stack store. */
+const volatile __u32 stack_entries = BM_MAX_STACKS;
+
+#define BM_STACK_PROBES 32 /* indexes tried, from the hash's own, before a stack is lost */
+
+/* The user stack of this call in the stack store of @slot: its id (>= 0), or <0 when it is
+ * not kept (-ENOMEM: BM_STACK_PROBES indexes from its hash's own all hold other stacks, the
+ * store is full or nearly; -ENOENT: no store, or no frame), which the daemon counts as a
+ * lost stack. */
+static __always_inline __s32 native_stack(void *ctx, __u32 slot)
+{
+	void *frames = bpf_map_lookup_elem(&stack_maps, &slot),
+	     *claims = bpf_map_lookup_elem(&stack_claim_maps, &slot);
+	__u32 zero = 0, id;
+	struct bm_native_stack *s = bpf_map_lookup_elem(&stackscratch, &zero), *v;
+	__u64 h = 0xcbf29ce484222325ull, *owner;
+	long n;
+
+	if (!frames || !claims || !s || !stack_entries)
+		return -2 /* ENOENT */;
+	__builtin_memset(s, 0, sizeof(*s));
+	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+	if (n <= 0)
+		return -2;
+	for (int i = 0; i < BM_STACK_DEPTH; i++)
+		h = bm_py_mix(h, s->ips[i]);
+	for (int k = 0; k < BM_STACK_PROBES; k++) {
+		id = (__u32)((h + (__u64)k) % stack_entries);
+		owner = bpf_map_lookup_elem(claims, &id);
+		if (owner) {
+			if (*owner == h)
+				return (__s32)id;
+			continue;
+		}
+		/* the claim is the atomic step: of two CPUs only one inserts */
+		if (!bpf_map_update_elem(claims, &id, &h, BPF_NOEXIST)) {
+			v = bpf_map_lookup_elem(frames, &id);
+			if (!v)
+				return -12 /* ENOMEM */;
+			__builtin_memcpy(v, s, sizeof(*s));
+			return (__s32)id;
+		}
+		owner = bpf_map_lookup_elem(claims, &id);
+		if (owner && *owner == h) /* another CPU claimed it for this very stack */
+			return (__s32)id;
+	}
+	return -12 /* ENOMEM */;
+}
+
 static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u64 addr, __u64 size)
 {
 	__u32 flags = traced_flags(id >> 32);
@@ -54,10 +103,7 @@ static __always_inline int emit(void *ctx, __u64 id, __u16 kind, __u16 func, __u
 	e->stack_id = -1;
 	e->py_stack = 0;
 	if ((flags & BM_TRACE_STACKS) && kind == BM_EV_ALLOC) {
-		__u32 slot = flags >> BM_TRACE_SLOT_SHIFT;
-		void *map = bpf_map_lookup_elem(&stack_maps, &slot);
-
-		e->stack_id = map ? bpf_get_stackid(ctx, map, BPF_F_USER_STACK) : -2 /* ENOENT */;
+		e->stack_id = native_stack(ctx, flags >> BM_TRACE_SLOT_SHIFT);
 		e->py_stack = py_capture(id >> 32, (__u32)id);
 	}
 	e->kind = kind;

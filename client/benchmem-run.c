@@ -47,7 +47,8 @@ struct run_opts {
 	bool kill_on_exit; /* --kill-on-daemon-exit */
 	bool quiet;
 	enum probe_mode probe;
-	bool hook; /* the command preloads the hook (the choice made from probe) */
+	bool hook;	   /* the command preloads the hook (the choice made from probe) */
+	bool region_scope; /* --scope regions: nothing traced outside the command's regions */
 	char **argv;
 	char exe[PATH_MAX]; /* argv[0] resolved through $PATH */
 };
@@ -73,6 +74,8 @@ static const struct {
 	{ "    --profile-dir DIR", "where the profiles (.bin) go" },
 	{ "    --probe MODE",
 	  "auto, hook or uprobes: preload the in-process hook (docs/hook.md) or use uprobes" },
+	{ "    --scope MODE",
+	  "command (default) or regions: trace only while CMD has a region open (docs/hook.md)" },
 	{ "    --kill-on-daemon-exit",
 	  "kill CMD if benchmemd stops or dies (default: it runs on, untraced)" },
 	{ "-h, --help", "print this help and exit" },
@@ -189,6 +192,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "profile", required_argument, NULL, 'P' },
 		{ "profile-dir", required_argument, NULL, 'D' },
 		{ "probe", required_argument, NULL, 'R' },
+		{ "scope", required_argument, NULL, 'S' },
 		{ 0 }
 	};
 	int c;
@@ -235,6 +239,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				   : optarg[0] == 'h' ? PROBE_HOOK
 						      : PROBE_UPROBES;
 			break;
+		case 'S':
+			if (strcmp(optarg, "command") && strcmp(optarg, "regions"))
+				return cli_err(PROG, 2, "--scope %s: want command or regions",
+					       optarg),
+				       -EINVAL;
+			o->region_scope = optarg[0] == 'r';
+			break;
 		case 'P':
 		case 'F':
 		case 1000 + CMP_PEAK:
@@ -274,6 +285,8 @@ static void export_python_client(void)
 	const char *old = getenv("PYTHONPATH"), *addopts = getenv("PYTEST_ADDOPTS");
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
+	/* the pytest plugin asks for region scope under benchmem-run only (docs/hook.md) */
+	setenv("BENCHMEM_RUN", "1", 1);
 	if (n <= 0)
 		return;
 	exe[n] = '\0';
@@ -370,6 +383,8 @@ static int run_with_daemon(struct backend *b, struct run_opts *o, int *status)
 			"probe", o->hook ? "hook" : "uprobes");
 	if (req && o->kill_on_exit)
 		json_object_set_new(req, "kill_on_daemon_exit", json_true());
+	if (req && o->region_scope) /* absent: an older daemon knows no scope */
+		json_object_set_new(req, "scope", json_string("regions"));
 	reply = conn_request(b->fd, req, err, sizeof(err));
 	json_decref(req);
 	if (!reply || conn_error(reply, err, sizeof(err))) {
@@ -405,8 +420,8 @@ static int run_embedded(struct backend *b, struct run_opts *o, const char *comma
 	r = launch_prepare(&l, o->argv);
 	if (r)
 		return cli_err(PROG, 2, "cannot fork: %s", strerror(-r));
-	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->hook, o->context,
-			  status, err, sizeof(err));
+	r = embedded__run(b->emb, &l, o->name, command, o->python_malloc, o->hook, o->region_scope,
+			  o->context, status, err, sizeof(err));
 	if (r == -ENOENT || r == -EACCES)
 		return cli_err(PROG, r == -ENOENT ? 127 : 126, "%s", err);
 	if (r)

@@ -65,8 +65,8 @@ void embedded__free(struct embedded *e)
 }
 
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, bool hook, json_t *context, int *status, char *err,
-		  size_t errlen)
+		  bool python_malloc, bool hook, bool region_scope, json_t *context, int *status,
+		  char *err, size_t errlen)
 {
 	struct session *s;
 	int r;
@@ -79,6 +79,8 @@ int embedded__run(struct embedded *e, struct launch *l, const char *name, const 
 	}
 	/* in-process, the context the daemon would get in the launch request */
 	collector__local_session(e->c)->context = json_incref(context);
+	if (region_scope) /* before the exec: its probes follow the scope */
+		collector__set_scope(e->c, collector__local_session(e->c), true);
 	r = launch_release(l);
 	if (r) {
 		snprintf(err, errlen, "cannot run '%s': %s", command, strerror(-r));

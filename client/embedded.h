@@ -18,10 +18,11 @@ void embedded__free(struct embedded *e); /* NULL-safe; removes the socket */
 
 /* Seizes the prepared child, releases it and runs the collector until it exits. *@status
  * is its wait status. @context (borrowed; NULL ok) becomes the session's commit_info and
- * machine_info, as a launch request's "context" would. Returns 0 or -errno with @err. */
+ * machine_info, as a launch request's "context" would; @region_scope: --scope regions.
+ * Returns 0 or -errno with @err. */
 int embedded__run(struct embedded *e, struct launch *l, const char *name, const char *command,
-		  bool python_malloc, bool hook, json_t *context, int *status, char *err,
-		  size_t errlen);
+		  bool python_malloc, bool hook, bool region_scope, json_t *context, int *status,
+		  char *err, size_t errlen);
 
 /* The result document of the run (new reference) or NULL + errno. */
 json_t *embedded__results(struct embedded *e);

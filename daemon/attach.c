@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/attach.c — image discovery, probe placement and the per-process link sets. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -134,11 +135,6 @@ static void release_links(struct attach *a, pid_t tgid)
 		a->sets[i] = a->sets[--a->nr_sets];
 		free(l);
 	}
-}
-
-void attach__unlink(struct attach *a, pid_t tgid)
-{
-	release_links(a, tgid);
 }
 
 void attach__release(struct attach *a, pid_t tgid)
@@ -342,4 +338,28 @@ int attach__maps(struct attach *a, pid_t tgid)
 	}
 	free(e);
 	return nr_probed(a, tgid) ? 0 : -ENOENT;
+}
+
+void attach__suspend(struct attach *a, pid_t tgid)
+{
+	release_links(a, tgid);
+}
+
+int attach__resume(struct attach *a, pid_t tgid, bool maps, bool *python)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", tgid);
+	dir = opendir(path);
+	/* a thread that was inside malloc when the probes went keeps a pending call that
+	 * would make its next malloc look nested */
+	while (dir && (d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			probe__forget_thread(a->probe, (uint32_t)strtoul(d->d_name, NULL, 10));
+	if (dir)
+		closedir(dir);
+	*python = false;
+	return maps ? attach__maps(a, tgid) : attach__image(a, tgid, python);
 }

@@ -41,9 +41,15 @@ bool attach__hook(struct attach *a, pid_t tgid, bool *python);
 /* A running process: every executable file it maps. 0, -ENOENT (nothing probed) or -errno. */
 int attach__maps(struct attach *a, pid_t tgid);
 
-/* @tgid's main thread was replaced (a thread exec'd): its links, bound to the task that is
- * gone, match nothing any more. They go to the closer thread; @tgid stays traced. */
-void attach__unlink(struct attach *a, pid_t tgid);
+/* @tgid's allocator uprobes go (to the closer thread); it stays in the traced map, so its
+ * forks and execs are still known. Region scope (docs/hook.md) suspends them while no region
+ * is open; a thread's exec suspends them too: they are bound to the task that was the main
+ * thread, which is gone, and match nothing any more. */
+void attach__suspend(struct attach *a, pid_t tgid);
+/* Before a region's first event: forgets what its threads' calls left pending when the
+ * probes went (a return probe that never ran), then probes it again: its image, or with
+ * @maps every executable mapping (an attached process). 0 or -errno as those do. */
+int attach__resume(struct attach *a, pid_t tgid, bool maps, bool *python);
 
 /* @tgid is gone or detached: its links go to the closer thread and it leaves the traced map.
  * Read what the event sources lost for it first: leaving the map forgets that count. */

@@ -83,14 +83,9 @@ int collector__set_front(struct collector *c, const struct collector_front_ops *
 
 /* ---- processes ------------------------------------------------------------------------ */
 
-static struct proc *find_proc(struct collector *c, pid_t tgid)
-{
-	return sessions__find_proc(c->sessions, tgid);
-}
-
 struct session *collector__find_session_by_pid(struct collector *c, pid_t pid)
 {
-	struct proc *p = find_proc(c, pid);
+	struct proc *p = sessions__find_proc(c->sessions, pid);
 
 	return p ? p->s : NULL;
 }
@@ -186,6 +181,13 @@ const struct region *collector__stop(struct collector *c, struct session *s, str
 	return done;
 }
 
+void collector__set_scope(struct collector *c, struct session *s, bool regions)
+{
+	collector__drain(c);
+	s->region_scope = regions;
+	tracer__recording(c->tracer, s);
+}
+
 json_t *collector__results(struct collector *c, struct session *s)
 {
 	collector__drain(c);
@@ -274,7 +276,7 @@ struct session *collector__attach(struct collector *c, const struct trace_req *t
 	char why[384] = "";
 	int e;
 
-	if (find_proc(c, t->pid)) {
+	if (sessions__find_proc(c->sessions, t->pid)) {
 		snprintf(err, errlen, "pid %d is already traced", t->pid);
 		errno = EEXIST;
 		return NULL;
@@ -451,14 +453,6 @@ static int setup_signals(struct collector *c)
 /* ---- life cycle ----------------------------------------------------------------------- */
 
 /* The parts that hold no fd of the loop: the session table and the profile jobs. */
-static const char *host_name(char *buf, size_t len)
-{
-	if (gethostname(buf, len - 1))
-		buf[0] = '\0';
-	buf[len - 1] = '\0';
-	return buf;
-}
-
 static int new_parts(struct collector *c, const struct collector_opts *o)
 {
 	char host[HOST_NAME_MAX + 1], buf[4096];
@@ -479,7 +473,10 @@ static int new_parts(struct collector *c, const struct collector_opts *o)
 	}
 	c->sessions = sessions__new(&c->cfg, c->spill_dir);
 	c->profiles = profiles__new(c->probe, c->cfg.profile_dir, c->dir_gid);
-	c->history = history__new(c->cfg.metrics_max_series, host_name(host, sizeof(host)));
+	if (gethostname(host, sizeof(host) - 1))
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	c->history = history__new(c->cfg.metrics_max_series, host);
 	return c->sessions && c->profiles && c->history ? 0 : -ENOMEM;
 }
 
@@ -518,7 +515,7 @@ struct collector *collector__new(const struct collector_opts *o, char *err, size
 		e = rb ? sources__add(c->sources, rb) : -errno;
 	if (!e) {
 		c->tracer = tracer__new(c->probe, o->cfg.attach_mode == BM_ATTACH_SYSTEM,
-					c->sessions, c->sources, &tops, c);
+					c->sessions, c->sources, c->loop, &tops, c);
 		e = c->tracer ? 0 : -errno;
 	}
 	if (e) {

@@ -112,6 +112,9 @@ struct region *collector__start(struct collector *c, struct session *s, const ch
 				char *why, size_t whylen);
 const struct region *collector__stop(struct collector *c, struct session *s, struct region *r,
 				     bool aborted);
+/* Region scope (@regions) or command scope for @s: in region scope nothing is traced while
+ * no region but the whole-run one is open, and the whole-run region is no result. */
+void collector__set_scope(struct collector *c, struct session *s, bool regions);
 /* The daemon's form: a writer process writes the .bin while the loop goes on. Returns 0 when
  * started (client @client_id is answered when it ends), 1 when the profile exists already
  * (*@path set), or -errno with @err (-EBUSY: too many writers at once). */

@@ -172,6 +172,7 @@ static void op_trace(struct ctx *x, bool launch)
 	}
 	s->python_malloc = r->python_malloc;
 	s->hook = r->hook;
+	s->region_scope = r->region_scope;    /* before the exec: its probes follow it */
 	s->context = json_incref(r->context); /* stored verbatim, written into its results */
 	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
 }
@@ -264,6 +265,17 @@ static void op_detach(struct ctx *x)
 		return;
 	collector__detach(x->c, s);
 	reply_ok(x, json_pack("{s:i}", "session", (int)s->id));
+}
+
+static void op_scope(struct ctx *x)
+{
+	struct session *s = target_session(x);
+
+	if (!s)
+		return;
+	collector__set_scope(x->c, s, x->req->region_scope);
+	reply_ok(x, json_pack("{s:i, s:s}", "session", (int)s->id, "scope",
+			      s->region_scope ? "regions" : "command"));
 }
 
 static void op_profile(struct ctx *x)
@@ -387,6 +399,9 @@ void dispatch_request(struct collector *c, struct server *srv, struct watch *w, 
 		break;
 	case BM_OP_SESSIONS:
 		op_sessions(&x);
+		break;
+	case BM_OP_SCOPE:
+		op_scope(&x);
 		break;
 	}
 	bm_request_release(&req);

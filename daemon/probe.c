@@ -36,16 +36,21 @@ struct link_create_umulti {
 	uint32_t __pad;
 };
 
+#define PROBE_CLOSERS 4 /* threads closing released links */
+
 struct probe {
 	struct benchmem_bpf *skel;
 	bool multi; /* uprobe_multi links work on this kernel */
 	bool system_wide;
 	int closer_pipe[2];
-	pthread_t closer;
-	bool closer_started;
+	/* a link's close waits for an RCU sync (~20-60 ms) and a uprobe's breakpoint stays until
+	 * its last link is closed: the entry and return links of a process close side by side */
+	pthread_t closer[PROBE_CLOSERS];
+	int nr_closers;
 	int nr_cpus;
 	uint32_t stack_entries;
-	int stack_fds[BM_STACK_SLOTS]; /* the session stack maps by slot; -1: free */
+	int stack_fds[BM_STACK_SLOTS];	     /* each slot's stack_frames array; -1: free */
+	int stack_claim_fds[BM_STACK_SLOTS]; /* each slot's stack_claims hash */
 };
 
 static void *closer_main(void *arg)
@@ -85,33 +90,49 @@ static int explain_load_error(int err, char *buf, size_t len)
 static int start_closer(struct probe *p)
 {
 	sigset_t all, old;
-	int e;
+	int e = 0;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = -pthread_create(&p->closer, NULL, closer_main, p);
+	while (!e && p->nr_closers < PROBE_CLOSERS) {
+		e = -pthread_create(&p->closer[p->nr_closers], NULL, closer_main, p);
+		p->nr_closers += !e;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return e;
 }
 
-static int new_stack_map(const struct probe *p)
+/* A session's stack store (bpf/maps.bpf.h): the frames by id, and @ids, which hash claims
+ * each id. 0 or -errno. */
+static int new_stack_store(const struct probe *p, int *frames, int *ids)
 {
-	int fd = bpf_map_create(BPF_MAP_TYPE_STACK_TRACE, "bm_stacks", sizeof(uint32_t),
-				BM_STACK_DEPTH * sizeof(uint64_t), p->stack_entries, NULL);
+	*ids = -1;
+	*frames = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bm_stacks", sizeof(uint32_t),
+				 BM_STACK_DEPTH * sizeof(uint64_t), p->stack_entries, NULL);
+	if (*frames < 0)
+		return -errno;
+	*ids = bpf_map_create(BPF_MAP_TYPE_HASH, "bm_stack_claims", sizeof(uint32_t),
+			      sizeof(uint64_t), p->stack_entries, NULL);
+	if (*ids < 0) {
+		int e = -errno;
 
-	return fd < 0 ? -errno : fd;
+		close(*frames);
+		*frames = -1;
+		return e;
+	}
+	return 0;
 }
 
 struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 {
 	struct probe *p = calloc(1, sizeof(*p));
-	int e, tmpl = -1;
+	int e, tmpl = -1, tmpl_ids = -1;
 
 	if (!p)
 		return NULL;
 	p->closer_pipe[0] = p->closer_pipe[1] = -1;
 	for (size_t i = 0; i < BM_STACK_SLOTS; i++)
-		p->stack_fds[i] = -1;
+		p->stack_fds[i] = p->stack_claim_fds[i] = -1;
 	p->stack_entries = o->stack_entries ? o->stack_entries : BM_MAX_STACKS;
 	p->system_wide = o->system_wide;
 	p->nr_cpus = libbpf_num_possible_cpus();
@@ -133,15 +154,17 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 			 (unsigned long long)o->ringbuf_bytes, strerror(errno));
 		goto fail;
 	}
-	/* the inner maps made per session must match the outer map's template in size */
-	tmpl = new_stack_map(p);
-	if (tmpl < 0) { /* the first BPF object we make: not root, no BPF, ... */
-		e = explain_load_error(tmpl, err, errlen);
+	/* the inner maps made per session must match the outer maps' templates in size */
+	p->skel->rodata->stack_entries = p->stack_entries;
+	e = new_stack_store(p, &tmpl, &tmpl_ids);
+	if (e) { /* the first BPF object we make: not root, no BPF, ... */
+		e = explain_load_error(e, err, errlen);
 		goto fail;
 	}
-	if (bpf_map__set_inner_map_fd(p->skel->maps.stack_maps, tmpl)) {
+	if (bpf_map__set_inner_map_fd(p->skel->maps.stack_maps, tmpl) ||
+	    bpf_map__set_inner_map_fd(p->skel->maps.stack_claim_maps, tmpl_ids)) {
 		e = -errno;
-		snprintf(err, errlen, "stack map of %u entries: %s", p->stack_entries,
+		snprintf(err, errlen, "stack store of %u entries: %s", p->stack_entries,
 			 strerror(-e));
 		goto fail;
 	}
@@ -151,9 +174,9 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 					      BM_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(p->skel->progs.hook_site, BM_TRACE_UPROBE_MULTI);
 	e = benchmem_bpf__load(p->skel);
-	if (tmpl >= 0)
-		close(tmpl); /* the loaded outer map keeps what it needs of it */
-	tmpl = -1;
+	close(tmpl); /* the loaded outer maps keep what they need of them */
+	close(tmpl_ids);
+	tmpl = tmpl_ids = -1;
 	if (e) {
 		explain_load_error(e, err, errlen);
 		goto fail;
@@ -169,11 +192,12 @@ struct probe *probe__new(const struct probe_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "pthread_create: %s", strerror(-e));
 		goto fail;
 	}
-	p->closer_started = true;
 	return p;
 fail:
 	if (tmpl >= 0)
 		close(tmpl);
+	if (tmpl_ids >= 0)
+		close(tmpl_ids);
 	probe__free(p);
 	errno = -e;
 	return NULL;
@@ -185,14 +209,12 @@ void probe__free(struct probe *p)
 		return;
 	if (p->closer_pipe[1] >= 0)
 		close(p->closer_pipe[1]);
-	if (p->closer_started)
-		pthread_join(p->closer, NULL);
+	for (int i = 0; i < p->nr_closers; i++)
+		pthread_join(p->closer[i], NULL);
 	if (p->closer_pipe[0] >= 0)
 		close(p->closer_pipe[0]);
-	for (int i = 0; i < BM_STACK_SLOTS; i++) {
-		if (p->stack_fds[i] >= 0)
-			close(p->stack_fds[i]);
-	}
+	for (int i = 0; i < BM_STACK_SLOTS; i++)
+		probe__stacks_close(p, i);
 	benchmem_bpf__destroy(p->skel);
 	free(p);
 }
@@ -416,21 +438,22 @@ int probe__counters(struct probe *p, uint64_t *out)
 
 int probe__stacks_open(struct probe *p)
 {
-	int outer = bpf_map__fd(p->skel->maps.stack_maps), fd;
-
+	int frames_of = bpf_map__fd(p->skel->maps.stack_maps),
+	    ids_of = bpf_map__fd(p->skel->maps.stack_claim_maps), frames, ids, e;
 	for (int slot = 0; slot < BM_STACK_SLOTS; slot++) {
 		if (p->stack_fds[slot] >= 0)
 			continue;
-		fd = new_stack_map(p);
-		if (fd < 0)
-			return fd;
-		if (bpf_map_update_elem(outer, &slot, &fd, BPF_ANY)) {
-			int e = -errno;
-
-			close(fd);
+		e = new_stack_store(p, &frames, &ids);
+		if (e)
+			return e;
+		p->stack_fds[slot] = frames;
+		p->stack_claim_fds[slot] = ids;
+		if (bpf_map_update_elem(frames_of, &slot, &frames, BPF_ANY) ||
+		    bpf_map_update_elem(ids_of, &slot, &ids, BPF_ANY)) {
+			e = -errno;
+			probe__stacks_close(p, slot);
 			return e;
 		}
-		p->stack_fds[slot] = fd;
 		return slot;
 	}
 	return -EMFILE;
@@ -438,13 +461,13 @@ int probe__stacks_open(struct probe *p)
 
 void probe__stacks_close(struct probe *p, int slot)
 {
-	int outer = bpf_map__fd(p->skel->maps.stack_maps);
-
 	if (slot < 0 || slot >= BM_STACK_SLOTS || p->stack_fds[slot] < 0)
 		return;
-	bpf_map_delete_elem(outer, &slot);
+	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.stack_claim_maps), &slot);
+	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.stack_maps), &slot);
 	close(p->stack_fds[slot]);
-	p->stack_fds[slot] = -1;
+	close(p->stack_claim_fds[slot]);
+	p->stack_fds[slot] = p->stack_claim_fds[slot] = -1;
 }
 
 int probe__stack(struct probe *p, int slot, int32_t stack_id, uint64_t *ips, size_t max)

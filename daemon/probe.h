@@ -60,8 +60,9 @@ void probe__release(struct probe *p, struct probe_links *l);
  * its allocation events carry a user stack id in that slot's stack map. 0 or -errno. */
 int probe__track(struct probe *p, uint32_t tgid, int stack_slot);
 
-/* A stack map of its own for one profiled session (stack_entries stacks, about 540 bytes of
- * kernel memory each): its slot, or -errno (-EMFILE: every slot is taken). */
+/* A stack store of its own for one profiled session (stack_entries stacks, 592 bytes of
+ * kernel memory each: the frames array and the claims hash): its slot, or -errno (-EMFILE:
+ * every slot is taken). */
 int probe__stacks_open(struct probe *p);
 /* Frees slot @slot's map (NULL-safe for -1); a profile writer that has forked keeps its copy. */
 void probe__stacks_close(struct probe *p, int slot);

@@ -59,6 +59,7 @@ enum member_bit {
 	M_SORT = 1u << 13,
 	M_PROBE = 1u << 14,
 	M_KILL = 1u << 15,
+	M_SCOPE = 1u << 16,
 };
 
 typedef int member_parse_fn(const char *key, json_t *v, struct bm_request *r, const struct perr *e);
@@ -224,6 +225,16 @@ static int parse_probe(const char *key, json_t *v, struct bm_request *r, const s
 	return 0;
 }
 
+static int parse_scope(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || (strcmp(s, "command") && strcmp(s, "regions")))
+		return fail(e, "bad_request", "\"%s\" must be \"command\" or \"regions\"", key);
+	r->region_scope = !strcmp(s, "regions");
+	return 0;
+}
+
 static int parse_interval(const char *key, json_t *v, struct bm_request *r, const struct perr *e)
 {
 	json_int_t n = 0;
@@ -311,6 +322,7 @@ static const struct member_desc member_table[] = {
 	{ "thread", M_THREAD, parse_thread },
 	{ "sort", M_SORT, parse_sort },
 	{ "kill_on_daemon_exit", M_KILL, parse_kill },
+	{ "scope", M_SCOPE, parse_scope },
 };
 
 /* ---- ops --------------------------------------------------------------------------------- */
@@ -327,7 +339,8 @@ struct op_desc {
 static const struct op_desc ops[] = {
 	{ "hello", BM_OP_HELLO, 0, 0 },
 	{ "launch", BM_OP_LAUNCH, M_PID | M_EXE | M_NAME,
-	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_PROBE | M_KILL },
+	  M_PID | M_EXE | M_NAME | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_PROBE | M_KILL |
+		  M_SCOPE },
 	{ "attach", BM_OP_ATTACH, M_PID, M_PID | M_PYTHON_MALLOC | M_PROFILE | M_CONTEXT | M_KILL },
 	{ "start", BM_OP_START, M_NAME, M_NAME | M_REPEAT | M_PARAMS | M_GROUP | M_TARGET },
 	{ "stop", BM_OP_STOP, M_NAME, M_NAME | M_REPEAT | M_TARGET },
@@ -337,6 +350,7 @@ static const struct op_desc ops[] = {
 	{ "profile", BM_OP_PROFILE, M_NAME, M_NAME | M_REPEAT | M_TARGET },
 	{ "watch", BM_OP_WATCH, 0, M_INTERVAL | M_SESSION | M_THREAD | M_SORT },
 	{ "sessions", BM_OP_SESSIONS, 0, 0 },
+	{ "scope", BM_OP_SCOPE, M_SCOPE, M_SCOPE | M_TARGET },
 };
 
 const char *proto_op_name(enum bm_op op)

@@ -24,6 +24,7 @@ enum bm_op {
 	BM_OP_PROFILE,
 	BM_OP_WATCH,
 	BM_OP_SESSIONS,
+	BM_OP_SCOPE,
 };
 
 /* watch: how functions are ranked ("sort"); the order of enum hot_sort. */
@@ -48,6 +49,7 @@ struct bm_request {
 	bool profile;		  /* launch/attach: keep events with stacks for .bin profiles */
 	bool hook;		  /* launch: the command preloads the hook ("probe":"hook") */
 	bool kill_on_daemon_exit; /* launch/attach: PTRACE_O_EXITKILL (default: runs on) */
+	bool region_scope;	  /* launch/scope: "scope":"regions" (default "command") */
 	json_t *context;	  /* launch/attach, owned: the client's commit_info/machine_info
 				   * (checked by context_check), or NULL */
 	uint32_t interval_ms;	  /* watch: BM_WATCH_MIN_MS..BM_WATCH_MAX_MS, default when absent */

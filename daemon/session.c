@@ -369,6 +369,15 @@ const struct region *session__close(struct session *s, struct region *r, uint64_
 	return c;
 }
 
+bool session__recording(const struct session *s)
+{
+	for (int i = 0; i < s->nr_open; i++) {
+		if (!s->region_scope || !s->open[i]->whole_run)
+			return true;
+	}
+	return false;
+}
+
 void session__fold_rss(struct session *s, uint64_t rss_bytes)
 {
 	for (int i = 0; i < s->nr_open; i++) {
@@ -416,7 +425,8 @@ json_t *session__results(const struct session *s, const char *version, const cha
 					     : s->hook_fallback ? "hook+uprobes"
 								: "hook",
 				    .python_frames = pystacks__note(s->py) };
-	bool explicit_regions = false;
+	/* never in region scope: the whole-run region saw only what the regions saw */
+	bool explicit_regions = s->region_scope;
 	json_t *doc = NULL;
 	long nr_series;
 	size_t used = 0;

@@ -33,6 +33,8 @@ struct proc {
 	/* runs one of our clients (lib/client_mark.h): it names its session in requests, but
 	 * nothing it allocates or holds resident is the benchmark's */
 	bool is_client;
+	/* its allocator uprobes are detached: region scope with no region open (tracer.c) */
+	bool probes_off;
 };
 
 struct region {
@@ -67,7 +69,10 @@ struct session {
 	bool launched;	    /* started by launch (whole-run region) rather than attach */
 	bool hook;	    /* launched with the hook preloaded (--probe hook or auto) */
 	bool hook_fallback; /* a process of it could not run the hook: uprobes traced it */
-	uint32_t epoch;	    /* counts region starts; blocks carry the epoch they were born in */
+	/* region scope: nothing is traced while no region but the whole-run one is open (the
+	 * timed rounds of a benchmark run at native speed); the whole-run region is no result */
+	bool region_scope;
+	uint32_t epoch; /* counts region starts; blocks carry the epoch they were born in */
 	struct proc **procs;
 	int nr_procs, cap_procs;
 	struct region *open[SESSION_MAX_OPEN];
@@ -143,6 +148,10 @@ struct region *session__find_open(const struct session *s, const char *name);
  * NULL + ENOMEM/E2BIG (then @r stays open). */
 const struct region *session__close(struct session *s, struct region *r, uint64_t now_ns,
 				    uint64_t lost, bool aborted);
+
+/* Whether @s's processes must record now: a region is open (in region scope, one the
+ * command marked; the whole-run region does not count). */
+bool session__recording(const struct session *s);
 
 /* Folds a resident high-water reading into every open region. */
 void session__fold_rss(struct session *s, uint64_t rss_bytes);

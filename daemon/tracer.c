@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -22,6 +23,8 @@ struct tracer {
 	struct sessions *sessions;
 	struct sources *sources;
 	struct hook_source *hook; /* one of @sources (they own it) */
+	struct loop *loop;
+	int linger_fd; /* one-shot: region scope's uprobes go this long after the last stop */
 	const struct tracer_ops *ops;
 	void *arg;
 };
@@ -71,7 +74,9 @@ static int attach_exec(struct tracer *tr, struct proc *p)
 		pr_warn("pid %d: cannot change its ptrace options", p->tgid);
 	if (!p->hook) {
 		p->s->hook_fallback |= p->s->hook;
-		return attach_image(tr, p);
+		/* region scope, no region open: probed at the next region's start */
+		p->probes_off = p->s->region_scope && !session__recording(p->s);
+		return p->probes_off ? 0 : attach_image(tr, p);
 	}
 	p->s->saw_python |= python;
 	return 0;
@@ -95,7 +100,8 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 		p->hook = true;
 		return;
 	}
-	if (attach_image(tr, p))
+	p->probes_off = pp->probes_off; /* region scope, no region open: probed at the next */
+	if (!p->probes_off && attach_image(tr, p))
 		pr_warn("pid %d (child of %d): no allocator probed", pid, parent);
 }
 
@@ -148,7 +154,7 @@ static void on_exec(void *arg, pid_t pid, bool from_thread)
 		return;
 	/* uprobe links filter on the task they were made for: the old main thread is gone */
 	if (from_thread)
-		attach__unlink(tr->attach, pid);
+		attach__suspend(tr->attach, pid);
 	sources__drain(tr->sources);
 	if (p->s->checked && exec_denied(tr, p))
 		return;
@@ -205,8 +211,11 @@ static void on_task_gone(void *arg, pid_t tid)
 static void on_hello(void *arg, pid_t tgid, pid_t ppid);
 static void on_thread_exec(void *arg, pid_t tgid, pid_t tid);
 
+static void on_linger(struct loop *l, int fd, uint32_t events, void *arg);
+
 struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
-			   struct sources *src, const struct tracer_ops *ops, void *arg)
+			   struct sources *src, struct loop *l, const struct tracer_ops *ops,
+			   void *arg)
 {
 	static const struct targets_ops tops = { on_fork, on_exec, on_exiting, on_exit_,
 						 on_task_gone };
@@ -215,7 +224,10 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 
 	if (!tr)
 		return NULL;
-	*tr = (struct tracer){ .probe = p, .sessions = t, .sources = src, .ops = ops, .arg = arg };
+	*tr = (struct tracer){
+		.probe = p, .sessions = t, .sources = src, .loop = l, .ops = ops, .arg = arg
+	};
+	tr->linger_fd = loop__add_timer(l, 0, on_linger, tr); /* disarmed until a stop */
 	/* after the ring buffer: a drain then sees the per-call events before the batches */
 	tr->hook = hook_source__new(p, sessions__on_event, t);
 	e = tr->hook ? sources__add(src, hook_source__src(tr->hook)) : -errno;
@@ -225,7 +237,7 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 		return NULL;
 	}
 	hook_source__on_hello(tr->hook, on_hello, on_thread_exec, tr);
-	tr->attach = attach__new(p, system_wide);
+	tr->attach = tr->linger_fd >= 0 ? attach__new(p, system_wide) : NULL;
 	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
 	if (!tr->targets) {
 		e = errno;
@@ -242,6 +254,10 @@ void tracer__free(struct tracer *tr)
 		return;
 	targets__free(tr->targets);
 	attach__free(tr->attach);
+	if (tr->linger_fd >= 0) {
+		loop__del(tr->loop, tr->linger_fd);
+		close(tr->linger_fd);
+	}
 	free(tr);
 }
 
@@ -320,8 +336,12 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 	struct tracer *tr = arg;
 	struct proc *pp, *p;
 
-	if (sessions__find_proc(tr->sessions, tgid))
+	p = sessions__find_proc(tr->sessions, tgid);
+	if (p) { /* a new image's hook starts recording: region scope may want it quiet */
+		if (p->hook && !session__recording(p->s))
+			hook_source__set_recording(tr->hook, tgid, false);
 		return;
+	}
 	pp = sessions__find_proc(tr->sessions, ppid);
 	if (!pp || !pp->hook)
 		return;
@@ -351,12 +371,70 @@ static void on_thread_exec(void *arg, pid_t tgid, pid_t tid)
 			strerror(-e));
 }
 
+/* Region scope on the uprobe path: a process's probes go while no region is open (a trap per
+ * call is all a timed round would pay) and come back before the region's first event. */
+static void uprobes_scope(struct tracer *tr, struct proc *p, bool on)
+{
+	bool python = false;
+
+	if (on == !p->probes_off)
+		return;
+	p->probes_off = !on;
+	pr_debug("session %u: pid %d: allocator uprobes %s (region scope)", p->s->id, p->tgid,
+		 on ? "attached again" : "released");
+	if (!on) {
+		attach__suspend(tr->attach, p->tgid);
+		return;
+	}
+	/* an attached root was probed by its mappings, everything else by its image */
+	if (attach__resume(tr->attach, p->tgid, p->tgid == p->s->root && !p->s->launched, &python))
+		pr_debug("pid %d: no allocator probed again", p->tgid);
+	p->s->saw_python |= python;
+}
+
+/* Closing a link waits for an RCU sync (20-60 ms, the closer threads do it) and a breakpoint
+ * stays until its last link is closed: one suspension per memory pass would queue closes
+ * (16 passes: the timed rounds still trapped) and re-probe at every start. So the uprobes go
+ * once the session has had no region for SCOPE_LINGER_MS: the passes of one benchmark, back to
+ * back, keep them; a benchmark's timed rounds start without them a few ms later. */
+#define SCOPE_LINGER_MS 5
+
+static void on_linger(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct tracer *tr = arg;
+	uint64_t n;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	for (int i = 0; i < sessions__count(tr->sessions); i++) {
+		struct session *s = sessions__at(tr->sessions, i);
+
+		for (int j = 0; s->region_scope && !session__recording(s) && j < s->nr_procs; j++) {
+			if (!s->procs[j]->hook && !s->procs[j]->is_client)
+				uprobes_scope(tr, s->procs[j], false);
+		}
+	}
+}
+
 void tracer__recording(struct tracer *tr, struct session *s)
 {
-	for (int i = 0; s->hook && i < s->nr_procs; i++) {
-		if (s->procs[i]->hook)
-			hook_source__set_recording(tr->hook, s->procs[i]->tgid, s->nr_open > 0);
+	struct itimerspec its = { .it_value = { 0, SCOPE_LINGER_MS * 1000000L } };
+	bool on = session__recording(s), linger = false;
+
+	for (int i = 0; i < s->nr_procs; i++) {
+		struct proc *p = s->procs[i];
+
+		if (p->hook)
+			hook_source__set_recording(tr->hook, p->tgid, on);
+		else if (!p->is_client && (on || !s->region_scope))
+			uprobes_scope(tr, p, true);
+		else if (!p->is_client)
+			linger |= !p->probes_off;
 	}
+	if (linger && timerfd_settime(tr->linger_fd, 0, &its, NULL))
+		pr_warn("region scope: cannot arm the timer: %s", strerror(errno));
 }
 
 void tracer__reap(struct tracer *tr)

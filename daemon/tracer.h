@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "creds.h"
+#include "loop.h"
 #include "probe.h"
 #include "sessions.h"
 #include "sources.h"
@@ -36,7 +37,8 @@ struct tracer_ops {
  * with the hook are traced through it when their image preloads it (docs/hook.md).
  * NULL + errno. */
 struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t,
-			   struct sources *src, const struct tracer_ops *ops, void *arg);
+			   struct sources *src, struct loop *l, const struct tracer_ops *ops,
+			   void *arg);
 /* NULL-safe: stops following every tree, then releases every link. */
 void tracer__free(struct tracer *tr);
 
@@ -54,7 +56,9 @@ int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched
 void tracer__release(struct tracer *tr, struct session *s, bool remove);
 
 /* Outside regions the hook records nothing (a timed benchmark round runs at native speed):
- * the hook processes of @s record while @s has an open region. */
+ * the hook processes of @s record while @s has an open region (session__recording()). In
+ * region scope its uprobe processes lose their probes too, once no region has been open for
+ * a moment (a timer of @l), and get them back before the next region's first event. */
 void tracer__recording(struct tracer *tr, struct session *s);
 
 /* Drains pending wait statuses (a root that exited before the loop ran). */

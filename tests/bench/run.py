@@ -22,6 +22,7 @@ import tempfile
 import time
 
 import bench_pyframes
+import bench_scope
 from ratios import section_ratios, section_targets13
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -567,6 +568,7 @@ def main():
     untraced = section_untraced(args)
     fork_ns = section_forks(args, traced.get("forker"), native["forker"])
     bench_pyframes.section(args, sys.modules[__name__])
+    bench_scope.section(args, sys.modules[__name__])
     evrate, e2e = section_evrate(args, traced.get("churn"))
     section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns)
     section_ratios(native, modes, peer_res, memray)

@@ -177,6 +177,26 @@ static void test_kill_on_daemon_exit_member(void)
 		      "bad_request"));
 }
 
+static void test_scope_op_and_member(void)
+{
+	CHECK_I64(parse("{\"op\":\"scope\",\"scope\":\"regions\"}"), 0);
+	CHECK(req.op == BM_OP_SCOPE && req.region_scope && !req.has_session && !req.has_pid);
+	CHECK_I64(parse("{\"op\":\"scope\",\"scope\":\"command\",\"session\":4}"), 0);
+	CHECK(!req.region_scope && req.has_session && req.session == 4);
+	CHECK_I64(parse("{\"op\":\"scope\",\"scope\":\"regions\",\"pid\":9}"), 0);
+	CHECK(req.region_scope && req.has_pid && req.pid == 9);
+	CHECK_I64(parse("{\"op\":\"launch\",\"pid\":3,\"exe\":\"/x\",\"name\":\"x\","
+			"\"scope\":\"regions\"}"),
+		  0);
+	CHECK(req.op == BM_OP_LAUNCH && req.region_scope);
+	CHECK(rejects("{\"op\":\"scope\"}", "bad_request"));
+	CHECK(rejects("{\"op\":\"scope\",\"scope\":\"region\"}", "bad_request"));
+	CHECK(rejects("{\"op\":\"scope\",\"scope\":true}", "bad_request"));
+	CHECK(rejects("{\"op\":\"attach\",\"pid\":3,\"scope\":\"regions\"}", "bad_request"));
+	CHECK(rejects("{\"op\":\"start\",\"name\":\"a\",\"scope\":\"regions\"}", "bad_request"));
+	CHECK_STR(proto_op_name(BM_OP_SCOPE), "scope");
+}
+
 static void test_context_member(void)
 {
 	CHECK_I64(parse("{\"op\":\"attach\",\"pid\":7,\"context\":{\"commit_info\":"
@@ -229,7 +249,7 @@ static void test_unknown_and_malformed_op(void)
 {
 	CHECK(rejects("{\"op\":\"frobnicate\"}", "unknown_op"));
 	CHECK_STR(msg, "unknown op; known: hello launch attach start stop status results detach "
-		       "profile watch sessions");
+		       "profile watch sessions scope");
 	CHECK(rejects("{\"op\":\"HELLO\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":\"\"}", "unknown_op"));
 	CHECK(rejects("{\"op\":1}", "bad_request"));
@@ -464,6 +484,7 @@ int main(void)
 	TEST(test_format_ok);
 	TEST(test_kill_on_daemon_exit_member);
 	TEST(test_context_member);
+	TEST(test_scope_op_and_member);
 	bm_request_release(&req);
 	return tap_done();
 }

@@ -190,6 +190,11 @@ class Client:
     def detach(self, session=None, pid=None):
         return self.request("detach", session=session, pid=pid)
 
+    def scope(self, scope, session=None, pid=None):
+        """``"regions"``: the session traces only while a region is open (its whole-run
+        region neither counts nor is a result); ``"command"``: the whole command."""
+        return self.request("scope", scope=scope, session=session, pid=pid)["scope"]
+
 
 def _git(cwd, *args):
     """git's stdout without the trailing newline, or None when it fails (runs as us)."""

@@ -120,6 +120,8 @@ def pytest_configure(config):
         except Unavailable as e:
             if flag:
                 raise pytest.UsageError(f"--benchmark-memory: {e}") from None
+    if tracer is not None and tracer.mode == "session" and os.environ.get("BENCHMEM_RUN"):
+        tracer.region_scope()  # timed rounds untraced under benchmem-run (docs/hook.md)
     state = _State(config, tracer, opts)
     config.stash[_STATE] = state
     config.pluginmanager.register(state, "benchmem-state")

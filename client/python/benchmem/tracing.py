@@ -5,6 +5,9 @@ Three ways, tried in this order by ``Tracer.find(want_attach=...)``:
 
 * **session**: the process is already traced (``benchmem-run`` launched it, or the collector
   cannot attach, such as an older one): regions go straight to the collector, for the whole run.
+  Under benchmem-run (``$BENCHMEM_RUN``, which it exports) the session is switched to region
+  scope first (``region_scope()``): outside the memory passes nothing is traced, so
+  pytest-benchmark's timed rounds run at native speed.
 * **attach**: a collector listens (``$BENCHMEM_SOCKET``, else the system socket) and may trace
   us (SO_PEERCRED: we own ourselves). Each batch of memory passes attaches this process and
   detaches it afterwards, so pytest-benchmark's timed rounds run with no probe attached.
@@ -123,6 +126,18 @@ class Tracer:
         # our spawned children (isolate=True passes) find the same collector
         os.environ["BENCHMEM_SOCKET"] = sock
         return cls("private", sock, daemon=proc, tmpdir=tmpdir, profile=profile)
+
+    def region_scope(self):
+        """Session mode: ask the collector to trace our session only while a region is open
+        (the hook records nothing, uprobes are detached). False when it cannot: an older
+        collector, or this process is in no session (the first start says so)."""
+        try:
+            with benchmem.Client(self.path) as client:
+                return client.scope("regions") == "regions"
+        except benchmem.Error as e:
+            if e.code in ("unknown_op", "no_session"):
+                return False
+            raise
 
     def begin(self):
         """Opens a batch of memory passes (attaches this process in the attach modes)."""
