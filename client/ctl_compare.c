@@ -238,7 +238,7 @@ static const char gate_usage[] =
 	"         [--max-allocated SIZE] [--max-allocations N] [--json]\n"
 	"       benchmemctl gate --check [--fail-on FIELD:THRESHOLD]... [--max-* LIMIT]...\n"
 	"--json prints the verdict as JSON (with no rule: the matched ids and their headlines);\n"
-	"--check only parses the rules (exit 0 or 2).\n";
+	"--check only parses the rules (exit 0 or 2); with --json it prints what they parsed to.\n";
 
 /* Returns the index of the first positional argument, or -1 after printing why. */
 static int parse_opts(struct opts *o, int argc, char **argv, bool gate)
@@ -518,7 +518,8 @@ int ctl_gate(int argc, char **argv)
 		goto out;
 	}
 	if (o.check) {
-		ret = 0; /* the rules parsed */
+		/* the rules parsed; --json: their values, for a front end's ceilings */
+		ret = o.json && gate_json_print_checks(stdout, &o.gate) ? 2 : 0;
 		goto out;
 	}
 	if ((base = load_latest(&o, argv[first])) && (cur = load_latest(&o, argv[first + 1])))
