@@ -3,6 +3,7 @@
 `benchmemctl gate` over the same baseline/current pair and rules give the same verdict and the
 same hit lines (the plugin asks lib/gate through benchmem.gate; it has no rule of its own).
 The numbers come from the scripted fake collector, so every line is known exactly."""
+import json
 import os
 import re
 import subprocess
@@ -150,19 +151,38 @@ def test_bad_rule_is_the_c_parsers_one_line(tmp_path, fake_collector, pyenv, rul
 
 
 def test_cost_of_one_gate_call(tmp_path):
-    """What a gated test with a baseline pays: one benchmemctl run (printed; bounded loosely)."""
+    """What a gated test with a baseline pays: one benchmemctl run; the same for a test with a
+    marker ceiling, and for each entry ASV and pyperf write (its headline). Printed; bounded
+    loosely."""
     sys.path.insert(0, str(PYCLIENT))
     from benchmem import gate as cgate
+    from benchmem import results
 
     blob = {"peak_bytes": [MiB, 2 * MiB, 3 * MiB], "total_bytes": [1, 2, 3],
             "allocations": [1, 2, 3]}
-    n, began = 50, time.perf_counter()
-    for _ in range(n):
-        verdict = cgate.judge(["peak:10%"], {"t.py::test_a": blob}, {"t.py::test_a": blob})
-    each = (time.perf_counter() - began) / n
-    print(f"benchmem.gate.judge: {1000 * each:.2f} ms per call")
+    calls = {
+        "benchmem.gate.judge": lambda: cgate.judge(["peak:10%"], {"t.py::test_a": blob},
+                                                   {"t.py::test_a": blob}),
+        "benchmem.gate.ceilings": lambda: cgate.ceilings({"max_peak": 3 * MiB}, "t.py::test_a",
+                                                         blob),
+        "benchmem.results.entry": lambda: results.entry("t.py::test_a", dict(blob)),
+        "benchmem.gate.limit (uncached)": lambda: cgate.limit.__wrapped__("--max-peak",
+                                                                          "100 MiB"),
+    }
+    n, got = 30, {}
+    for what, call in calls.items():
+        began = time.perf_counter()
+        for _ in range(n):
+            got[what] = call()
+        each = (time.perf_counter() - began) / n
+        print(f"{what}: {1000 * each:.2f} ms per call")
+        assert each < 0.5, what
+    verdict = got["benchmem.gate.judge"]
     assert not verdict and verdict.pairs[0]["cur"]["peak_bytes"] == MiB
-    assert each < 0.5
+    assert not got["benchmem.gate.ceilings"]
+    assert got["benchmem.results.entry"]["extra_info"]["benchmem_meta"]["headline"] == {
+        "peak_bytes": MiB, "total_bytes": 1, "allocations": 1}
+    assert got["benchmem.gate.limit (uncached)"] == 100 * MiB
 
 
 def test_fixture_result_is_the_c_headline(tmp_path, fake_collector, pyenv):
@@ -178,3 +198,86 @@ def test_fixture_result_is_the_c_headline(tmp_path, fake_collector, pyenv):
             assert benchmark_memory.peak_bytes == 1000
     """, *TIMING)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+# ---- the marker's ceilings --------------------------------------------------------------------
+
+# id: ((peak, allocated, allocations) of passes 0, 1, 2, the marker's ceilings). Exactly at a
+# ceiling passes; one over fails; the worst pass is judged, not the headline (min-peak) pass.
+CEILINGS = {
+    "at": ([(2 * MiB, 1, 1), (3 * MiB, 1, 1), (MiB, 1, 1)], {"max_peak": "3MiB"}),
+    "over": ([(2 * MiB, 1, 1), (3 * MiB + 1, 1, 1), (MiB, 1, 1)], {"max_peak": "3 MiB"}),
+    "bytes": ([(999, 1, 1), (1000, 1, 1), (998, 1, 1)], {"max_peak": 999}),
+    "alloc_at": ([(1, 5 * MiB, 16)] * 3, {"max_allocated": 5 * MiB, "max_allocations": 16}),
+    "alloc_over": ([(1, 5 * MiB + 4096, 10), (1, 1, 17), (1, 1, 1)],
+                   {"max_allocated": "5MiB", "max_allocations": "16"}),
+    "both": ([(2 * MiB, 1, 40)] * 3, {"max_peak": "1MiB", "max_allocations": 39}),
+    "within": ([(MiB, 2 * MiB, 7)] * 3, {"max_peak": "1GiB", "max_allocated": "2MiB"}),
+}
+
+
+def test_marker_ceilings_and_benchmemctl_gate_agree(tmp_path, fake_collector, pyenv):
+    def numbers(region, r):
+        peak, total, allocs = CEILINGS[region.split("[")[1].rstrip("]")][0][r]
+        return {"peak_bytes": peak, "total_bytes": total, "allocations": allocs, "wall_ns": 1}
+    fake_collector.numbers = numbers
+    params = "".join(f"    pytest.param({name!r}, marks=pytest.mark.benchmem(repeats=3, "
+                     f"{', '.join(f'{k}={v!r}' for k, v in kw.items())})),\n"
+                     for name, (_, kw) in CEILINGS.items())
+    suite = f"@pytest.mark.parametrize('name', [\n{params}])\n" \
+        "def test_c(benchmark, name):\n    benchmark(work)\n"
+    run = run_suite(tmp_path, pyenv(fake_collector.path), suite, *TIMING, "-rA")
+    print(run.stdout)
+    failed = set()
+    for name, (passes, kw) in CEILINGS.items():
+        fullname = f"test_suite.py::test_c[{name}]"
+        blob = {k: [p[i] for p in passes]
+                for i, k in enumerate(("peak_bytes", "total_bytes", "allocations"))}
+        doc = tmp_path / f"{name}.json"
+        doc.write_text(json.dumps({"benchmarks": [
+            {"fullname": fullname, "name": f"test_c[{name}]",
+             "extra_info": {"benchmem": blob}}]}))
+        g = gate(doc, doc, *(f"--{k.replace('_', '-')}={v}" for k, v in kw.items()))
+        hits = [ln[2:] for ln in g.stdout.splitlines()[1:]] if g.returncode == 1 else []
+        assert g.returncode in (0, 1), g.stderr
+        # the same verdict: the plugin's test fails exactly when benchmemctl gate exits 1 ...
+        outcome = "FAILED" if hits else "PASSED"
+        assert re.search(rf"^{outcome} {re.escape(fullname)}( |$)", run.stdout, re.M), \
+            (name, g.stdout, run.stdout)
+        if hits:
+            failed.add(name)
+            # ... and the same words: the first hit's line after its kind column
+            kind, what = hits[0].split(None, 1)
+            assert kind.startswith("max_") and what in run.stdout, (what, run.stdout)
+    assert failed == {"over", "bytes", "alloc_over", "both"}
+    assert "test_c[over]: peak 3.00 MiB exceeds max_peak 3.00 MiB" in run.stdout
+    assert "test_c[bytes]: peak 1000 B exceeds max_peak 999 B" in run.stdout
+    assert "test_c[alloc_over]: allocated 5.00 MiB exceeds max_allocated 5.00 MiB" in run.stdout
+    assert "test_c[both]: peak 2.00 MiB exceeds max_peak 1.00 MiB" in run.stdout
+    assert "4 failed, 3 passed" in run.stdout, run.stdout
+
+
+def test_marker_sizes_are_the_c_parsers(tmp_path):
+    """The marker's values are lib/units' (gate --check --json): same value, C's reason."""
+    sys.path.insert(0, str(PYCLIENT))
+    from benchmem.sizes import parse_limit
+
+    g = gate("--check", "--json", "--max-peak=18446744073709551614", "--max-allocations= 1 2",
+             "--fail-on", "peak:20%+8MiB")
+    assert g.returncode == 0 and json.loads(g.stdout) == {
+        "rules": ["peak:20%+8MiB"],
+        "ceilings": {"max_peak": 18446744073709551614, "max_allocations": 12}}
+    assert parse_limit("max_peak", "18446744073709551614") == (1 << 64) - 2
+    assert parse_limit("max_allocated", " 2 KiB ") == 2048
+    assert parse_limit("max_allocations", "12") == parse_limit("max_allocations", 12) == 12
+    for kwarg, value in (("max_peak", "5MB"), ("max_allocations", "5MiB"),
+                         ("max_allocated", -1)):
+        g = gate("--check", f"--{kwarg.replace('_', '-')}={value}")
+        assert g.returncode == 2
+        option, why = g.stderr.removeprefix("benchmemctl gate: error: ").rstrip("\n").split(
+            ": ", 1)
+        with pytest.raises(ValueError) as e:
+            parse_limit(kwarg, value)
+        assert str(e.value) == f"{kwarg}: {why}"
+    with pytest.raises(ValueError, match=r"^max_peak: True is not a size$"):
+        parse_limit("max_peak", True)

@@ -1,19 +1,29 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""benchmem.gate — the pytest plugin's way to lib/gate: ``benchmemctl gate`` parses the rules,
-matches the ids, computes the headlines and judges; this module only finds the binary, writes
-the two sides as pytest-benchmark documents and reads the answer (``gate --json``). It has no
-rule of its own, so the plugin, ``benchmem-run --fail-on``, ``benchmemctl gate`` and
+"""benchmem.gate — the Python front ends' way to lib/gate and lib/compare: ``benchmemctl gate``
+parses the rules and the ceilings, matches the ids, computes the headlines and judges; this
+module only finds the binary, writes the sides as pytest-benchmark documents and reads the
+answer (``gate --json``, ``gate --check --json``). It has no rule of its own, so the plugin's
+``--benchmark-memory-compare-fail`` and marker ceilings, the headlines our result documents
+store (benchmem.results: ASV, pyperf), ``benchmem-run --fail-on``, ``benchmemctl gate`` and
 ``compare --fail-on`` cannot disagree.
 
 benchmemctl is ``$BENCHMEMCTL``, else the one beside ``$BENCHMEM_DAEMON`` (the plugin's private
-collector), else on ``PATH``, else ``/usr/bin/benchmemctl``. One subprocess per call.
+collector), else the one beside the benchmemd that serves ``$BENCHMEM_SOCKET`` (or the system
+socket: its ``/proc/PID/exe``, from the socket's peer credentials; what an ASV benchmark
+process, whose environment ASV trims, has), else on ``PATH``, else ``/usr/bin/benchmemctl``.
+One subprocess per call (a ceiling's value once per distinct text: ``limit`` is cached).
 """
 
+import functools
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
+
+import benchmem
 
 OPTION = "--benchmark-memory-compare-fail"
 _PREFIX = "benchmemctl gate: error: "
@@ -31,12 +41,30 @@ def benchmemctl():
             raise GateError(f"{exe} (BENCHMEMCTL) is not an executable benchmemctl")
         return exe
     daemon = os.environ.get("BENCHMEM_DAEMON")
-    beside = os.path.join(os.path.dirname(daemon), "benchmemctl") if daemon else None
-    for exe in (beside, shutil.which("benchmemctl"), "/usr/bin/benchmemctl"):
+    for exe in (daemon, _collector_exe()):
+        beside = os.path.join(os.path.dirname(exe), "benchmemctl") if exe else None
+        if beside and os.access(beside, os.X_OK):
+            return beside
+    for exe in (shutil.which("benchmemctl"), "/usr/bin/benchmemctl"):
         if exe and os.access(exe, os.X_OK):
             return exe
-    raise GateError("no benchmemctl to judge the memory gate: set BENCHMEMCTL, or put it on "
-                    "PATH (the benchmemd package installs /usr/bin/benchmemctl)")
+    raise GateError("no benchmemctl for the memory gate, ceilings and headlines: set "
+                    "BENCHMEMCTL, or put it on PATH (the benchmemd package installs "
+                    "/usr/bin/benchmemctl)")
+
+
+def _collector_exe():
+    """The executable of the process listening at benchmem.socket_path() (SO_PEERCRED of a
+    connection we close at once, then /proc/PID/exe); None when there is none or it is not
+    ours to read (another user's daemon: its benchmemctl is the installed one)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(benchmem.socket_path())
+            creds = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return os.readlink(f"/proc/{struct.unpack('3i', creds)[0]}/exe")
+    except OSError:
+        return None
 
 
 def _gate(args):
@@ -96,13 +124,12 @@ class Verdict:
         return [h["line"] for h in self.hits] if self.error is None else [self.error]
 
 
-def judge(rules, base, cur, base_label="baseline", cur_label="current"):
-    """Gates @cur against @base ({fullname: extra_info.benchmem blob} each) under @rules; no
-    rules: only the matching and the headlines. Returns a Verdict; a rule with nothing to
-    judge (rss without isolated runs) is a Verdict with ``error``. GateError: no benchmemctl."""
+def _judge(sides, args):
+    """``gate --json @args`` over @sides ((label, {fullname: blob}) each, written as documents
+    in a temporary directory, in order). Returns a Verdict; GateError: no benchmemctl."""
     with tempfile.TemporaryDirectory(prefix="benchmem-gate-") as tmp:
         paths = []
-        for label, blobs in ((base_label, base), (cur_label, cur)):
+        for label, blobs in sides:
             path = os.path.join(tmp, str(len(paths)), f"{label}.json")
             os.mkdir(os.path.dirname(path))
             with open(path, "w") as f:
@@ -110,10 +137,41 @@ def judge(rules, base, cur, base_label="baseline", cur_label="current"):
             paths.append(path)
         benchmemctl()  # missing: GateError, not a verdict
         try:
-            run = _gate([*paths, "--json", *_fail_on(rules)])
+            run = _gate([*paths, "--json", *args])
         except GateError as e:
             return Verdict(error=str(e))
     return Verdict(json.loads(run.stdout))
+
+
+def judge(rules, base, cur, base_label="baseline", cur_label="current"):
+    """Gates @cur against @base ({fullname: extra_info.benchmem blob} each) under @rules; no
+    rules: only the matching and the headlines. Returns a Verdict; a rule with nothing to
+    judge (rss without isolated runs) is a Verdict with ``error``. GateError: no benchmemctl."""
+    return _judge(((base_label, base), (cur_label, cur)), _fail_on(rules))
+
+
+@functools.lru_cache(maxsize=256)
+def limit(option, text):
+    """The value lib/gate parses from ``@option @text`` (``"--max-peak"``, ``"100 MiB"``):
+    bytes, or a count for ``--max-allocations``. GateError with C's one-line reason without
+    the option ("'5MB' is not a size (units: B, KiB, MiB, GiB)"), or when benchmemctl is
+    missing."""
+    try:
+        run = _gate(["--check", "--json", f"{option}={text}"])
+    except GateError as e:
+        why = str(e)
+        raise GateError(why[len(option) + 2:] if why.startswith(option + ": ") else why) \
+            from None
+    return json.loads(run.stdout)["ceilings"]["max_" + option[len("--max-"):]]
+
+
+def ceilings(limits, fullname, blob):
+    """lib/gate's ceilings (``{"max_peak": bytes, ...}``, each the worst pass, strictly greater
+    fails) over one blob. Returns a Verdict whose hits' ``what`` is C's text ("peak 2.00 MiB
+    exceeds max_peak 1.00 MiB"); GateError: no benchmemctl."""
+    args = [f"--{kwarg.replace('_', '-')}={value}" for kwarg, value in limits.items()]
+    side = ("run", {fullname: blob})
+    return _judge((side, side), args)
 
 
 def headline(blob):

@@ -20,7 +20,9 @@ through the ``pytest11`` entry point; ``benchmem-run`` also adds ``-p benchmem.p
 * Passes (benchmem.passes): warmup, adaptive 2..10 with patience 2, fixed repeats, calls,
   isolate, max-time. Marker beats flag beats default.
 * Ceilings ``max_peak``/``max_allocated``/``max_allocations`` gate the worst pass (strictly
-  greater fails) and are validated before the test runs. ``--benchmark-memory-compare-fail``
+  greater fails) and are validated before the test runs; their grammar, rule and words are
+  lib/gate's, through ``benchmemctl gate --check --json`` and ``gate --max-...`` (one run per
+  test with a ceiling). ``--benchmark-memory-compare-fail``
   gates each test's headline against the saved pytest-benchmark run, after its timing: the
   rules, the headlines and the verdict are lib/gate's, through ``benchmemctl gate``
   (benchmem.gate), which also gives the compare's baseline column its headlines.
@@ -44,20 +46,19 @@ from benchmem import passes as engine
 from benchmem import table
 from benchmem.fixture import MemoryBenchmark, Sample, pedantic_action
 from benchmem.names import region_name, scalar_params
-from benchmem.sizes import format_size, parse_count, parse_size
+from benchmem.sizes import parse_count, parse_limit, parse_size
 from benchmem.tracing import Tracer, Unavailable
 
 SERIES = pytest.StashKey()  # item -> {"peak_bytes": [...], ...} of every measured pass
 _STATE = pytest.StashKey()
 
 DEFAULT_WARMUP = 1
-_CEILINGS = (("max_peak", "peak_bytes", "peak"), ("max_allocated", "total_bytes", "allocated"),
-             ("max_allocations", "allocations", "allocations"))
+_CEILINGS = ("max_peak", "max_allocated", "max_allocations")
 _MARKER_KWARGS = {"repeats", "warmup", "isolate", "calls", "profile_native", "max_peak",
                   "max_allocated", "max_allocations"}
 # re-exported: earlier code and tests import them from here
 blob = engine.blob
-__all__ = ["parse_size", "parse_count", "format_size", "region_name", "blob"]
+__all__ = ["parse_size", "parse_count", "region_name", "blob"]
 
 
 def _stand_down(pluginmanager):
@@ -181,10 +182,9 @@ def marker_settings(item):
     if unknown:
         raise ValueError(f"benchmem(): unknown keyword(s) {', '.join(sorted(unknown))}")
     out = {"limits": {}}
-    for kwarg, _field, _label in _CEILINGS:
+    for kwarg in _CEILINGS:
         if kw.get(kwarg) is not None:
-            parse = parse_count if kwarg == "max_allocations" else parse_size
-            out["limits"][kwarg] = parse(kw[kwarg], kwarg)
+            out["limits"][kwarg] = parse_limit(kwarg, kw[kwarg])  # lib/units, via benchmemctl
     for kwarg in ("repeats", "warmup", "calls"):
         if kw.get(kwarg) is not None:
             out[kwarg] = parse_count(kw[kwarg], kwarg)
@@ -194,16 +194,18 @@ def marker_settings(item):
 
 
 def check_ceilings(test_name, limits, series):
-    """The first ceiling the worst pass exceeds (strictly), as one line; None when within."""
-    for kwarg, field, label in _CEILINGS:
-        if kwarg not in limits or not series.get(field):
-            continue
-        worst, limit = max(series[field]), limits[kwarg]
-        shown = (str(worst), str(limit)) if kwarg == "max_allocations" else \
-            (format_size(worst), format_size(limit))
-        if worst > limit:
-            return f"{test_name}: {label} {shown[0]} exceeds {kwarg} {shown[1]}"
-    return None
+    """The first ceiling the worst pass exceeds, as one line; None when within. The rule
+    (the worst pass, strictly greater fails) and the words are lib/gate's, through one
+    ``benchmemctl gate --max-...`` run (benchmem.gate.ceilings); none without a ceiling."""
+    if not limits:
+        return None
+    try:
+        verdict = cgate.ceilings(limits, test_name, engine.blob(series))
+    except cgate.GateError as e:
+        return f"{test_name}: {e}"
+    if verdict.error is not None:
+        return f"{test_name}: {verdict.error}"
+    return f"{test_name}: {verdict.hits[0]['what']}" if verdict.hits else None
 
 
 def region_params(item):
