@@ -28,8 +28,13 @@ struct hook_proc {
 struct hook_source {
 	struct event_source src; /* first: the sources hold &src */
 	struct ring_buffer *rb;
-	source_event_fn *fn;
+	source_batch_fn *fn;
 	void *arg;
+	/* events of process run_tgid not handed to the sink yet: a batch's worth at most,
+	 * handed over before on_record() or a sync returns */
+	struct bm_event run[BM_HOOK_CHUNK];
+	size_t nr_run;
+	pid_t run_tgid;
 	struct hook_proc *procs;
 	int nr, cap;
 	struct hook_proc *hot;
@@ -74,23 +79,34 @@ static struct hook_proc *get(struct hook_source *h, pid_t tgid)
 	return p;
 }
 
-/* Delivers @r (seq s) unless it was delivered already; a hole before it counts as lost. */
+/* Hands the events collected so far to the sink, in one call. */
+static void flush_run(struct hook_source *h)
+{
+	if (h->nr_run)
+		h->fn(h->arg, (uint32_t)h->run_tgid, h->run, h->nr_run);
+	h->nr_run = 0;
+}
+
+/* Delivers @r (seq s) unless it was delivered already; a hole before it counts as lost. The
+ * event joins the run that flush_run() hands over. */
 static void deliver(struct hook_source *h, struct hook_proc *p, const struct bm_hook_rec *r)
 {
-	struct bm_event e = { .addr = r->addr,
-			      .size = r->size,
-			      .tgid = (uint32_t)p->tgid,
-			      .tid = r->tid,
-			      .stack_id = -1,
-			      .kind = r->kind,
-			      .func = r->func };
-
 	if (r->seq <= p->applied)
 		return; /* read from memory at a boundary already */
 	p->lost += r->seq - p->applied - 1;
 	p->applied = r->seq;
-	if (r->kind)
-		h->fn(h->arg, &e);
+	if (!r->kind)
+		return;
+	if (h->nr_run && (h->run_tgid != p->tgid || h->nr_run == BM_HOOK_CHUNK))
+		flush_run(h);
+	h->run_tgid = p->tgid;
+	h->run[h->nr_run++] = (struct bm_event){ .addr = r->addr,
+						 .size = r->size,
+						 .tgid = (uint32_t)p->tgid,
+						 .tid = r->tid,
+						 .stack_id = -1,
+						 .kind = r->kind,
+						 .func = r->func };
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -122,6 +138,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		if (b->recs[i].seq == b->first_seq + i)
 			deliver(h, p, &b->recs[i]);
 	}
+	flush_run(h);
 	return 0;
 }
 
@@ -200,10 +217,13 @@ static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm
 		uint64_t s = p->applied + 1;
 		const struct bm_hook_rec *r = &ring[(s - 1) % RING_RECS];
 
-		if ((s - 1) / BM_HOOK_CHUNK < after.flushed || r->seq != s)
+		if ((s - 1) / BM_HOOK_CHUNK < after.flushed || r->seq != s) {
+			flush_run(h);
 			return -EAGAIN;
+		}
 		deliver(h, p, r);
 	}
+	flush_run(h);
 	return 0;
 }
 
@@ -360,7 +380,7 @@ static void hs_free(struct event_source *src)
 	free(h);
 }
 
-struct hook_source *hook_source__new(struct probe *p, source_event_fn *fn, void *arg)
+struct hook_source *hook_source__new(struct probe *p, source_batch_fn *fn, void *arg)
 {
 	static const struct event_source_ops ops = { hs_fd,   hs_consume,    hs_drain,
 						     hs_lost, hs_lost_total, hs_free };

@@ -197,6 +197,21 @@ void session__on_event(struct session *s, struct proc *p, const struct bm_event 
 	}
 }
 
+/* How many events ahead session__on_events() fetches the live table's slot: enough to hide a
+ * memory round trip behind the accounting of the events in between. */
+#define PREFETCH_AHEAD 8
+
+void session__on_events(struct session *s, struct proc *p, const struct bm_event *ev, size_t n)
+{
+	for (size_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		live_table__prefetch(p->live, ev[i].addr);
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			live_table__prefetch(p->live, ev[i + PREFETCH_AHEAD].addr);
+		session__on_event(s, p, &ev[i]);
+	}
+}
+
 /* A block the exec took away: gone from the session's "live now" (regions keep it, as ever). */
 static int forget_block(void *arg, const struct live_block *b)
 {
