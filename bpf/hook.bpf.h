@@ -94,11 +94,13 @@ static __always_inline int hook_batch(struct pt_regs *ctx)
 	/* Wake the daemon when the backlog (this batch included) reaches BM_HOOK_WAKEUP batches,
 	 * not after: a daemon that has not caught up is awake anyway, and a wake-up is an
 	 * interrupt the program pays for (an APIC write, a VM exit under a hypervisor), per
-	 * batch. A wake-up that a concurrent producer's batch jumped over is made up for by the
-	 * daemon's drain timer (BM_DRAIN_MS). */
+	 * batch. The window is one record wide (its header included), so one producer's batches
+	 * cannot step over it; a wake-up that a concurrent producer's batch jumped over is made
+	 * up for by the daemon's drain timer (BM_DRAIN_MS). */
 	avail = bpf_ringbuf_query(&hook_batches, BPF_RB_AVAIL_DATA);
 	bpf_ringbuf_submit(b, avail >= BM_HOOK_WAKEUP * sizeof(*b) &&
-					      avail < (BM_HOOK_WAKEUP + 1) * sizeof(*b)
+					      avail < BM_HOOK_WAKEUP * sizeof(*b) + sizeof(*b) +
+							      BPF_RINGBUF_HDR_SZ
 				      ? BPF_RB_FORCE_WAKEUP
 				      : BPF_RB_NO_WAKEUP);
 	return 0;
