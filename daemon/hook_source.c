@@ -35,6 +35,7 @@ struct hook_source {
 	struct bm_event run[BM_HOOK_CHUNK];
 	size_t nr_run;
 	pid_t run_tgid;
+	struct bm_hook_rec ring[RING_RECS]; /* a process's ring as a sync reads it */
 	struct hook_proc *procs;
 	int nr, cap;
 	struct hook_proc *hot;
@@ -190,6 +191,24 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* The @n records from seq @from on, from the ring at @addr into their slots of @ring (the
+ * records past the ring's end wrap to its start): only what a sync needs, in one call. */
+static int read_recs(pid_t pid, uint64_t addr, uint64_t from, uint64_t n, struct bm_hook_rec *ring)
+{
+	size_t i = (from - 1) % RING_RECS, head = n < RING_RECS - i ? n : RING_RECS - i;
+	struct iovec local[2] = { { &ring[i], head * sizeof(*ring) },
+				  { ring, (n - head) * sizeof(*ring) } };
+	struct iovec remote[2] = { { (void *)(uintptr_t)(addr + i * sizeof(*ring)),
+				     head * sizeof(*ring) },
+				   { (void *)(uintptr_t)addr, (n - head) * sizeof(*ring) } };
+	unsigned long cnt = n > head ? 2 : 1;
+	ssize_t got = process_vm_readv(pid, local, cnt, remote, cnt, 0);
+
+	if (got < 0)
+		return -errno;
+	return (size_t)got == n * sizeof(*ring) ? 0 : -EIO;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -203,12 +222,17 @@ static uint64_t now_ns(void)
  * slot reused meanwhile (a torn copy): it is taken from the ring buffer instead. Returns 0
  * when all were delivered, -EAGAIN when a record is not complete yet or is to be taken from
  * the ring buffer, or -errno. */
-static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm_hook_ctl *c,
-		     struct bm_hook_rec *ring)
+static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm_hook_ctl *c)
 {
+	struct bm_hook_rec *ring = h->ring;
 	struct bm_hook_ctl after;
-	int e = read_mem(p->tgid, c->ring, ring, RING_RECS * sizeof(*ring));
+	int e;
 
+	if (p->applied >= c->reserved)
+		return 0; /* nothing new: no read (the drain timer comes by every process) */
+	e = read_recs(p->tgid, c->ring, p->applied + 1,
+		      c->reserved - p->applied < RING_RECS ? c->reserved - p->applied : RING_RECS,
+		      ring);
 	if (!e)
 		e = read_mem(p->tgid, p->ctl, &after, sizeof(after));
 	if (e)
@@ -253,7 +277,6 @@ static void release_window(struct hook_proc *p, const struct bm_hook_ctl *c)
 int hook_source__sync(struct hook_source *h, pid_t tgid)
 {
 	struct hook_proc *p = consume_find(h, tgid);
-	struct bm_hook_rec *ring;
 	struct bm_hook_ctl c, now;
 	uint64_t t0 = now_ns();
 	int e;
@@ -265,11 +288,10 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 	if (e || c.magic != BM_HOOK_MAGIC || c.pid != (uint32_t)tgid || c.per_call)
 		return e;
 	p = consume_find(h, tgid);
-	ring = p ? malloc(RING_RECS * sizeof(*ring)) : NULL;
-	if (!ring)
-		return p ? -ENOMEM : -ENOENT;
+	if (!p)
+		return -ENOENT;
 	release_window(p, &c);
-	while ((e = sync_pass(h, p, &c, ring)) == -EAGAIN) {
+	while ((e = sync_pass(h, p, &c)) == -EAGAIN) {
 		struct timespec ts = { 0, 20000 };
 
 		if (now_ns() - t0 > SYNC_WAIT_NS) {
@@ -291,7 +313,6 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 			p->applied = now.flushed * BM_HOOK_CHUNK;
 		release_window(p, &now);
 	}
-	free(ring);
 	return e;
 }
 
