@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* tests/bench/evrate.c — the daemon's event accounting without the kernel: feeds synthetic
- * alloc/free events through session__on_alloc/on_free (live table + every open region, the
- * code the ring-buffer callback runs) with two regions open, and measures events/s on one
- * core; then holds 1,000,000 live blocks and reports the live table's bytes per block. */
+ * alloc/free events through session__on_events in the hook's batches (live table + every
+ * open region, the code the hook source's batches reach) with two regions open, and measures
+ * events/s on one core; then holds 1,000,000 live blocks and reports the live table's bytes
+ * per block. */
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -414,8 +414,8 @@ def section_probecost(args):
 
 def section_evrate(args, traced_churn):
     """The daemon's accounting alone (tests/bench/evrate: no kernel), then end to end."""
-    print("\n== daemon event rate (tests/bench/evrate: session__on_alloc/on_free, live table "
-          "+ 2 open regions, synthetic events, one core)", flush=True)
+    print("\n== daemon event rate (tests/bench/evrate: session__on_events in the hook's batches, "
+          "live table + 2 open regions, synthetic events, one core)", flush=True)
     exe = os.path.join(BENCH, "evrate")
     fields = None
     try:
