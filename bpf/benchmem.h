@@ -164,13 +164,15 @@ enum bm_counter {
  * number (the order of the calls); a full batch is handed to BPF at a probe site (a 5-byte
  * nop) and copied into the hook_batches ring buffer; the daemon reads a partial batch from
  * the process's memory at region boundaries, forks and exits. */
-#define BM_HOOK_CHUNK  256
+/* 1024 records a batch: the hand-over (a uprobe entry, a ring-buffer record: 1-1.5 us here,
+ * besides the copy) is paid per batch; the ring is 128 KiB of the process's memory. */
+#define BM_HOOK_CHUNK  1024
 #define BM_HOOK_NCHUNK 4
-#define BM_HOOK_WINDOW 256 /* batches a process may have in the ring buffer, not yet consumed */
-#define BM_HOOK_WAKEUP                                                                             \
-	32 /* batches pending that wake the daemon (a wake-up per batch would                      \
-	      preempt the program): well inside the window */
-#define BM_HOOK_MAGIC 0x6b6f6f686d656d62ULL /* "bmemhook" */
+#define BM_HOOK_WINDOW 64 /* batches a process may have in the ring buffer, not yet consumed */
+/* batches pending that wake the daemon (a wake-up per batch would preempt the program):
+ * well inside the window */
+#define BM_HOOK_WAKEUP 8
+#define BM_HOOK_MAGIC  0x6b6f6f686d656d62ULL /* "bmemhook" */
 
 /* Each site kind is a table of BM_HOOK_GENS sites, BM_HOOK_SITE_STRIDE bytes apart (from the
  * symbols bm_hook_site_event and bm_hook_site_batch). Kernel 6.18 turns a nop that was hit
