@@ -24,6 +24,7 @@ import time
 import bench_pyframes
 import bench_pyjson
 import bench_scope
+import bench_threads
 from ratios import section_ratios, section_targets13
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -505,6 +506,7 @@ SECTIONS_ALONE = {
     "untraced": section_untraced,
     "pyframes": lambda a: bench_pyframes.section(a, sys.modules[__name__]),
     "evrate": lambda a: section_evrate(a, None),
+    "threads": lambda a: bench_threads.section(a, sys.modules[__name__]),
 }
 ONLY_WORKLOADS = {"churn": ("churn", "liveset"), "forks": ("forker", "threader"),
                   "python": ("pypass", "pyjson", "pyjson-m", "numpy")}
@@ -578,10 +580,11 @@ def main():
     fork_ns = section_forks(args, traced.get("forker"), native["forker"])
     bench_pyframes.section(args, sys.modules[__name__])
     bench_scope.section(args, sys.modules[__name__])
+    threads = bench_threads.section(args, sys.modules[__name__])
     evrate, e2e = section_evrate(args, traced.get("churn"))
     section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns)
     section_ratios(native, modes, peer_res, memray)
-    section_targets13(native, modes, peer_res, memray)
+    section_targets13(native, modes, peer_res, memray, threads)
     return 0
 
 
