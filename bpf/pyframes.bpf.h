@@ -65,6 +65,31 @@ static __always_inline __u64 py_read_ptr(__u64 addr)
 	return v;
 }
 
+/* bm_py_str_id() of the str object at @str: one read of its header, and a second one of its
+ * last bytes when it has no hash yet. 0 when unreadable (the daemon then refuses the frame). */
+static __always_inline __u64 py_str_id(const struct bm_pyconf *c, __u64 str)
+{
+	__u8 hb[BM_PY_STR_READ], tail[BM_PY_STR_TAIL] = {};
+	__u64 type, length, hash, data;
+	__u32 state, n;
+
+	if (!str || bpf_probe_read_user(hb, sizeof(hb), (void *)str))
+		return 0;
+	type = py_field(hb, sizeof(hb), BM_PY_OB_TYPE, 8);
+	length = py_field(hb, sizeof(hb), c->str_length, 8);
+	hash = py_field(hb, sizeof(hb), c->str_hash, 8);
+	state = (__u32)py_field(hb, sizeof(hb), c->str_state, 4);
+	if (hash == BM_PY_STR_NOHASH) {
+		/* bytes of data: length times kind (1, 2 or 4 bytes a character) */
+		data = length * ((state >> 2) & 7);
+		n = data < BM_PY_STR_TAIL ? (__u32)data : BM_PY_STR_TAIL;
+		data += str + ((state & 0x40) ? c->str_ascii : c->str_compact) - n;
+		if (n && bpf_probe_read_user(tail, n, (void *)data))
+			return 0;
+	}
+	return bm_py_str_id(type, length, state, hash, tail);
+}
+
 /*
  * The loops below run through bpf_loop(): the verifier checks a callback once, where it
  * walks a bounded loop's every iteration in every program that inlines it (measured: the
@@ -152,7 +177,7 @@ static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, st
 	line = (__u32)py_field(cb, sizeof(cb), 0, 4);
 	fname = py_field(cb, sizeof(cb), (__u16)(c->co_filename - c->co_firstlineno), 8);
 	name = py_field(cb, sizeof(cb), (__u16)(c->co_name - c->co_firstlineno), 8);
-	check = bm_py_check(line, fname, name);
+	check = bm_py_check(line, fname, name, py_str_id(c, fname), py_str_id(c, name));
 	if (c->flavor == BM_PY_FRAMEOBJ ||
 	    (c->fr_entry != BM_PY_OFF_NONE && py_field(fb, sizeof(fb), c->fr_entry, 1)))
 		check |= BM_PY_ENTRY;
