@@ -132,10 +132,14 @@ static inline __u64 bm_py_mix(__u64 h, __u64 v)
 }
 
 /* What a str's id (below) takes: the last BM_PY_STR_TAIL bytes of an unhashed str's data; the
- * first BM_PY_STR_READ bytes of the object (through state); the state bits a live str keeps
- * (kind, compact, ascii); ob_type's offset in any object; the hash of a str not hashed yet. */
+ * walker reads the first BM_PY_STR_READ bytes of the object at once: through state
+ * (BM_PY_STR_HDR), and the data of a str of up to BM_PY_STR_HEAD bytes (it starts at most 72
+ * bytes in); the state bits a live str keeps (kind, compact, ascii); ob_type's offset in any
+ * object; the hash of a str not hashed yet. */
 #define BM_PY_STR_TAIL	 64
-#define BM_PY_STR_READ	 40
+#define BM_PY_STR_READ	 128
+#define BM_PY_STR_HDR	 40
+#define BM_PY_STR_HEAD	 56
 #define BM_PY_STR_STABLE 0x7cu
 #define BM_PY_OB_TYPE	 8
 #define BM_PY_STR_NOHASH ((__u64)-1)

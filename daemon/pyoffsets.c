@@ -197,9 +197,10 @@ static enum py_detect from_debug_offsets(pid_t pid, uint64_t runtime, uint32_t v
 	 * compact non-ASCII string's data follows utf8_length and utf8 (3.12+) */
 	lay->conf.str_hash = lay->conf.str_length + 8;
 	lay->conf.str_compact = lay->conf.str_ascii + 16;
-	/* the walker reads a str's first BM_PY_STR_READ bytes (8 at a time) */
-	ok &= lay->conf.str_hash + 8u <= BM_PY_STR_READ &&
-	      lay->conf.str_state + 8u <= BM_PY_STR_READ;
+	/* what the walker's first read of a str must hold: the header, a short str's data */
+	ok &= lay->conf.str_hash + 8u <= BM_PY_STR_HDR &&
+	      lay->conf.str_state + 8u <= BM_PY_STR_HDR &&
+	      lay->conf.str_compact + BM_PY_STR_HEAD <= BM_PY_STR_READ;
 	if (!ok) {
 		snprintf(note, len, "CPython %x.%x: implausible _Py_DebugOffsets", version >> 24,
 			 (version >> 16) & 0xff);
