@@ -171,11 +171,17 @@ static __always_inline __u64 py_tstate(const struct bm_pyconf *c, __u32 tid)
 	return q.found;
 }
 
+/* The str ids of the last frame walked: a caller in the same file, or a recursive call, has
+ * the same str objects (the same in one walk: nothing runs in the thread meanwhile). */
+struct py_strs {
+	__u64 fname, fname_id, name, name_id;
+};
+
 /* Records one frame of @c's layout at @frame into s->f[s->depth]; returns the caller frame
  * (0 ends the walk). A C-stack shim frame (3.12+) adds nothing but marks the frame it called
  * as an entry frame. */
 static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, struct bm_pystack *s,
-				      __u64 *hash)
+				      __u64 *hash, struct py_strs *m)
 {
 	__u8 fb[BM_PY_FRAME_READ], cb[BM_PY_CODE_READ];
 	__u64 code, instr, prev, fname, name;
@@ -204,7 +210,15 @@ static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, st
 	line = (__u32)py_field(cb, sizeof(cb), 0, 4);
 	fname = py_field(cb, sizeof(cb), (__u16)(c->co_filename - c->co_firstlineno), 8);
 	name = py_field(cb, sizeof(cb), (__u16)(c->co_name - c->co_firstlineno), 8);
-	check = bm_py_check(line, fname, name, py_str_id(c, fname), py_str_id(c, name));
+	if (fname != m->fname) {
+		m->fname = fname;
+		m->fname_id = py_str_id(c, fname);
+	}
+	if (name != m->name) {
+		m->name = name;
+		m->name_id = py_str_id(c, name);
+	}
+	check = bm_py_check(line, fname, name, m->fname_id, m->name_id);
 	if (c->flavor == BM_PY_FRAMEOBJ ||
 	    (c->fr_entry != BM_PY_OFF_NONE && py_field(fb, sizeof(fb), c->fr_entry, 1)))
 		check |= BM_PY_ENTRY;
@@ -224,6 +238,7 @@ struct py_walk {
 	const struct bm_pyconf *c;
 	struct bm_pystack *s;
 	__u64 frame, hash;
+	struct py_strs m;
 };
 
 static long py_walk_step(__u32 i, void *arg)
@@ -231,7 +246,7 @@ static long py_walk_step(__u32 i, void *arg)
 	struct py_walk *w = arg;
 
 	(void)i;
-	w->frame = py_frame(w->c, w->frame, w->s, &w->hash);
+	w->frame = py_frame(w->c, w->frame, w->s, &w->hash, &w->m);
 	return w->frame ? 0 : 1;
 }
 
