@@ -65,29 +65,13 @@ static __always_inline __u64 py_read_ptr(__u64 addr)
 	return v;
 }
 
-/* The last bytes of a short str's data, out of the read of its object (@hb): where the read
- * took them, a second read is not needed (most names and many file names are that short). */
-static __always_inline void py_str_head(const __u8 *hb, __u32 off, __u64 nb, __u8 *tail)
-{
-	__u64 w;
-
-	for (int i = 0; i < BM_PY_STR_HEAD / 8; i++) {
-		w = py_field(hb, BM_PY_STR_READ, (__u16)(off + 8 * i), 8);
-		if (nb <= 8 * i)
-			w = 0;
-		else if (nb < 8 * i + 8) /* the bytes past the data: the next object's */
-			w &= (1ull << (8 * (nb - 8 * i))) - 1;
-		__builtin_memcpy(tail + 8 * i, &w, 8);
-	}
-}
-
 /* bm_py_str_id() of the str object at @str: one read of its start (a str object near the
  * end of a mapping: of its header only) and, when it has no hash yet and its data is longer
  * than that read took, one of its last bytes. 0 when unreadable (the frame is refused). */
 static __always_inline __u64 py_str_id(const struct bm_pyconf *c, __u64 str)
 {
 	__u8 hb[BM_PY_STR_READ] = {}, tail[BM_PY_STR_TAIL] = {};
-	__u64 type, length, hash, nb, data;
+	__u64 type, length, hash, nb;
 	__u32 state, n, off;
 	bool whole = true;
 
@@ -105,14 +89,13 @@ static __always_inline __u64 py_str_id(const struct bm_pyconf *c, __u64 str)
 	if (hash == BM_PY_STR_NOHASH) {
 		nb = length * ((state >> 2) & 7); /* bytes of data: 1, 2 or 4 a character */
 		off = (state & 0x40) ? c->str_ascii : c->str_compact;
-		if (whole && nb <= BM_PY_STR_HEAD) {
-			py_str_head(hb, off, nb, tail);
-		} else {
-			n = nb < BM_PY_STR_TAIL ? (__u32)nb : BM_PY_STR_TAIL;
-			data = str + off + nb - n;
-			if (n && bpf_probe_read_user(tail, n, (void *)data))
-				return 0;
-		}
+		n = nb < BM_PY_STR_TAIL ? (__u32)nb : BM_PY_STR_TAIL;
+		/* a short str's data came with the first read (most names, many file names):
+		 * copied out of it in one go (a loop over its words costs the verifier dearly) */
+		if (whole && nb <= BM_PY_STR_HEAD && off + n <= BM_PY_STR_READ)
+			bpf_probe_read_kernel(tail, n, hb + off);
+		else if (n && bpf_probe_read_user(tail, n, (void *)(str + off + nb - n)))
+			return 0;
 	}
 	return bm_py_str_id(type, length, state, hash, tail);
 }
