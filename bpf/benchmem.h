@@ -116,13 +116,17 @@ struct bm_pyconf {
 	__u8 owner_cstack;   /* owner value of the C-stack shim frames (3.12+), else 0xff */
 	__u8 __pad;
 	__u16 interp_next; /* PyInterpreterState: next (an older interpreter) */
+	/* PyASCIIObject (a code object's filename and name): length, cached hash, state bit
+	 * field; where the data of a compact ASCII string and of other compact strings start */
+	__u16 str_length, str_hash, str_state, str_ascii, str_compact;
 };
 
 struct bm_pyframe {
 	__u64 code;  /* code object address */
 	__s32 lasti; /* code units from the code's first instruction to the current one; <0: none */
-	__u32 check; /* BM_PY_ENTRY | 31-bit mix of firstlineno and the filename and name pointers,
-		      * read with the frame: the daemon re-reads and compares (address reuse) */
+	__u32 check; /* BM_PY_ENTRY | 31-bit mix of firstlineno, the filename and name pointers
+		      * and what the two str objects hold (bm_py_str_id), read with the frame:
+		      * the daemon re-reads and compares (freed objects, addresses reused) */
 };
 
 /* The hash step of Python stack keys and frame checks: both sides compute it. */
@@ -132,10 +136,54 @@ static inline __u64 bm_py_mix(__u64 h, __u64 v)
 	return h * 0xff51afd7ed558ccdull;
 }
 
-/* bm_pyframe.check without the entry bit: what identifies a code object besides its address. */
-static inline __u32 bm_py_check(__u32 firstlineno, __u64 filename, __u64 name)
+/* What a str's id (below) takes: the last BM_PY_STR_TAIL bytes of an unhashed str's data; the
+ * walker reads the first BM_PY_STR_READ bytes of the object at once: through state
+ * (BM_PY_STR_HDR), and the data of a str of up to BM_PY_STR_HEAD bytes (it starts at most 72
+ * bytes in); the state bits a live str keeps (kind, compact, ascii); ob_type's offset in any
+ * object; the hash of a str not hashed yet. */
+#define BM_PY_STR_TAIL	 64
+#define BM_PY_STR_READ	 128
+#define BM_PY_STR_HDR	 40
+#define BM_PY_STR_HEAD	 56
+#define BM_PY_STR_STABLE 0x7cu
+#define BM_PY_OB_TYPE	 8
+#define BM_PY_STR_NOHASH ((__u64)-1)
+
+/*
+ * What identifies a str object besides its address: its type, length and kind, and its cached
+ * hash (a hash of all its data) or, while it has none (Python hashes a str lazily, and most
+ * file names and many qualified names are never hashed), its last BM_PY_STR_TAIL bytes of data
+ * (@tail: zero past the data). A freed str whose memory another str of the same length took
+ * differs in one or the other. The daemon, which may see the hash computed since, tries both.
+ */
+static inline __u64 bm_py_str_id(__u64 type, __u64 length, __u32 state, __u64 hash,
+				 const __u8 *tail)
 {
-	return (__u32)bm_py_mix(bm_py_mix(firstlineno, filename), name) & ~BM_PY_ENTRY;
+	__u64 h = bm_py_mix(bm_py_mix(type, length), state & BM_PY_STR_STABLE), w;
+
+	if (hash != BM_PY_STR_NOHASH)
+		return bm_py_mix(h, hash);
+	for (int i = 0; i < BM_PY_STR_TAIL / 8; i++) {
+		__builtin_memcpy(&w, tail + 8 * i, 8);
+		h = bm_py_mix(h, w);
+	}
+	return bm_py_mix(h, 1);
+}
+
+/* bm_pyframe.check without the entry bit: what identifies a code object besides its address
+ * (@filename_id, @name_id: bm_py_str_id() of the two str objects). The mix step's multiply
+ * carries a difference only upwards: the high half is folded into the 31 bits kept, or two
+ * file names that differ only in their 3rd to 8th last bytes would check alike. */
+static inline __u32 bm_py_check(__u32 firstlineno, __u64 filename, __u64 name, __u64 filename_id,
+				__u64 name_id)
+{
+	__u64 h = bm_py_mix(bm_py_mix(firstlineno, filename), name);
+
+	h = bm_py_mix(bm_py_mix(h, filename_id), name_id);
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return (__u32)h & ~BM_PY_ENTRY;
 }
 
 struct bm_pystack {
@@ -164,13 +212,15 @@ enum bm_counter {
  * number (the order of the calls); a full batch is handed to BPF at a probe site (a 5-byte
  * nop) and copied into the hook_batches ring buffer; the daemon reads a partial batch from
  * the process's memory at region boundaries, forks and exits. */
-#define BM_HOOK_CHUNK  256
+/* 1024 records a batch: the hand-over (a uprobe entry, a ring-buffer record: 1-1.5 us here,
+ * besides the copy) is paid per batch; the ring is 128 KiB of the process's memory. */
+#define BM_HOOK_CHUNK  1024
 #define BM_HOOK_NCHUNK 4
-#define BM_HOOK_WINDOW 256 /* batches a process may have in the ring buffer, not yet consumed */
-#define BM_HOOK_WAKEUP                                                                             \
-	32 /* batches pending that wake the daemon (a wake-up per batch would                      \
-	      preempt the program): well inside the window */
-#define BM_HOOK_MAGIC 0x6b6f6f686d656d62ULL /* "bmemhook" */
+#define BM_HOOK_WINDOW 64 /* batches a process may have in the ring buffer, not yet consumed */
+/* batches pending that wake the daemon (a wake-up per batch would preempt the program):
+ * well inside the window */
+#define BM_HOOK_WAKEUP 8
+#define BM_HOOK_MAGIC  0x6b6f6f686d656d62ULL /* "bmemhook" */
 
 /* Each site kind is a table of BM_HOOK_GENS sites, BM_HOOK_SITE_STRIDE bytes apart (from the
  * symbols bm_hook_site_event and bm_hook_site_batch). Kernel 6.18 turns a nop that was hit

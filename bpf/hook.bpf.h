@@ -90,6 +90,7 @@ static __always_inline int hook_batch(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), seq = PT_REGS_PARM2(ctx), nr = PT_REGS_PARM3(ctx);
 	struct bm_hook_batch *b;
+	__u64 avail;
 
 	if (!traced_flags(id >> 32) || nr > BM_HOOK_CHUNK)
 		return 0;
@@ -107,8 +108,16 @@ static __always_inline int hook_batch(struct pt_regs *ctx)
 	b->first_seq = seq;
 	b->tgid = id >> 32;
 	b->nr = (__u32)nr;
-	bpf_ringbuf_submit(b, bpf_ringbuf_query(&hook_batches, BPF_RB_AVAIL_DATA) >=
-					      BM_HOOK_WAKEUP * sizeof(*b)
+	/* Wake the daemon when the backlog (this batch included) reaches BM_HOOK_WAKEUP batches,
+	 * not after: a daemon that has not caught up is awake anyway, and a wake-up is an
+	 * interrupt the program pays for (an APIC write, a VM exit under a hypervisor), per
+	 * batch. The window is one record wide (its header included), so one producer's batches
+	 * cannot step over it; a wake-up that a concurrent producer's batch jumped over is made
+	 * up for by the daemon's drain timer (BM_DRAIN_MS). */
+	avail = bpf_ringbuf_query(&hook_batches, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(b, avail >= BM_HOOK_WAKEUP * sizeof(*b) &&
+					      avail < BM_HOOK_WAKEUP * sizeof(*b) + sizeof(*b) +
+							      BPF_RINGBUF_HDR_SZ
 				      ? BPF_RB_FORCE_WAKEUP
 				      : BPF_RB_NO_WAKEUP);
 	return 0;

@@ -65,6 +65,41 @@ static __always_inline __u64 py_read_ptr(__u64 addr)
 	return v;
 }
 
+/* bm_py_str_id() of the str object at @str: one read of its start (a str object near the
+ * end of a mapping: of its header only) and, when it has no hash yet and its data is longer
+ * than that read took, one of its last bytes. 0 when unreadable (the frame is refused). */
+static __always_inline __u64 py_str_id(const struct bm_pyconf *c, __u64 str)
+{
+	__u8 hb[BM_PY_STR_READ] = {}, tail[BM_PY_STR_TAIL] = {};
+	__u64 type, length, hash, nb;
+	__u32 state, n, off;
+	bool whole = true;
+
+	if (!str)
+		return 0;
+	if (bpf_probe_read_user(hb, sizeof(hb), (void *)str)) {
+		whole = false;
+		if (bpf_probe_read_user(hb, BM_PY_STR_HDR, (void *)str))
+			return 0;
+	}
+	type = py_field(hb, BM_PY_STR_HDR, BM_PY_OB_TYPE, 8);
+	length = py_field(hb, BM_PY_STR_HDR, c->str_length, 8);
+	hash = py_field(hb, BM_PY_STR_HDR, c->str_hash, 8);
+	state = (__u32)py_field(hb, BM_PY_STR_HDR, c->str_state, 4);
+	if (hash == BM_PY_STR_NOHASH) {
+		nb = length * ((state >> 2) & 7); /* bytes of data: 1, 2 or 4 a character */
+		off = (state & 0x40) ? c->str_ascii : c->str_compact;
+		n = nb < BM_PY_STR_TAIL ? (__u32)nb : BM_PY_STR_TAIL;
+		/* a short str's data came with the first read (most names, many file names):
+		 * copied out of it in one go (a loop over its words costs the verifier dearly) */
+		if (whole && nb <= BM_PY_STR_HEAD && off + n <= BM_PY_STR_READ)
+			bpf_probe_read_kernel(tail, n, hb + off);
+		else if (n && bpf_probe_read_user(tail, n, (void *)(str + off + nb - n)))
+			return 0;
+	}
+	return bm_py_str_id(type, length, state, hash, tail);
+}
+
 /*
  * The loops below run through bpf_loop(): the verifier checks a callback once, where it
  * walks a bounded loop's every iteration in every program that inlines it (measured: the
@@ -119,11 +154,17 @@ static __always_inline __u64 py_tstate(const struct bm_pyconf *c, __u32 tid)
 	return q.found;
 }
 
+/* The str ids of the last frame walked: a caller in the same file, or a recursive call, has
+ * the same str objects (the same in one walk: nothing runs in the thread meanwhile). */
+struct py_strs {
+	__u64 fname, fname_id, name, name_id;
+};
+
 /* Records one frame of @c's layout at @frame into s->f[s->depth]; returns the caller frame
  * (0 ends the walk). A C-stack shim frame (3.12+) adds nothing but marks the frame it called
  * as an entry frame. */
 static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, struct bm_pystack *s,
-				      __u64 *hash)
+				      __u64 *hash, struct py_strs *m)
 {
 	__u8 fb[BM_PY_FRAME_READ], cb[BM_PY_CODE_READ];
 	__u64 code, instr, prev, fname, name;
@@ -152,7 +193,15 @@ static __always_inline __u64 py_frame(const struct bm_pyconf *c, __u64 frame, st
 	line = (__u32)py_field(cb, sizeof(cb), 0, 4);
 	fname = py_field(cb, sizeof(cb), (__u16)(c->co_filename - c->co_firstlineno), 8);
 	name = py_field(cb, sizeof(cb), (__u16)(c->co_name - c->co_firstlineno), 8);
-	check = bm_py_check(line, fname, name);
+	if (fname != m->fname) {
+		m->fname = fname;
+		m->fname_id = py_str_id(c, fname);
+	}
+	if (name != m->name) {
+		m->name = name;
+		m->name_id = py_str_id(c, name);
+	}
+	check = bm_py_check(line, fname, name, m->fname_id, m->name_id);
 	if (c->flavor == BM_PY_FRAMEOBJ ||
 	    (c->fr_entry != BM_PY_OFF_NONE && py_field(fb, sizeof(fb), c->fr_entry, 1)))
 		check |= BM_PY_ENTRY;
@@ -172,6 +221,7 @@ struct py_walk {
 	const struct bm_pyconf *c;
 	struct bm_pystack *s;
 	__u64 frame, hash;
+	struct py_strs m;
 };
 
 static long py_walk_step(__u32 i, void *arg)
@@ -179,7 +229,7 @@ static long py_walk_step(__u32 i, void *arg)
 	struct py_walk *w = arg;
 
 	(void)i;
-	w->frame = py_frame(w->c, w->frame, w->s, &w->hash);
+	w->frame = py_frame(w->c, w->frame, w->s, &w->hash, &w->m);
 	return w->frame ? 0 : 1;
 }
 

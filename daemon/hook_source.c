@@ -28,8 +28,14 @@ struct hook_proc {
 struct hook_source {
 	struct event_source src; /* first: the sources hold &src */
 	struct ring_buffer *rb;
-	source_event_fn *fn;
+	source_batch_fn *fn;
 	void *arg;
+	/* events of process run_tgid not handed to the sink yet: a batch's worth at most,
+	 * handed over before on_record() or a sync returns */
+	struct bm_event run[BM_HOOK_CHUNK];
+	size_t nr_run;
+	pid_t run_tgid;
+	struct bm_hook_rec ring[RING_RECS]; /* a process's ring as a sync reads it */
 	struct hook_proc *procs;
 	int nr, cap;
 	struct hook_proc *hot;
@@ -75,23 +81,34 @@ static struct hook_proc *get(struct hook_source *h, pid_t tgid)
 	return p;
 }
 
-/* Delivers @r (seq s) unless it was delivered already; a hole before it counts as lost. */
+/* Hands the events collected so far to the sink, in one call. */
+static void flush_run(struct hook_source *h)
+{
+	if (h->nr_run)
+		h->fn(h->arg, (uint32_t)h->run_tgid, h->run, h->nr_run);
+	h->nr_run = 0;
+}
+
+/* Delivers @r (seq s) unless it was delivered already; a hole before it counts as lost. The
+ * event joins the run that flush_run() hands over. */
 static void deliver(struct hook_source *h, struct hook_proc *p, const struct bm_hook_rec *r)
 {
-	struct bm_event e = { .addr = r->addr,
-			      .size = r->size,
-			      .tgid = (uint32_t)p->tgid,
-			      .tid = r->tid,
-			      .stack_id = -1,
-			      .kind = r->kind,
-			      .func = r->func };
-
 	if (r->seq <= p->applied)
 		return; /* read from memory at a boundary already */
 	p->lost += r->seq - p->applied - 1;
 	p->applied = r->seq;
-	if (r->kind)
-		h->fn(h->arg, &e);
+	if (!r->kind)
+		return;
+	if (h->nr_run && (h->run_tgid != p->tgid || h->nr_run == BM_HOOK_CHUNK))
+		flush_run(h);
+	h->run_tgid = p->tgid;
+	h->run[h->nr_run++] = (struct bm_event){ .addr = r->addr,
+						 .size = r->size,
+						 .tgid = (uint32_t)p->tgid,
+						 .tid = r->tid,
+						 .stack_id = -1,
+						 .kind = r->kind,
+						 .func = r->func };
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -128,6 +145,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		if (b->recs[i].seq == b->first_seq + i)
 			deliver(h, p, &b->recs[i]);
 	}
+	flush_run(h);
 	return 0;
 }
 
@@ -179,6 +197,24 @@ static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* The @n records from seq @from on, from the ring at @addr into their slots of @ring (the
+ * records past the ring's end wrap to its start): only what a sync needs, in one call. */
+static int read_recs(pid_t pid, uint64_t addr, uint64_t from, uint64_t n, struct bm_hook_rec *ring)
+{
+	size_t i = (from - 1) % RING_RECS, head = n < RING_RECS - i ? n : RING_RECS - i;
+	struct iovec local[2] = { { &ring[i], head * sizeof(*ring) },
+				  { ring, (n - head) * sizeof(*ring) } };
+	struct iovec remote[2] = { { (void *)(uintptr_t)(addr + i * sizeof(*ring)),
+				     head * sizeof(*ring) },
+				   { (void *)(uintptr_t)addr, (n - head) * sizeof(*ring) } };
+	unsigned long cnt = n > head ? 2 : 1;
+	ssize_t got = process_vm_readv(pid, local, cnt, remote, cnt, 0);
+
+	if (got < 0)
+		return -errno;
+	return (size_t)got == n * sizeof(*ring) ? 0 : -EIO;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -192,12 +228,17 @@ static uint64_t now_ns(void)
  * slot reused meanwhile (a torn copy): it is taken from the ring buffer instead. Returns 0
  * when all were delivered, -EAGAIN when a record is not complete yet or is to be taken from
  * the ring buffer, or -errno. */
-static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm_hook_ctl *c,
-		     struct bm_hook_rec *ring)
+static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm_hook_ctl *c)
 {
+	struct bm_hook_rec *ring = h->ring;
 	struct bm_hook_ctl after;
-	int e = read_mem(p->tgid, c->ring, ring, RING_RECS * sizeof(*ring));
+	int e;
 
+	if (p->applied >= c->reserved)
+		return 0; /* nothing new: no read (the drain timer comes by every process) */
+	e = read_recs(p->tgid, c->ring, p->applied + 1,
+		      c->reserved - p->applied < RING_RECS ? c->reserved - p->applied : RING_RECS,
+		      ring);
 	if (!e)
 		e = read_mem(p->tgid, p->ctl, &after, sizeof(after));
 	if (e)
@@ -206,10 +247,13 @@ static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm
 		uint64_t s = p->applied + 1;
 		const struct bm_hook_rec *r = &ring[(s - 1) % RING_RECS];
 
-		if ((s - 1) / BM_HOOK_CHUNK < after.flushed || r->seq != s)
+		if ((s - 1) / BM_HOOK_CHUNK < after.flushed || r->seq != s) {
+			flush_run(h);
 			return -EAGAIN;
+		}
 		deliver(h, p, r);
 	}
+	flush_run(h);
 	return 0;
 }
 
@@ -239,7 +283,6 @@ static void release_window(struct hook_proc *p, const struct bm_hook_ctl *c)
 int hook_source__sync(struct hook_source *h, pid_t tgid)
 {
 	struct hook_proc *p = consume_find(h, tgid);
-	struct bm_hook_rec *ring;
 	struct bm_hook_ctl c, now;
 	uint64_t t0 = now_ns();
 	int e;
@@ -251,11 +294,10 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 	if (e || c.magic != BM_HOOK_MAGIC || c.pid != (uint32_t)tgid || c.per_call)
 		return e;
 	p = consume_find(h, tgid);
-	ring = p ? malloc(RING_RECS * sizeof(*ring)) : NULL;
-	if (!ring)
-		return p ? -ENOMEM : -ENOENT;
+	if (!p)
+		return -ENOENT;
 	release_window(p, &c);
-	while ((e = sync_pass(h, p, &c, ring)) == -EAGAIN) {
+	while ((e = sync_pass(h, p, &c)) == -EAGAIN) {
 		struct timespec ts = { 0, 20000 };
 
 		if (now_ns() - t0 > SYNC_WAIT_NS) {
@@ -277,7 +319,6 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 			p->applied = now.flushed * BM_HOOK_CHUNK;
 		release_window(p, &now);
 	}
-	free(ring);
 	return e;
 }
 
@@ -366,7 +407,7 @@ static void hs_free(struct event_source *src)
 	free(h);
 }
 
-struct hook_source *hook_source__new(struct probe *p, source_event_fn *fn, void *arg)
+struct hook_source *hook_source__new(struct probe *p, source_batch_fn *fn, void *arg)
 {
 	static const struct event_source_ops ops = { hs_fd,   hs_consume,    hs_drain,
 						     hs_lost, hs_lost_total, hs_free };

@@ -18,9 +18,10 @@
 struct hook_source;
 
 /* The hook_batches ring buffer of @p (not owned; it must outlive the source): @fn(@arg,
- * event) runs for each event. NULL + errno. The collector adds hook_source__src() to its
+ * tgid, events, n) runs for each run of a process's events (a batch, or what a sync read
+ * from its memory). NULL + errno. The collector adds hook_source__src() to its
  * sources (which then own it) and keeps the pointer for the calls below. */
-struct hook_source *hook_source__new(struct probe *p, source_event_fn *fn, void *arg);
+struct hook_source *hook_source__new(struct probe *p, source_batch_fn *fn, void *arg);
 struct event_source *hook_source__src(struct hook_source *h);
 
 /* @fn(@arg, tgid, ppid) runs for the hello of a process, before its events: the tracer

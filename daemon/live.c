@@ -200,6 +200,11 @@ uint64_t live_table__unmap(struct live_table *t, uint64_t addr, uint64_t len, li
 	return removed;
 }
 
+void live_table__prefetch(const struct live_table *t, uint64_t addr)
+{
+	__builtin_prefetch(&t->slots[slot_of(t, addr)], 1);
+}
+
 int live_table__get(const struct live_table *t, uint64_t addr, struct live_block *out)
 {
 	for (size_t i = slot_of(t, addr); t->slots[i].addr; i = (i + 1) & t->mask) {

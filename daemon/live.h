@@ -45,6 +45,11 @@ int live_table__map(struct live_table *t, uint64_t addr, uint64_t len, uint32_t 
 uint64_t live_table__unmap(struct live_table *t, uint64_t addr, uint64_t len, live_unmap_fn *fn,
 			   void *arg);
 
+/* Starts loading the slot where @addr's block lives or would go: a caller holding a run of
+ * events calls it some events ahead, so the insert or remove finds the cache line there (the
+ * table is larger than the caches; a lookup is otherwise a memory round trip). */
+void live_table__prefetch(const struct live_table *t, uint64_t addr);
+
 /* Copies the block at @addr into @out. Returns 0 or -ENOENT. */
 int live_table__get(const struct live_table *t, uint64_t addr, struct live_block *out);
 

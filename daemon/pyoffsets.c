@@ -16,6 +16,12 @@
 
 #define N (BM_PY_OFF_NONE)
 
+/* PyASCIIObject in every release build: length, hash and state after the object header; the
+ * data of a compact ASCII str and of other compact strs after the struct's end */
+#define PY_STR(ascii, compact)                                                                     \
+	.str_length = 16, .str_hash = 24, .str_state = 32, .str_ascii = (ascii),                   \
+	.str_compact = (compact)
+
 /* A version's layout with interp_head holding the offset of interpreters.head in _PyRuntime.
  * interp_next is 0 in all three: PyInterpreterState starts with `next` before 3.13. */
 static const struct py_layout table[] = {
@@ -37,14 +43,11 @@ static const struct py_layout table[] = {
 		    .co_name = 112 /* co_name */,
 		    .flavor = BM_PY_FRAMEOBJ,
 		    .tid_is_pthread = 1,
-		    .owner_cstack = 0xff },
+		    .owner_cstack = 0xff,
+		    PY_STR(48, 72) },
 	  .co_linetable = 120,
 	  .bytes_size = 16,
-	  .bytes_data = 32,
-	  .str_length = 16,
-	  .str_state = 32,
-	  .str_ascii = 48,
-	  .str_compact = 72 },
+	  .bytes_data = 32 },
 	{ .version = 0x030B0000,
 	  .conf = { .interp_head = 40,
 		    .threads_head = 16,
@@ -62,14 +65,11 @@ static const struct py_layout table[] = {
 		    .co_filename = 112,
 		    .co_name = 128 /* co_qualname */,
 		    .flavor = BM_PY_IFRAME,
-		    .owner_cstack = 0xff },
+		    .owner_cstack = 0xff,
+		    PY_STR(48, 72) },
 	  .co_linetable = 136,
 	  .bytes_size = 16,
-	  .bytes_data = 32,
-	  .str_length = 16,
-	  .str_state = 32,
-	  .str_ascii = 48,
-	  .str_compact = 72 },
+	  .bytes_data = 32 },
 	{ .version = 0x030C0000,
 	  .conf = { .interp_head = 40,
 		    .threads_head = 72,
@@ -87,14 +87,11 @@ static const struct py_layout table[] = {
 		    .co_filename = 112,
 		    .co_name = 128 /* co_qualname */,
 		    .flavor = BM_PY_IFRAME,
-		    .owner_cstack = 3 },
+		    .owner_cstack = 3,
+		    PY_STR(40, 56) },
 	  .co_linetable = 136,
 	  .bytes_size = 16,
-	  .bytes_data = 32,
-	  .str_length = 16,
-	  .str_state = 32,
-	  .str_ascii = 40,
-	  .str_compact = 56 },
+	  .bytes_data = 32 },
 };
 
 int pyoffsets_read(pid_t pid, uint64_t addr, void *buf, size_t n)
@@ -188,15 +185,22 @@ static enum py_detect from_debug_offsets(pid_t pid, uint64_t runtime, uint32_t v
 			  .co_filename = off16(b, DBG_CO_FILENAME, &ok),
 			  .co_name = off16(b, DBG_CO_QUALNAME, &ok),
 			  .flavor = BM_PY_IFRAME,
-			  .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK: not in the debug offsets */ },
+			  .owner_cstack = 3 /* FRAME_OWNED_BY_CSTACK: not in the debug offsets */,
+			  .str_length = off16(b, DBG_STR_LENGTH, &ok),
+			  .str_state = off16(b, DBG_STR_STATE, &ok),
+			  .str_ascii = off16(b, DBG_STR_ASCII, &ok) },
 		.co_linetable = off16(b, DBG_CO_LINETABLE, &ok),
 		.bytes_size = off16(b, DBG_BYTES_SIZE, &ok),
 		.bytes_data = off16(b, DBG_BYTES_DATA, &ok),
-		.str_length = off16(b, DBG_STR_LENGTH, &ok),
-		.str_state = off16(b, DBG_STR_STATE, &ok),
-		.str_ascii = off16(b, DBG_STR_ASCII, &ok),
 	};
-	lay->str_compact = lay->str_ascii + 16; /* utf8_length, utf8 (3.12+) */
+	/* not in the debug offsets: the hash follows the length in every PyASCIIObject; a
+	 * compact non-ASCII string's data follows utf8_length and utf8 (3.12+) */
+	lay->conf.str_hash = lay->conf.str_length + 8;
+	lay->conf.str_compact = lay->conf.str_ascii + 16;
+	/* what the walker's first read of a str must hold: the header, a short str's data */
+	ok &= lay->conf.str_hash + 8u <= BM_PY_STR_HDR &&
+	      lay->conf.str_state + 8u <= BM_PY_STR_HDR &&
+	      lay->conf.str_compact + BM_PY_STR_HEAD <= BM_PY_STR_READ;
 	if (!ok) {
 		snprintf(note, len, "CPython %x.%x: implausible _Py_DebugOffsets", version >> 24,
 			 (version >> 16) & 0xff);
@@ -251,11 +255,12 @@ static enum py_detect from_image(pid_t pid, const struct stacks_image *img, stru
 				 char *note, size_t len)
 {
 	static const char *const names[] = { "_PyRuntime", "Py_Version", "_Py_RefTotal",
-					     "_Py_GetGlobalRefTotal" };
-	uint64_t v[4], runtime, pyver = 0;
+					     "_Py_GetGlobalRefTotal", "PyCode_Type" };
+	uint64_t v[5], runtime, pyver = 0;
 	uint32_t version, minor;
+	enum py_detect r;
 
-	if (symbols_values(img->path, names, 4, v) || !v[0])
+	if (symbols_values(img->path, names, 5, v) || !v[0])
 		return PY_NONE;
 	runtime = img->load_addr + v[0];
 	if (v[1] && pyoffsets_read(pid, img->load_addr + v[1], &pyver, sizeof(pyver)))
@@ -273,8 +278,11 @@ static enum py_detect from_image(pid_t pid, const struct stacks_image *img, stru
 		return PY_UNKNOWN;
 	}
 	snprintf(note, len, "CPython %u.%u.%u", version >> 24, minor, (version >> 8) & 0xff);
-	if (minor == 13)
-		return from_debug_offsets(pid, runtime, version, lay, note, len);
+	if (minor == 13) {
+		r = from_debug_offsets(pid, runtime, version, lay, note, len);
+		lay->code_type = v[4] ? img->load_addr + v[4] : 0;
+		return r;
+	}
 	if (minor > 13) {
 		snprintf(note, len, "CPython 3.%u (%s): frame layout not supported (3.10-3.13 are)",
 			 minor, img->path);
@@ -288,6 +296,7 @@ static enum py_detect from_image(pid_t pid, const struct stacks_image *img, stru
 	*lay = table[minor - 10];
 	lay->version = version;
 	lay->conf.interp_head += runtime;
+	lay->code_type = v[4] ? img->load_addr + v[4] : 0;
 	if (!plausible(pid, lay)) {
 		snprintf(note, len, "CPython 3.%u (%s): thread states not where 3.%u keeps them",
 			 minor, img->path, minor);

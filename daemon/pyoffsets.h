@@ -19,10 +19,7 @@ struct py_layout {
 	uint16_t co_linetable; /* code object: co_linetable (bytes) */
 	uint16_t bytes_size;   /* PyBytesObject: ob_size */
 	uint16_t bytes_data;   /* PyBytesObject: ob_sval */
-	uint16_t str_length;   /* PyASCIIObject: length */
-	uint16_t str_state;    /* PyASCIIObject: state bit field */
-	uint16_t str_ascii;    /* sizeof(PyASCIIObject): data of a compact ASCII string */
-	uint16_t str_compact;  /* sizeof(PyCompactUnicodeObject): data of other compact strings */
+	uint64_t code_type;    /* address of PyCode_Type in the process; 0: not known */
 };
 
 enum py_detect {

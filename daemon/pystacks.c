@@ -234,18 +234,23 @@ static void utf8_put(char *out, size_t *n, uint32_t c)
 	}
 }
 
-/* A compact str object at @addr as a new UTF-8 string; NULL if unreadable or not compact. */
-static char *read_str(pid_t tgid, const struct py_layout *l, uint64_t addr)
+/* A compact str object at @addr as a new UTF-8 string; NULL if unreadable or not compact.
+ * @ids gets its bm_py_str_id() by its hash as it is now, and by its last bytes (what the
+ * walker took if the str had no hash then). */
+static char *read_str(pid_t tgid, const struct bm_pyconf *l, uint64_t addr, uint64_t ids[2])
 {
-	uint8_t hdr[STR_HDR_BYTES], *raw = NULL;
+	uint8_t hdr[STR_HDR_BYTES], *raw = NULL, tail[BM_PY_STR_TAIL] = { 0 };
 	uint32_t state, kind;
+	uint64_t type, hash;
 	int64_t len;
-	size_t n = 0, data;
+	size_t n = 0, data, nb;
 	char *out = NULL;
 
 	if (!addr || l->str_state + 4u > sizeof(hdr) || l->str_length + 8u > sizeof(hdr) ||
-	    pyoffsets_read(tgid, addr, hdr, sizeof(hdr)))
+	    l->str_hash + 8u > sizeof(hdr) || pyoffsets_read(tgid, addr, hdr, sizeof(hdr)))
 		return NULL;
+	memcpy(&type, hdr + BM_PY_OB_TYPE, 8);
+	memcpy(&hash, hdr + l->str_hash, 8);
 	memcpy(&state, hdr + l->str_state, 4);
 	memcpy(&len, hdr + l->str_length, 8);
 	kind = (state >> 2) & 7;
@@ -253,13 +258,19 @@ static char *read_str(pid_t tgid, const struct py_layout *l, uint64_t addr)
 	    (kind != 1 && kind != 2 && kind != 4))
 		return NULL;
 	data = ((state >> 6) & 1) ? l->str_ascii : l->str_compact;
-	raw = malloc((size_t)len * kind + 1);
+	nb = (size_t)len * kind;
+	raw = malloc(nb + 1);
 	out = malloc((size_t)len * 4 + 1);
-	if (!raw || !out || pyoffsets_read(tgid, addr + data, raw, (size_t)len * kind)) {
+	if (!raw || !out || pyoffsets_read(tgid, addr + data, raw, nb)) {
 		free(out);
 		out = NULL;
 		goto done;
 	}
+	data = nb < sizeof(tail) ? 0 : nb - sizeof(tail); /* where the last bytes start */
+	memcpy(tail, raw + data, nb - data);
+	ids[1] = bm_py_str_id(type, (uint64_t)len, state, BM_PY_STR_NOHASH, tail);
+	ids[0] = hash == BM_PY_STR_NOHASH ? ids[1]
+					  : bm_py_str_id(type, (uint64_t)len, state, hash, NULL);
 	for (int64_t i = 0; i < len; i++) {
 		uint32_t c = kind == 1	 ? raw[i]
 			     : kind == 2 ? ((uint16_t *)raw)[i]
@@ -281,36 +292,66 @@ static uint64_t at64(const uint8_t *b, uint16_t off)
 	return v;
 }
 
+/* Whether a check taken with the str ids of then matches the objects of now: each str by its
+ * hash, or by its last bytes if it had no hash then. */
+static bool check_matches(uint32_t check, int32_t first, uint64_t fname, uint64_t name,
+			  const uint64_t fname_ids[2], const uint64_t name_ids[2])
+{
+	for (int i = 0; i < 4; i++) {
+		if (bm_py_check((uint32_t)first, fname, name, fname_ids[i & 1], name_ids[i >> 1]) ==
+		    (check & ~BM_PY_ENTRY))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the object header @b is a live object of type @type (0: any type). A freed one's
+ * reference count is 0 (it was when freed) or an allocator's free-list pointer over it (an
+ * immortal object, 3.12+, counts UINT32_MAX), and glibc's tcache puts a random key over its
+ * type. */
+static bool alive(const uint8_t *b, uint64_t type)
+{
+	return at64(b, 0) && at64(b, 0) <= UINT32_MAX && (!type || at64(b, BM_PY_OB_TYPE) == type);
+}
+
 /* Reads code object @addr of @tgid into @c; false when it is unreadable or no longer the
- * object the walker saw (its check differs: freed, and the address reused). */
+ * object the walker saw: its check differs (freed, and the address reused), or one of its
+ * strings is not the one it held then (the code object freed, its strings too, and their
+ * memory reused before we read it), or it is dead now (what it held, its line table too, may
+ * be another object's by now: only a live code object keeps them). */
 static bool read_code(pid_t tgid, const struct py_layout *l, uint64_t addr, uint32_t check,
 		      struct code *c)
 {
 	const struct bm_pyconf *k = &l->conf;
-	uint8_t b[CODE_HDR_BYTES];
-	uint64_t fname, name, lt, lt_len = 0;
+	uint8_t b[CODE_HDR_BYTES], b2[CODE_HDR_BYTES];
+	uint64_t fname, name, lt, lt_len = 0, fname_ids[2], name_ids[2];
 	int32_t first;
 
 	if (k->co_filename + 8u > sizeof(b) || k->co_name + 8u > sizeof(b) ||
 	    l->co_linetable + 8u > sizeof(b) || k->co_firstlineno + 4u > sizeof(b) ||
-	    pyoffsets_read(tgid, addr, b, sizeof(b)))
+	    pyoffsets_read(tgid, addr, b, sizeof(b)) || !alive(b, l->code_type))
 		return false;
 	memcpy(&first, b + k->co_firstlineno, 4);
 	fname = at64(b, k->co_filename);
 	name = at64(b, k->co_name);
 	lt = at64(b, l->co_linetable);
-	if (bm_py_check((uint32_t)first, fname, name) != (check & ~BM_PY_ENTRY))
-		return false;
 	c->first = first;
-	c->function = read_str(tgid, l, name);
-	c->filename = read_str(tgid, l, fname);
+	c->function = read_str(tgid, k, name, name_ids);
+	c->filename = read_str(tgid, k, fname, fname_ids);
+	if (!c->function || !c->filename ||
+	    !check_matches(check, first, fname, name, fname_ids, name_ids))
+		return false;
 	if (lt && !pyoffsets_read(tgid, lt + l->bytes_size, &lt_len, 8) && lt_len &&
 	    lt_len <= LINETABLE_MAX) {
 		c->lt = malloc(lt_len);
 		if (c->lt && !pyoffsets_read(tgid, lt + l->bytes_data, c->lt, lt_len))
 			c->lt_len = lt_len;
 	}
-	return c->function && c->filename;
+	/* the target ran on while we read: what we read is what the code object held only if
+	 * it is alive still and holds the same objects (it kept them alive all along) */
+	return !pyoffsets_read(tgid, addr, b2, sizeof(b2)) && alive(b2, l->code_type) &&
+	       at64(b2, k->co_filename) == fname && at64(b2, k->co_name) == name &&
+	       at64(b2, l->co_linetable) == lt && !memcmp(b2 + k->co_firstlineno, &first, 4);
 }
 
 /* What @c keeps in memory, for the budget. */

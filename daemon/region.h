@@ -18,11 +18,25 @@ struct region_acct {
  * passes the new value, so every block born from now on carries an epoch >= @epoch. */
 void region_acct_start(struct region_acct *r, uint32_t epoch);
 
-/* A block of @size bytes was allocated while the region is open. */
-void region_acct_alloc(struct region_acct *r, uint64_t size);
+/* A block of @size bytes was allocated while the region is open. Inline: it runs for every
+ * event and every open region. */
+static inline void region_acct_alloc(struct region_acct *r, uint64_t size)
+{
+	r->allocations++;
+	r->total_bytes += size;
+	r->cur_bytes += size;
+	if (r->cur_bytes > r->peak_bytes)
+		r->peak_bytes = r->cur_bytes;
+}
 
 /* A block born at @epoch with @size bytes died. A block born before the region
  * started does not lower its count: what the region allocated is what it owns. */
-void region_acct_free(struct region_acct *r, uint32_t epoch, uint64_t size);
+static inline void region_acct_free(struct region_acct *r, uint32_t epoch, uint64_t size)
+{
+	if (epoch < r->start_epoch)
+		return;
+	/* cannot underflow: only blocks counted by region_acct_alloc reach here */
+	r->cur_bytes = r->cur_bytes >= size ? r->cur_bytes - size : 0;
+}
 
 #endif /* BM_REGION_H */

@@ -118,15 +118,17 @@ struct proc *session__find_proc(const struct session *s, pid_t tgid)
 	return NULL;
 }
 
-static void free_in_regions(struct session *s, uint32_t epoch, uint64_t size)
+static inline void free_in_regions(struct session *s, uint32_t epoch, uint64_t size)
 {
 	region_acct_free(&s->acct, epoch, size);
 	for (int i = 0; i < s->nr_open; i++)
 		region_acct_free(&s->open[i]->acct, epoch, size);
 }
 
-void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_t addr,
-		       uint64_t size)
+/* The accounting of one event, inline in both entry points (the batch loop runs it for
+ * every event of the hook's batches). */
+static inline void alloc_one(struct session *s, struct proc *p, uint16_t func, uint64_t addr,
+			     uint64_t size)
 {
 	struct live_block old;
 
@@ -143,7 +145,7 @@ void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_
 		region_acct_alloc(&s->open[i]->acct, size);
 }
 
-void session__on_free(struct session *s, struct proc *p, uint64_t addr)
+static inline void free_one(struct session *s, struct proc *p, uint64_t addr)
 {
 	struct live_block b;
 
@@ -153,6 +155,17 @@ void session__on_free(struct session *s, struct proc *p, uint64_t addr)
 		return;
 	}
 	free_in_regions(s, b.epoch, b.size);
+}
+
+void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_t addr,
+		       uint64_t size)
+{
+	alloc_one(s, p, func, addr, size);
+}
+
+void session__on_free(struct session *s, struct proc *p, uint64_t addr)
+{
+	free_one(s, p, addr);
 }
 
 static void unmap_piece(uint64_t bytes, uint32_t epoch, void *arg)
@@ -166,8 +179,8 @@ void session__on_munmap(struct session *s, struct proc *p, uint64_t addr, uint64
 	live_table__unmap(p->live, addr, len, unmap_piece, s);
 }
 
-/* An allocation of a profiled session without its stack: the map was full (-EEXIST on a
- * hash collision, -ENOMEM), or the session has none. Counted, so a profile says so. */
+/* An allocation of a profiled session without its stack: the store was full, or the session
+ * has none. Counted, so a profile says so. */
 static void count_lost_stack(struct session *s, const struct bm_event *e)
 {
 	if (e->kind != BM_EV_ALLOC || e->stack_id >= 0)
@@ -177,39 +190,64 @@ static void count_lost_stack(struct session *s, const struct bm_event *e)
 		s->open[i]->lost_stacks++;
 }
 
-void session__on_event(struct session *s, struct proc *p, const struct bm_event *e)
+/* A session with profiles keeps every event in the spool of each open region. */
+static void keep(struct session *s, struct proc *p, const struct bm_event *e)
 {
-	if (s->profile) {
-		struct spool_rec r = { .addr = e->addr,
-				       .size = e->size,
-				       .tid = e->tid,
-				       .stack_id = e->stack_id,
-				       .kind = e->kind,
-				       .func = e->func,
-				       .py_stack = pystacks__on_event(s->py, e) };
+	struct spool_rec r = { .addr = e->addr,
+			       .size = e->size,
+			       .tid = e->tid,
+			       .stack_id = e->stack_id,
+			       .kind = e->kind,
+			       .func = e->func,
+			       .py_stack = pystacks__on_event(s->py, e) };
 
-		count_lost_stack(s, e);
-
-		for (int i = 0; i < s->nr_open; i++) {
-			/* a full budget marks the spool truncated: the profile says so, results
-			 * stay */
-			if (s->open[i]->spool)
-				spool__append(s->open[i]->spool, &r);
-		}
-		blockstacks_note(&p->stacks, e); /* what `top` groups live bytes by */
+	count_lost_stack(s, e);
+	for (int i = 0; i < s->nr_open; i++) {
+		/* a full budget marks the spool truncated: the profile says so, results stay */
+		if (s->open[i]->spool)
+			spool__append(s->open[i]->spool, &r);
 	}
+	blockstacks_note(&p->stacks, e); /* what `top` groups live bytes by */
+}
+
+static inline void account(struct session *s, struct proc *p, const struct bm_event *e)
+{
 	switch (e->kind) {
 	case BM_EV_ALLOC:
-		session__on_alloc(s, p, e->func, e->addr, e->size);
+		alloc_one(s, p, e->func, e->addr, e->size);
 		break;
 	case BM_EV_FREE:
-		session__on_free(s, p, e->addr);
+		free_one(s, p, e->addr);
 		break;
 	case BM_EV_MUNMAP:
 		session__on_munmap(s, p, e->addr, e->size);
 		break;
 	default:
 		break;
+	}
+}
+
+void session__on_event(struct session *s, struct proc *p, const struct bm_event *e)
+{
+	if (s->profile)
+		keep(s, p, e);
+	account(s, p, e);
+}
+
+/* How many events ahead session__on_events() fetches the live table's slot: enough to hide a
+ * memory round trip behind the accounting of the events in between. */
+#define PREFETCH_AHEAD 8
+
+void session__on_events(struct session *s, struct proc *p, const struct bm_event *ev, size_t n)
+{
+	for (size_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		live_table__prefetch(p->live, ev[i].addr);
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			live_table__prefetch(p->live, ev[i + PREFETCH_AHEAD].addr);
+		if (s->profile)
+			keep(s, p, &ev[i]);
+		account(s, p, &ev[i]);
 	}
 }
 

@@ -121,6 +121,9 @@ struct proc *session__find_proc(const struct session *s, pid_t tgid);
 /* One event of process @p (of @s): kept in the spool of every open region when the session
  * keeps profiles, then accounted (below). The one entry point of the event sources. */
 void session__on_event(struct session *s, struct proc *p, const struct bm_event *e);
+/* @n events of @p in order, as @n calls of session__on_event; the live table's slots are
+ * fetched a few events ahead. */
+void session__on_events(struct session *s, struct proc *p, const struct bm_event *ev, size_t n);
 
 /* The event stream, applied to the process's live table and every open region. */
 void session__on_alloc(struct session *s, struct proc *p, uint16_t func, uint64_t addr,

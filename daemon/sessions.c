@@ -244,6 +244,19 @@ void sessions__on_event(void *arg, const struct bm_event *e)
 	session__on_event(p->s, p, e);
 }
 
+void sessions__on_events(void *arg, uint32_t tgid, const struct bm_event *ev, size_t n)
+{
+	struct sessions *t = arg;
+	struct proc *p = find_proc(t, (pid_t)tgid);
+
+	if (!p) {
+		t->orphan_events += n;
+		return;
+	}
+	if (!p->is_client)
+		session__on_events(p->s, p, ev, n);
+}
+
 json_t *sessions__status(const struct sessions *t, uid_t uid,
 			 uint64_t (*lost_of)(void *arg, const struct session *s), void *arg)
 {

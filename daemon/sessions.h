@@ -46,6 +46,8 @@ void sessions__remove_proc(struct sessions *t, struct proc *p);
  * process's session (session__on_event); an event of a process no session knows (gone
  * already) is only counted. */
 void sessions__on_event(void *arg, const struct bm_event *e);
+/* Its batch form (source.h's source_batch_fn): the process is found once per run. */
+void sessions__on_events(void *arg, uint32_t tgid, const struct bm_event *ev, size_t n);
 
 /* The "sessions" list of the status document: the sessions of @uid (all when 0), each with
  * the events lost by its processes as @lost_of(@arg, session) counts them. New reference. */

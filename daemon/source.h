@@ -6,10 +6,11 @@
  *
  * Contract:
  * - A source is made by its own constructor, which takes the sink: one function
- *   on_event(arg, event) called once per event, synchronously, from inside consume() or
- *   drain() (never from another thread, never after free()). The event is valid only during
- *   the call; the sink copies what it keeps. Records that do not decode to a whole struct
- *   bm_event are never delivered: the source counts them in lost_total().
+ *   on_event(arg, event) called once per event, or its batch form on_events(arg, tgid,
+ *   events, n) called once per run of one process's events, synchronously, from inside
+ *   consume() or drain() (never from another thread, never after free()). The events are
+ *   valid only during the call; the sink copies what it keeps. Records that do not decode to a
+ * whole struct bm_event are never delivered: the source counts them in lost_total().
  * - Events of one process are delivered in the order that process produced them. Events of
  *   different sources may interleave in any order.
  * - The collector calls the operations through one function pointer per batch, never per
@@ -18,11 +19,17 @@
 #ifndef BM_SOURCE_H
 #define BM_SOURCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "benchmem.h"
 
 typedef void source_event_fn(void *arg, const struct bm_event *e);
+/* The same sink, a run at a time: @n events of process @tgid, in that process's order, as
+ * @n calls of source_event_fn would deliver them. A source whose events come in batches (the
+ * hook's) calls this once per batch: the sink finds the process once and can fetch its
+ * table ahead of the events. */
+typedef void source_batch_fn(void *arg, uint32_t tgid, const struct bm_event *ev, size_t n);
 
 struct event_source;
 

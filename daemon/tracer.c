@@ -229,7 +229,7 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 	};
 	tr->linger_fd = loop__add_timer(l, 0, on_linger, tr); /* disarmed until a stop */
 	/* after the ring buffer: a drain then sees the per-call events before the batches */
-	tr->hook = hook_source__new(p, sessions__on_event, t);
+	tr->hook = hook_source__new(p, sessions__on_events, t);
 	e = tr->hook ? sources__add(src, hook_source__src(tr->hook)) : -errno;
 	if (e) { /* the sources own it even on failure */
 		free(tr);

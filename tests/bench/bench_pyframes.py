@@ -26,11 +26,13 @@ def traces(prog, pid):
 
 
 def bpf_return_probe_ns(h, argv, env, allocs):
-    """ns per run of the return probe (where stacks are taken) of one profiled run of @argv,
+    """ns per run of the program that takes stacks (the return probe, or the hook library's
+    site probe in a process that loaded it) of one profiled run of @argv,
     from the kernel's BPF run-time statistics (CPU time inside the program only, so the load
     of a shared machine does not inflate it); None where they cannot be had."""
     def progs():
-        return [q for q in bpftool("prog", "show") or [] if q.get("name") == "alloc_exit_multi"]
+        return [q for q in bpftool("prog", "show") or []
+                if q.get("name") in ("alloc_exit_multi", "hook_site")]
 
     if not shutil.which("bpftool") or os.geteuid():
         return None
@@ -47,7 +49,8 @@ def bpf_return_probe_ns(h, argv, env, allocs):
             p.stdout.readline()  # the bench line: the loop is over, the process holds
             with open(f"/proc/{p.pid}/task/{p.pid}/children", encoding="ascii") as f:
                 child = int(f.read().split()[0])
-            mine = [q for q in progs() if q["id"] not in before and traces(q, child)]
+            mine = [q for q in progs() if q["id"] not in before and traces(q, child) and
+                    q.get("run_cnt", 0) >= allocs]
         except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
             mine = []
         finally:

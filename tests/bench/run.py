@@ -22,7 +22,9 @@ import tempfile
 import time
 
 import bench_pyframes
+import bench_pyjson
 import bench_scope
+import bench_threads
 from ratios import section_ratios, section_targets13
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -282,27 +284,6 @@ def section_workloads(args, native, wls):
     return traced
 
 
-def section_memray(args, native):
-    """memray run --trace-python-allocators on the JSON workload (its own exactness mode, the
-    peer of --python-malloc), from the project's venv. {workload: (runs, native runs)}."""
-    exe = args.memray
-    if not os.access(exe, os.X_OK):
-        print_skip("pyjson", "memray", f"{os.path.relpath(exe, ROOT)} missing (make venv)")
-        return {}
-    out = {}
-    with tempfile.TemporaryDirectory(prefix="benchmem-memray-") as tmp:
-        argv = [PY, os.path.join(HERE, "pyjson.py"), str(args.json_iters)]
-        try:
-            res = [run_once([exe, "run", "--trace-python-allocators", "-q", "-f", "-o",
-                             os.path.join(tmp, f"m{i}.bin")] + argv[1:])
-                   for i in range(args.peer_runs)]
-            out["pyjson"] = (res, native["pyjson"])
-            print_row("pyjson", "memray -tpa", res, native["pyjson"], "event")
-        except Skip as e:
-            print_skip("pyjson", "memray", e)
-    return out
-
-
 def section_peers(args, native, wls, traced):
     print(f"\n== peers (medians of {args.peer_runs}; same workloads)")
     with tempfile.TemporaryDirectory(prefix="benchmem-peers-") as tmp:
@@ -435,8 +416,8 @@ def section_probecost(args):
 
 def section_evrate(args, traced_churn):
     """The daemon's accounting alone (tests/bench/evrate: no kernel), then end to end."""
-    print("\n== daemon event rate (tests/bench/evrate: session__on_alloc/on_free, live table "
-          "+ 2 open regions, synthetic events, one core)", flush=True)
+    print("\n== daemon event rate (tests/bench/evrate: session__on_events in the hook's batches, "
+          "live table + 2 open regions, synthetic events, one core)", flush=True)
     exe = os.path.join(BENCH, "evrate")
     fields = None
     try:
@@ -516,6 +497,21 @@ def section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns):
         row("added time per traced fork", f"{fork_ns / 1e6:+.2f} ms", "(report)", None)
 
 
+# --only: sections that run without the workloads, and workload groups (the workloads
+# section, the peers and the ratios for those workloads only).
+SECTIONS_ALONE = {
+    "pyjson": lambda a: section_ratios({}, {}, {},
+                                       bench_pyjson.section(a, sys.modules[__name__])),
+    "probecost": section_probecost,
+    "untraced": section_untraced,
+    "pyframes": lambda a: bench_pyframes.section(a, sys.modules[__name__]),
+    "evrate": lambda a: section_evrate(a, None),
+    "threads": lambda a: bench_threads.section(a, sys.modules[__name__]),
+}
+ONLY_WORKLOADS = {"churn": ("churn", "liveset"), "forks": ("forker", "threader"),
+                  "python": ("pypass", "pyjson", "pyjson-m", "numpy")}
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=5)
@@ -539,6 +535,10 @@ def parse_args():
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-probecost", action="store_true")
     ap.add_argument("--run", default=RUN, help="the benchmem-run binary to measure")
+    ap.add_argument("--only", choices=sorted({*SECTIONS_ALONE, *ONLY_WORKLOADS}),
+                    help="run one section alone: pyjson (ours vs memray, alternating), a "
+                    "workload group (churn, python: native, both probes, peers) or one of the "
+                    "sections that need no workloads")
     return ap.parse_args()
 
 
@@ -552,27 +552,39 @@ def main():
     wls = workloads(args)
     if not any(w["name"] == "numpy" for w in wls):
         print("# numpy workload skipped: python3-numpy is not installed (make deps)")
+    only = args.only
+    if only in SECTIONS_ALONE:
+        SECTIONS_ALONE[only](args)
+        return 0
     native = {}
     for w in wls:
+        if only and w["name"] not in ONLY_WORKLOADS.get(only, (w["name"],)):
+            continue
         try:
             native[w["name"]] = series(w["argv"], args.runs, env_with(w["env"]))
         except Skip as e:
             print(f"cannot run the workload {w['name']}: {e} (make all $(BENCHES) first)")
             return 1
-    if not args.no_probecost:
+    wls = [w for w in wls if w["name"] in native]
+    if not only and not args.no_probecost:
         section_probecost(args)
     modes = section_workloads(args, native, wls)
     traced = modes["hook"]
     peer_res = section_peers(args, native, wls, traced) if not args.no_peers else {}
-    memray = section_memray(args, native) if not args.no_peers else {}
+    memray = (bench_pyjson.section(args, sys.modules[__name__])
+              if not args.no_peers and "pyjson" in native else {})
+    if only:
+        section_ratios(native, modes, peer_res, memray)
+        return 0
     untraced = section_untraced(args)
     fork_ns = section_forks(args, traced.get("forker"), native["forker"])
     bench_pyframes.section(args, sys.modules[__name__])
     bench_scope.section(args, sys.modules[__name__])
+    threads = bench_threads.section(args, sys.modules[__name__])
     evrate, e2e = section_evrate(args, traced.get("churn"))
     section_targets(native, traced, peer_res, evrate, e2e, untraced, fork_ns)
     section_ratios(native, modes, peer_res, memray)
-    section_targets13(native, modes, peer_res, memray)
+    section_targets13(native, modes, peer_res, memray, threads)
     return 0
 
 

@@ -42,14 +42,15 @@ def marks():
     return out
 
 
-def profile_run(tmp_path, python, script, extra=(), env=None):
-    """Runs @script under benchmem-run --profile all; returns (headline, meta, .bin path)."""
+def profile_run(tmp_path, python, script, extra=(), env=None, args=()):
+    """Runs @script (with @args) under benchmem-run --profile all; returns (headline, meta,
+    .bin path)."""
     prof, out = tmp_path / "prof", tmp_path / "out.json"
     e = dict(os.environ, BENCHMEM_SOCKET=str(tmp_path / "none.sock"), PYTHONPATH=str(PYCLIENT),
              **(env or {}))
     e.pop("PYTEST_ADDOPTS", None)
     p = subprocess.run([RUN, "--profile", "all", "--profile-dir", str(prof), "--json", str(out),
-                        *extra, "--", python, str(script)],
+                        *extra, "--", python, str(script), *args],
                        capture_output=True, text=True, env=e, timeout=300)
     assert p.returncode == 0, p.stderr
     bench = json.loads(out.read_text())["benchmarks"]
@@ -277,6 +278,36 @@ def test_a_reused_code_address_never_names_another_function(tmp_path):
     assert all(v >= 3000 + i for i, v in named.items())  # its own bytearray at least
     unnamed = int(m.group(1) or 0)
     assert len(named) + unnamed >= 300
+
+
+@pytest.mark.parametrize("python,note", [pytest.param(p, n, id=i) for i, p, n in INTERPRETERS])
+def test_freed_and_reused_name_strings_never_name_a_frame(tmp_path, python, note):
+    """1000 code objects whose file name and name strings die with them, their memory taken
+    by the next ones' strings of the same length before the daemon reads them: every frame
+    named has its own function's file and line (the walker's check covers the strings, and a
+    code object dead when read is not named); those kept alive are all named."""
+    require_tracing()
+    if not os.access(python, os.X_OK):
+        pytest.skip(f"{python} is not on this machine")
+    gens = 1000
+    _, meta, binfile = profile_run(tmp_path, python,
+                                   ROOT / "tests/workloads/py/pyframes_strreuse.py",
+                                   args=[str(gens)])
+    assert re.match(re.escape(note) + r"\.\d+: Python frames captured", meta["python_frames"])
+    named, wrong = set(), []
+    for n in flamegraph_nodes(binfile):
+        f = re.fullmatch(r"f(\d{5})", n["function"])
+        if f:
+            k = int(f.group(1))
+            ok = (n["file"], n["line"]) == (f"strreuse/g{k:05d}.py", k % 9 + 2 + k % 5)
+            if ok:
+                named.add(k)
+            else:
+                wrong.append(n)
+        elif n["file"].startswith("strreuse/"):
+            wrong.append(n)
+    assert not wrong, wrong[:5]
+    assert set(range(0, gens, 4)) <= named  # alive when read: every one
 
 
 def test_a_native_process_has_no_python_note(tmp_path):

@@ -2,6 +2,7 @@
 /* tests/unit/test_pyframes.c — Python frames in a .bin (lib/memray/pyframes.c) read back by
  * our reader, and CPython's line tables (daemon/pystacks.c) against real code objects. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -138,15 +139,18 @@ static void test_line_tables_of_3_11_and_3_10(void)
 
 /* A layout of our own, no CPython's: the naming takes every offset from the layout. */
 static const struct py_layout LAY = {
-	.conf = { .co_firstlineno = 8, .co_filename = 16, .co_name = 24 },
+	.conf = { .co_firstlineno = 44, /* not at 8: ob_type */
+		  .co_filename = 16,
+		  .co_name = 24,
+		  .str_length = 16,
+		  .str_hash = 28,
+		  .str_state = 4,
+		  .str_ascii = 40,
+		  .str_compact = 56 },
 	.version = 0x030B07F0, /* picks the 3.11 line table decoder */
 	.co_linetable = 32,
 	.bytes_size = 8,
 	.bytes_data = 16,
-	.str_length = 8,
-	.str_state = 4,
-	.str_ascii = 24,
-	.str_compact = 40,
 };
 
 struct fake_str {
@@ -159,10 +163,39 @@ static void make_str(struct fake_str *s, const void *data, int64_t len, unsigned
 {
 	uint32_t state = kind << 2 | 1u << 5 | (ascii ? 1u << 6 : 0);
 
+	uint64_t type = 0x5eed, nohash = BM_PY_STR_NOHASH;
+
 	memset(s, 0, sizeof(*s));
-	memcpy(s->b + LAY.str_length, &len, 8);
-	memcpy(s->b + LAY.str_state, &state, 4);
-	memcpy(s->b + (ascii ? LAY.str_ascii : LAY.str_compact), data, (size_t)len * kind);
+	memcpy(s->b + BM_PY_OB_TYPE, &type, 8);
+	memcpy(s->b + LAY.conf.str_length, &len, 8);
+	memcpy(s->b + LAY.conf.str_hash, &nohash, 8);
+	memcpy(s->b + LAY.conf.str_state, &state, 4);
+	memcpy(s->b + (ascii ? LAY.conf.str_ascii : LAY.conf.str_compact), data,
+	       (size_t)len * kind);
+}
+
+/* What the walker takes of @s: by its hash if it has one, else by its last bytes. */
+static uint64_t str_id(const struct fake_str *s)
+{
+	uint8_t tail[BM_PY_STR_TAIL] = { 0 };
+	uint64_t type, len, hash, n, from;
+	uint32_t state;
+
+	memcpy(&type, s->b + BM_PY_OB_TYPE, 8);
+	memcpy(&len, s->b + LAY.conf.str_length, 8);
+	memcpy(&hash, s->b + LAY.conf.str_hash, 8);
+	memcpy(&state, s->b + LAY.conf.str_state, 4);
+	n = len * ((state >> 2) & 7);
+	from = n < BM_PY_STR_TAIL ? 0 : n - BM_PY_STR_TAIL;
+	memcpy(tail, s->b + ((state & 0x40) ? LAY.conf.str_ascii : LAY.conf.str_compact) + from,
+	       n - from);
+	return bm_py_str_id(type, len, state, hash, tail);
+}
+
+static uint32_t check_of(int32_t first, const struct fake_str *file, const struct fake_str *name)
+{
+	return bm_py_check((uint32_t)first, (uintptr_t)file, (uintptr_t)name, str_id(file),
+			   str_id(name));
 }
 
 struct fake_code {
@@ -172,9 +205,10 @@ struct fake_code {
 static void make_code(struct fake_code *c, int32_t first, const void *file, const void *name,
 		      const void *lt)
 {
-	uint64_t f = (uintptr_t)file, n = (uintptr_t)name, l = (uintptr_t)lt;
+	uint64_t f = (uintptr_t)file, n = (uintptr_t)name, l = (uintptr_t)lt, refcnt = 1;
 
 	memset(c, 0, sizeof(*c));
+	memcpy(c->b, &refcnt, 8); /* a live object */
 	memcpy(c->b + LAY.conf.co_firstlineno, &first, 4);
 	memcpy(c->b + LAY.conf.co_filename, &f, 8);
 	memcpy(c->b + LAY.conf.co_name, &n, 8);
@@ -216,12 +250,9 @@ static void test_naming_reads_the_target_and_refuses_reused_addresses(void)
 	make_code(&b, 20, &file, &wide, NULL);
 	/* key 1: a (at unit 2: line 13) called from b (entry, outermost) */
 	fake_stacks[0] = (struct bm_pystack){ .depth = 2 };
-	fake_stacks[0].f[0] =
-		(struct bm_pyframe){ (uintptr_t)&a, 2,
-				     bm_py_check(10, (uintptr_t)&file, (uintptr_t)&name) };
-	fake_stacks[0].f[1] = (struct bm_pyframe){
-		(uintptr_t)&b, 0, bm_py_check(20, (uintptr_t)&file, (uintptr_t)&wide) | BM_PY_ENTRY
-	};
+	fake_stacks[0].f[0] = (struct bm_pyframe){ (uintptr_t)&a, 2, check_of(10, &file, &name) };
+	fake_stacks[0].f[1] =
+		(struct bm_pyframe){ (uintptr_t)&b, 0, check_of(20, &file, &wide) | BM_PY_ENTRY };
 	CHECK(ps && !pystacks__assume(ps, (pid_t)getpid(), &LAY));
 	e.py_stack = 1;
 	idx = pystacks__on_event(ps, &e);
@@ -241,9 +272,7 @@ static void test_naming_reads_the_target_and_refuses_reused_addresses(void)
 	/* key 2: the walker saw a code object at &a named "Other" (a freed and reused address):
 	 * what is there now is not that object, so the frame is not named at all */
 	fake_stacks[1] = (struct bm_pystack){ .depth = 1 };
-	fake_stacks[1].f[0] =
-		(struct bm_pyframe){ (uintptr_t)&a, 0,
-				     bm_py_check(10, (uintptr_t)&file, (uintptr_t)&other) };
+	fake_stacks[1].f[0] = (struct bm_pyframe){ (uintptr_t)&a, 0, check_of(10, &file, &other) };
 	e.py_stack = 2;
 	CHECK_U64(pystacks__on_event(ps, &e), 0);
 	CHECK_U64(pystacks__nr_unnamed(ps), 1);
@@ -262,10 +291,111 @@ static void test_naming_reads_the_target_and_refuses_reused_addresses(void)
 	pystacks__free(ps);
 }
 
+/* Names @key of a new pystacks with one frame: code @c seen with @check. The stack index, 0:
+ * refused. */
+static uint32_t name_one(const struct py_layout *lay, const struct fake_code *c, uint32_t check,
+			 char *function, size_t len)
+{
+	struct pystacks_ops ops = { .lookup = fake_lookup };
+	struct pystacks *ps = pystacks__new(&ops);
+	struct bm_event e = { .tgid = (uint32_t)getpid(), .kind = BM_EV_ALLOC, .py_stack = 1 };
+	const struct pystack *st;
+	uint32_t idx = 0;
+
+	fake_stacks[0] = (struct bm_pystack){ .depth = 1 };
+	fake_stacks[0].f[0] = (struct bm_pyframe){ (uintptr_t)c, 0, check };
+	function[0] = '\0';
+	if (ps && !pystacks__assume(ps, (pid_t)getpid(), lay))
+		idx = pystacks__on_event(ps, &e);
+	st = pystacks__get(ps, idx);
+	if (st && st->n == 1)
+		snprintf(function, len, "%s@%s", st->f[0].function, st->f[0].filename);
+	pystacks__free(ps);
+	return idx;
+}
+
+static void set_hash(struct fake_str *s, uint64_t hash)
+{
+	memcpy(s->b + LAY.conf.str_hash, &hash, 8);
+}
+
+static void test_naming_refuses_freed_strings_and_dead_code(void)
+{
+	static const char long1[] =
+		"/a/long/path/of/which/the/tail/does/not/cover/all/but/the/end/gen00001/mod.py";
+	static const char longa[] =
+		"/a/long/path/of/which/the/tail/does/not/cover/all/but/the/end/gen00001/moa.py";
+	static const uint16_t wide[] = { 'g', 'e', 'n', '0', '0', '0', '0', '1', '.', 'p', 'y' };
+	struct fake_str file, name;
+	struct fake_code a;
+	struct py_layout typed = LAY;
+	uint32_t check;
+	uint64_t type = 0xc0de;
+	char got[256];
+
+	make_str(&file, "gen00001.py", 11, 1, true);
+	make_str(&name, "f00001", 6, 1, true);
+	make_code(&a, 10, &file, &name, NULL);
+	check = check_of(10, &file, &name); /* neither str hashed when the walker saw them */
+
+	/* the file name freed, its memory another name's of the same length: not named */
+	make_str(&file, "gen00002.py", 11, 1, true);
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	make_str(&file, "Gen00001.py", 11, 1, true); /* the first byte too */
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	make_str(&file, wide, 11, 2, false); /* the same text, another kind */
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	/* the same str, hashed since: named */
+	make_str(&file, "gen00001.py", 11, 1, true);
+	set_hash(&file, 0x1234);
+	CHECK(name_one(&LAY, &a, check, got, sizeof(got)) != 0);
+	CHECK_STR(got, "f00001@gen00001.py");
+
+	/* a str hashed when seen, another there now (not hashed yet, or by its own hash) */
+	check = check_of(10, &file, &name);
+	make_str(&file, "gen00003.py", 11, 1, true);
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	set_hash(&file, 0x5678);
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	set_hash(&file, 0x1234); /* the same hash: the same text (Python's hash of it) */
+	CHECK(name_one(&LAY, &a, check, got, sizeof(got)) != 0);
+
+	/* the name freed and reused likewise */
+	make_str(&file, "gen00001.py", 11, 1, true);
+	check = check_of(10, &file, &name);
+	make_str(&name, "f00002", 6, 1, true);
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	make_str(&name, "f00001", 6, 1, true);
+	CHECK(name_one(&LAY, &a, check, got, sizeof(got)) != 0);
+
+	/* a long name: its last BM_PY_STR_TAIL bytes tell */
+	CHECK(sizeof(long1) - 1 > BM_PY_STR_TAIL);
+	make_str(&file, long1, sizeof(long1) - 1, 1, true);
+	check = check_of(10, &file, &name);
+	make_str(&file, longa, sizeof(longa) - 1, 1, true);
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	make_str(&file, long1, sizeof(long1) - 1, 1, true);
+	CHECK(name_one(&LAY, &a, check, got, sizeof(got)) != 0);
+
+	/* a dead code object (its strings may be gone): not named, whatever it still holds */
+	memset(a.b, 0, 8);
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	memcpy(a.b, &(uint64_t){ 0x7f0012345678ull }, 8); /* a free-list pointer */
+	CHECK_U64(name_one(&LAY, &a, check, got, sizeof(got)), 0);
+	memcpy(a.b, &(uint64_t){ 3 }, 8);
+	CHECK(name_one(&LAY, &a, check, got, sizeof(got)) != 0);
+	/* with PyCode_Type known: the type must be it */
+	typed.code_type = type;
+	CHECK_U64(name_one(&typed, &a, check, got, sizeof(got)), 0);
+	memcpy(a.b + BM_PY_OB_TYPE, &type, 8);
+	CHECK(name_one(&typed, &a, check, got, sizeof(got)) != 0);
+}
+
 int main(void)
 {
 	TEST(test_stacks_round_trip_per_thread_with_shared_prefixes);
 	TEST(test_line_tables_of_3_11_and_3_10);
 	TEST(test_naming_reads_the_target_and_refuses_reused_addresses);
+	TEST(test_naming_refuses_freed_strings_and_dead_code);
 	return tap_done();
 }

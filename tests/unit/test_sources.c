@@ -7,6 +7,7 @@
 
 #include "tap.h"
 #include "benchmem.h"
+#include "allocators.h"
 #include "sessions.h"
 #include "sources.h"
 #include "spool.h"
@@ -199,9 +200,80 @@ static void readable_fd_is_consumed(void)
 	loop__free(l);
 }
 
+/* The batch sink gives what the per-event sink gives: the same peaks, totals, counts, live
+ * blocks and unmatched frees, for a stream that grows the live table past its first size
+ * (fetches ahead across a resize), frees blocks born before a region and after it, and
+ * unmaps; runs of an unknown process change nothing. */
+static void batches_account_as_single_events(void)
+{
+	enum { N = 6000 };
+	struct bm_config c = cfg();
+	struct sessions *t[2] = { sessions__new(&c, "/tmp"), sessions__new(&c, "/tmp") };
+	struct bm_event *e = calloc(N, sizeof(*e)), stray = ev(99, BM_EV_ALLOC, 0x10, 8);
+	struct session *s[2];
+	struct proc *p[2];
+	struct region *outer[2], *inner[2];
+	uint64_t x = 12345, live[N], nlive = 0;
+
+	for (int i = 0; i < N; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (i == N / 2) { /* a mapping, and part of it unmapped */
+			e[i] = ev(42, BM_EV_ALLOC, 0x7f0000000000ULL, 1 << 20);
+			e[i].func = BM_FN_MMAP;
+		} else if (i == N / 2 + 1) {
+			e[i] = ev(42, BM_EV_MUNMAP, 0x7f0000000000ULL, 4096);
+		} else if (i % 97 == 0) { /* a free of a block never seen */
+			e[i] = ev(42, BM_EV_FREE, 0x900000000ULL + (uint64_t)i * 16, 0);
+		} else if (nlive && (x >> 33) % 100 < 40) {
+			uint64_t k = (x >> 13) % nlive;
+
+			e[i] = ev(42, BM_EV_FREE, live[k], 0);
+			live[k] = live[--nlive];
+		} else {
+			live[nlive] = 0x100000000ULL + (uint64_t)i * 48;
+			e[i] = ev(42, BM_EV_ALLOC, live[nlive++], 1 + (x >> 40) % 500);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		s[k] = sessions__add(t[k], 42, 1000, "cmd", NULL, 0);
+		p[k] = session__add_proc(s[k], 42);
+		outer[k] = session__start(s[k], "outer", 0, NULL, NULL, 1, 0);
+	}
+	for (int i = 0; i < N / 3; i++)
+		sessions__on_event(t[0], &e[i]);
+	sessions__on_events(t[1], 42, e, N / 3);
+	for (int k = 0; k < 2; k++) /* a region opened between two runs */
+		inner[k] = session__start(s[k], "inner", 0, NULL, NULL, 2, 0);
+	for (int i = N / 3; i < N; i++)
+		sessions__on_event(t[0], &e[i]);
+	for (int i = N / 3; i < N; i += 256)
+		sessions__on_events(t[1], 42, &e[i], (size_t)(N - i < 256 ? N - i : 256));
+	sessions__on_events(t[1], 99, &stray, 1);
+	CHECK(live_table__count(p[1]->live) > 1024);
+	CHECK_U64(live_table__count(p[1]->live), live_table__count(p[0]->live));
+	CHECK_U64(s[1]->events, s[0]->events);
+	CHECK_U64(s[1]->events, N);
+	CHECK_U64(s[1]->unmatched_frees, s[0]->unmatched_frees);
+	CHECK(s[1]->unmatched_frees >= N / 97 - 1);
+	CHECK_U64(outer[1]->acct.peak_bytes, outer[0]->acct.peak_bytes);
+	CHECK_U64(outer[1]->acct.cur_bytes, outer[0]->acct.cur_bytes);
+	CHECK_U64(outer[1]->acct.total_bytes, outer[0]->acct.total_bytes);
+	CHECK_U64(outer[1]->acct.allocations, outer[0]->acct.allocations);
+	CHECK_U64(inner[1]->acct.peak_bytes, inner[0]->acct.peak_bytes);
+	CHECK_U64(inner[1]->acct.cur_bytes, inner[0]->acct.cur_bytes);
+	CHECK_U64(inner[1]->acct.total_bytes, inner[0]->acct.total_bytes);
+	CHECK(inner[1]->acct.peak_bytes > (1 << 20) &&
+	      inner[1]->acct.peak_bytes < outer[1]->acct.peak_bytes);
+	CHECK_U64(s[1]->acct.cur_bytes, s[0]->acct.cur_bytes);
+	free(e);
+	sessions__free(t[0]);
+	sessions__free(t[1]);
+}
+
 int main(void)
 {
 	TEST(two_sources_feed_one_region);
+	TEST(batches_account_as_single_events);
 	TEST(losses_sum_and_cap);
 	TEST(readable_fd_is_consumed);
 	return tap_done();
