@@ -45,7 +45,7 @@ DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tr
 	  fdreserve profiling
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect inspect_top report report_data report_svg \
-	  compare_model compare_render ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
+	  compare_model compare_render gate_json ctl_compare ctl_report ctl_region ctl_export ctl_sessions \
 	  ctl_top top_view
 RUN    := benchmem-run launch conn table embedded
 

@@ -58,6 +58,8 @@ struct opts {
 	const char *csv_path;
 	struct gate_opts gate; /* --fail-on rules and --max-* ceilings */
 	bool color;
+	bool json;  /* gate --json: the verdict as JSON (client/gate_json.h) */
+	bool check; /* gate --check: parse the rules and ceilings, read no run */
 };
 
 /* Sources x rows x columns of one comparison. */

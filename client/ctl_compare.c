@@ -14,6 +14,7 @@
 
 #include "cli_err.h"
 #include "compare_model.h"
+#include "gate_json.h"
 #include "jsonutil.h"
 #include "units.h"
 #include "ctl.h"
@@ -158,7 +159,9 @@ enum {
 	OPT_FAIL_ON,
 	OPT_MAX_PEAK,
 	OPT_MAX_ALLOCATED,
-	OPT_MAX_ALLOCATIONS
+	OPT_MAX_ALLOCATIONS,
+	OPT_JSON, /* gate only from here on, with the ceilings */
+	OPT_CHECK
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +176,8 @@ static const struct option long_opts[] = {
 	{ "max-peak", required_argument, NULL, OPT_MAX_PEAK },
 	{ "max-allocated", required_argument, NULL, OPT_MAX_ALLOCATED },
 	{ "max-allocations", required_argument, NULL, OPT_MAX_ALLOCATIONS },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -210,6 +215,12 @@ static int parse_one(struct opts *o, int c, const char *arg)
 		return add_ceiling(o, CMP_ALLOCATED, arg);
 	case OPT_MAX_ALLOCATIONS:
 		return add_ceiling(o, CMP_ALLOCATIONS, arg);
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_CHECK:
+		o->check = true;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -224,7 +235,10 @@ static const char compare_usage[] =
 	"RUN is a pytest-benchmark JSON file or a storage directory (.benchmarks/<machine>/).\n";
 static const char gate_usage[] =
 	"usage: benchmemctl gate BASELINE RUN [--fail-on FIELD:THRESHOLD]... [--max-peak SIZE]\n"
-	"         [--max-allocated SIZE] [--max-allocations N]\n";
+	"         [--max-allocated SIZE] [--max-allocations N] [--json]\n"
+	"       benchmemctl gate --check [--fail-on FIELD:THRESHOLD]... [--max-* LIMIT]...\n"
+	"--json prints the verdict as JSON (with no rule: the matched ids and their headlines);\n"
+	"--check only parses the rules (exit 0 or 2); with --json it prints what they parsed to.\n";
 
 /* Returns the index of the first positional argument, or -1 after printing why. */
 static int parse_opts(struct opts *o, int argc, char **argv, bool gate)
@@ -453,15 +467,36 @@ static struct run *load_latest(struct opts *o, const char *path)
 	return run;
 }
 
+/* The verdict of @o over two loaded runs: lines (report_gate) or --json. */
+static int judge(const struct opts *o, const struct run *base, const struct run *cur)
+{
+	/* labels name the runs; equal file names fall back to paths */
+	bool same = !strcmp(base->label, cur->label);
+	const char *a = same ? base->path : base->label, *b = same ? cur->path : cur->label;
+	struct gate_pair *pairs = NULL;
+	struct gate_hit *hits = NULL;
+	size_t nr = 0, n = 0;
+	char err[512];
+	int ret;
+
+	if (gate_match(base, cur, &pairs, &nr))
+		return cli_err(o->prog, 2, "out of memory");
+	ret = gate_eval_pairs(&o->gate, pairs, nr, cur, a, b, &hits, &n, err, sizeof(err));
+	if (!ret && o->json) {
+		ret = gate_json_print(stdout, &o->gate, a, b, pairs, nr, hits, n);
+		free(hits);
+		free(pairs);
+		return ret ? cli_err(o->prog, 2, "%s", strerror(-ret)) : n ? 1 : 0;
+	}
+	free(pairs);
+	return report_gate(o, ret, hits, n, a, b, err);
+}
+
 int ctl_gate(int argc, char **argv)
 {
 	struct run *base = NULL, *cur = NULL;
-	struct gate_hit *hits = NULL;
-	const char *a, *b;
 	struct opts o;
 	int first, ret = 2;
-	char err[512];
-	size_t n = 0;
 
 	opts_init(&o, "gate");
 	first = parse_opts(&o, argc, argv, true);
@@ -469,22 +504,26 @@ int ctl_gate(int argc, char **argv)
 		ret = 0;
 	if (first < 0)
 		goto out;
-	if (argc - first != 2) {
-		cli_err(o.prog, 0, "expected BASELINE and RUN, got %d path(s)", argc - first);
+	if (argc - first != (o.check ? 0 : 2)) {
+		cli_err(o.prog, 0,
+			o.check ? "--check reads no run, got %d path(s)"
+				: "expected BASELINE and RUN, got %d path(s)",
+			argc - first);
 		goto out;
 	}
-	if (!gate_has_checks(&o.gate)) {
+	/* --json alone is the matching and the headlines (what a front end shows), no verdict */
+	if (!gate_has_checks(&o.gate) && (o.check || !o.json)) {
 		cli_err(o.prog, 0,
 			"nothing to check: give --fail-on FIELD:THRESHOLD or a --max-* ceiling");
 		goto out;
 	}
-	if (!(base = load_latest(&o, argv[first])) || !(cur = load_latest(&o, argv[first + 1])))
+	if (o.check) {
+		/* the rules parsed; --json: their values, for a front end's ceilings */
+		ret = o.json && gate_json_print_checks(stdout, &o.gate) ? 2 : 0;
 		goto out;
-	/* labels name the runs; equal file names fall back to paths */
-	a = strcmp(base->label, cur->label) ? base->label : base->path;
-	b = strcmp(base->label, cur->label) ? cur->label : cur->path;
-	ret = gate_eval(&o.gate, base, cur, a, b, &hits, &n, err, sizeof(err));
-	ret = report_gate(&o, ret, hits, n, a, b, err);
+	}
+	if ((base = load_latest(&o, argv[first])) && (cur = load_latest(&o, argv[first + 1])))
+		ret = judge(&o, base, cur);
 out:
 	run__free(base);
 	run__free(cur);

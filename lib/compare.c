@@ -99,7 +99,7 @@ int cmp_limit_parse(enum cmp_field f, const char *s, uint64_t *out, char *err, s
 int cmp_rule_parse(const char *s, struct cmp_rule *out, char *err, size_t errlen)
 {
 	const char *colon = s ? strchr(s, ':') : NULL;
-	char name[32], buf[64], why[128];
+	char name[32], buf[64], why[128], *plus;
 
 	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(name)) {
 		snprintf(err, errlen, "'%s' is not FIELD:THRESHOLD (e.g. peak:10%% or peak:5MiB)",
@@ -129,15 +129,18 @@ int cmp_rule_parse(const char *s, struct cmp_rule *out, char *err, size_t errlen
 	}
 	out->pct = 0;
 	out->limit = 0;
+	plus = strstr(buf, "%+");
+	out->floor = plus != NULL;
+	if (plus)
+		plus[1] = '\0'; /* buf: "N%", plus + 2: the floor */
 	out->percent = buf[strlen(buf) - 1] == '%';
-	if (out->percent) {
-		if (units_parse_percent(buf, &out->pct)) {
-			snprintf(err, errlen, "'%s': '%s' is not a percentage", s, buf);
-			return -EINVAL;
-		}
-		return 0;
+	if (out->percent && units_parse_percent(buf, &out->pct)) {
+		snprintf(err, errlen, "'%s': '%s' is not a percentage", s, buf);
+		return -EINVAL;
 	}
-	if (cmp_limit_parse(out->field, buf, &out->limit, why, sizeof(why))) {
+	if (out->percent && !plus)
+		return 0;
+	if (cmp_limit_parse(out->field, plus ? plus + 2 : buf, &out->limit, why, sizeof(why))) {
 		snprintf(err, errlen, "'%s': %s", s, why);
 		return -EINVAL;
 	}
@@ -278,7 +281,8 @@ int cmp_rule_eval(const struct cmp_rule *r, const struct cmp_headline *base,
 	/* growth only: an improvement never fires */
 	growth = v->cur > v->base ? v->cur - v->base : 0;
 	if (r->percent)
-		v->regressed = v->base > 0 && (double)growth / (double)v->base * 100 > r->pct;
+		v->regressed = v->base > 0 && (double)growth / (double)v->base * 100 > r->pct &&
+			       (!r->floor || growth > r->limit);
 	else
 		v->regressed = growth > r->limit;
 	return 0;

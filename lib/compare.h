@@ -31,6 +31,7 @@ enum cmp_stat {
 struct cmp_rule {
 	enum cmp_field field;
 	bool percent;	/* true: @pct is a growth percentage; false: @limit is absolute */
+	bool floor;	/* "N%+SIZE" (with @percent): the growth must pass @limit too */
 	double pct;	/* percent of the baseline headline, >= 0 */
 	uint64_t limit; /* bytes, or a count for CMP_ALLOCATIONS */
 };
@@ -78,7 +79,8 @@ const char *cmp_stat_name(enum cmp_stat s);
 /* Looks up a stat name (case-sensitive). Returns 0 or -EINVAL. */
 int cmp_stat_parse(const char *s, enum cmp_stat *out);
 
-/* Parses "FIELD:THRESHOLD": "peak:10%", "peak:5MiB", "peak: 5 MiB", "allocations:100".
+/* Parses "FIELD:THRESHOLD": "peak:10%", "peak:5MiB", "peak: 5 MiB", "allocations:100", or
+ * pytest-benchmem's "peak:20%+8MiB" (a percentage and a floor: the growth must pass both).
  * Fields are case-insensitive; "time" is rejected (memory gates only). Byte units are
  * B, KiB, MiB, GiB (case-sensitive); allocations take a bare number. Returns 0, or
  * -EINVAL with a one-line reason in @err. */

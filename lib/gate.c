@@ -87,20 +87,15 @@ static void fmt_field(enum cmp_field f, uint64_t v, char *buf, size_t len)
 		units_format_bytes(v, buf, len);
 }
 
-static int push(struct gate_hit **hits, size_t *n, const char *kind, const struct run_entry *base,
-		const struct run_entry *cur, const char *name, const char *what)
+/* Appends a hit; its @what is built from the parts already in @proto. */
+static int push(struct gate_hit **hits, size_t *n, const struct gate_hit *proto)
 {
 	struct gate_hit *h = reallocarray(*hits, *n + 1, sizeof(**hits));
 
 	if (!h)
 		return -ENOMEM;
 	*hits = h;
-	h += (*n)++;
-	snprintf(h->kind, sizeof(h->kind), "%s", kind);
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	snprintf(h->what, sizeof(h->what), "%s", what);
-	h->base = base;
-	h->cur = cur;
+	h[(*n)++] = *proto;
 	return 0;
 }
 
@@ -109,9 +104,9 @@ static int eval_rule(const struct gate_opts *o, int i, const struct gate_pair *p
 		     size_t *n, char *err, size_t errlen)
 {
 	const struct cmp_rule *rule = &o->rules[i];
-	char a[32], b[32], pct[32], what[512];
 	struct cmp_verdict v;
 	size_t nr_eval = 0;
+	struct gate_hit h;
 
 	for (size_t k = 0; k < nr; k++) {
 		if (cmp_rule_eval(rule, &pairs[k].base->headline, &pairs[k].cur->headline, &v))
@@ -119,15 +114,23 @@ static int eval_rule(const struct gate_opts *o, int i, const struct gate_pair *p
 		nr_eval++;
 		if (!v.regressed)
 			continue;
-		fmt_field(rule->field, v.base, a, sizeof(a));
-		fmt_field(rule->field, v.cur, b, sizeof(b));
+		h = (struct gate_hit){ .rule = i,
+				       .was = v.base,
+				       .now = v.cur,
+				       .change_pct = v.change_pct,
+				       .base = pairs[k].base,
+				       .cur = pairs[k].cur };
+		snprintf(h.kind, sizeof(h.kind), "%s", cmp_field_name(rule->field));
+		snprintf(h.name, sizeof(h.name), "%s", pairs[k].name);
+		fmt_field(rule->field, v.base, h.was_text, sizeof(h.was_text));
+		fmt_field(rule->field, v.cur, h.now_text, sizeof(h.now_text));
 		if (v.base)
-			snprintf(pct, sizeof(pct), "%+.1f%%", v.change_pct);
+			snprintf(h.change, sizeof(h.change), "%+.1f%%", v.change_pct);
 		else
-			snprintf(pct, sizeof(pct), "new");
-		snprintf(what, sizeof(what), "%s \u2192 %s (%s) [%s]", a, b, pct, o->rule_text[i]);
-		if (push(hits, n, cmp_field_name(rule->field), pairs[k].base, pairs[k].cur,
-			 pairs[k].name, what))
+			snprintf(h.change, sizeof(h.change), "new");
+		snprintf(h.what, sizeof(h.what), "%s \u2192 %s (%s) [%s]", h.was_text, h.now_text,
+			 h.change, o->rule_text[i]);
+		if (push(hits, n, &h))
 			return -ENOMEM;
 	}
 	if (nr_eval)
@@ -147,7 +150,7 @@ static int eval_rule(const struct gate_opts *o, int i, const struct gate_pair *p
 static int eval_ceilings(const struct gate_opts *o, const struct run *run, struct gate_hit **hits,
 			 size_t *n)
 {
-	char a[32], b[32], kind[24], what[512];
+	struct gate_hit h;
 	uint64_t worst;
 
 	for (size_t i = 0; i < run->nr_entries; i++) {
@@ -160,11 +163,16 @@ static int eval_ceilings(const struct gate_opts *o, const struct run *run, struc
 			    cmp_ceiling_check(&e->series, (enum cmp_field)f, o->ceiling[f],
 					      &worst) != 1)
 				continue;
-			fmt_field((enum cmp_field)f, worst, a, sizeof(a));
-			fmt_field((enum cmp_field)f, o->ceiling[f], b, sizeof(b));
-			snprintf(kind, sizeof(kind), "max_%s", field);
-			snprintf(what, sizeof(what), "%s %s exceeds %s %s", field, a, kind, b);
-			if (push(hits, n, kind, NULL, e, e->name, what))
+			h = (struct gate_hit){
+				.rule = -1, .was = o->ceiling[f], .now = worst, .cur = e
+			};
+			snprintf(h.kind, sizeof(h.kind), "max_%s", field);
+			snprintf(h.name, sizeof(h.name), "%s", e->name);
+			fmt_field((enum cmp_field)f, o->ceiling[f], h.was_text, sizeof(h.was_text));
+			fmt_field((enum cmp_field)f, worst, h.now_text, sizeof(h.now_text));
+			snprintf(h.what, sizeof(h.what), "%s %s exceeds %s %s", field, h.now_text,
+				 h.kind, h.was_text);
+			if (push(hits, n, &h))
 				return -ENOMEM;
 		}
 	}

@@ -33,6 +33,12 @@ struct gate_hit {
 	char kind[24];	/* the rule's field ("peak") or the ceiling ("max_peak") */
 	char name[160]; /* the benchmark's name: the last "::" segment of its id */
 	char what[512];
+	int rule; /* the index of the rule in gate_opts, -1 for a ceiling */
+	/* a rule's two headline values; a ceiling's limit (@was) and worst pass (@now) */
+	uint64_t was, now;
+	char was_text[32], now_text[32]; /* as the line shows them: "1.00 MiB", "30" */
+	char change[24];		 /* a rule's "+20.0%" ("new" from 0), "" for a ceiling */
+	double change_pct;		 /* a rule's growth in percent, 0 from 0 */
 	const struct run_entry *base, *cur;
 };
 

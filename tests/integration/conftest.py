@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 SCHEMAS = ROOT / "schemas"
 PYCLIENT = ROOT / "client" / "python"
+# the pytest plugin's gate and compare run benchmemctl (benchmem.gate): in every child of these
+# tests, the one built here
+os.environ.setdefault("BENCHMEMCTL", str(BUILD / "benchmemctl"))
 
 
 # ---- capabilities ----------------------------------------------------------------------

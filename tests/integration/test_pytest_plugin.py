@@ -251,7 +251,7 @@ def test_bad_marker_values_are_errors(tmp_path, fake_collector, pyenv):
     assert run.returncode == 1, run.stdout + run.stderr
     assert "max_allocations: '5MiB' is not a count" in run.stdout
     assert "max_peak: True is not a size" in run.stdout
-    assert "max_peak: '5MB' is not a size (units B, KiB, MiB, GiB)" in run.stdout
+    assert "max_peak: '5MB' is not a size (units: B, KiB, MiB, GiB)" in run.stdout  # C's reason
 
 
 # ---- under the real daemon ----------------------------------------------------------------------

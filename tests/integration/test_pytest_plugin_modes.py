@@ -185,7 +185,7 @@ def test_bad_values_fail_before_any_pass(daemon, tmp_path):
             benchmark(work)
     """, "--benchmark-memory")
     assert run.returncode == 1, run.stdout
-    assert "max_peak: 'lots' is not a size (units B, KiB, MiB, GiB)" in run.stdout
+    assert "max_peak: 'lots' is not a size (units: B, KiB, MiB, GiB)" in run.stdout  # C's
     assert "Traceback" not in run.stdout and run.calls == 0
     run = ours(tmp_path, daemon.env(), "def test_a():\n    pass\n", "--benchmark-memory",
                "--benchmark-memory-columns=peak,bogus")

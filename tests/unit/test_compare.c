@@ -111,6 +111,37 @@ static void test_allocations_rule(void)
 	CHECK_I64(fires("peak:10%", hl(100, 1, 100), hl(100, 1, 999)), 0);
 }
 
+/* pytest-benchmem's "peak:20%+8MiB": the growth must pass the percentage and the floor */
+static void test_percent_and_floor_rule(void)
+{
+	struct cmp_rule r;
+	char err[256] = "";
+
+	CHECK_I64(cmp_rule_parse("peak: 20 % + 8 MiB", &r, err, sizeof(err)), 0);
+	CHECK(r.field == CMP_PEAK && r.percent && r.floor && r.pct == 20.0);
+	CHECK_U64(r.limit, 8 * MiB);
+	/* +50% but +5 MiB: under the floor */
+	CHECK_I64(fires("peak:20%+8MiB", hl(10 * MiB, 0, 0), hl(15 * MiB, 0, 0)), 0);
+	/* +10 MiB but +10%: under the percentage */
+	CHECK_I64(fires("peak:20%+8MiB", hl(100 * MiB, 0, 0), hl(110 * MiB, 0, 0)), 0);
+	/* both passed; exactly the floor does not fire */
+	CHECK_I64(fires("peak:20%+8MiB", hl(10 * MiB, 0, 0), hl(19 * MiB, 0, 0)), 1);
+	CHECK_I64(fires("peak:20%+8MiB", hl(10 * MiB, 0, 0), hl(18 * MiB, 0, 0)), 0);
+	/* a zero baseline never trips the percentage, whatever the floor */
+	CHECK_I64(fires("peak:20%+1B", hl(0, 0, 0), hl(1024 * MiB, 0, 0)), 0);
+	/* allocations: a bare count */
+	CHECK_I64(fires("allocations:10%+5", hl(1, 1, 10), hl(1, 1, 16)), 1);
+	CHECK_I64(fires("allocations:10%+5", hl(1, 1, 10), hl(1, 1, 15)), 0);
+	CHECK_I64(cmp_rule_parse("allocations:10%+5KiB", &r, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "'allocations:10%+5KiB': '5KiB' is not a count (allocations take a bare "
+		       "number, no unit)");
+	CHECK_I64(cmp_rule_parse("peak:10%+", &r, err, sizeof(err)), -EINVAL);
+	CHECK_I64(cmp_rule_parse("peak:x%+5MiB", &r, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "'peak:x%+5MiB': 'x%' is not a percentage");
+	CHECK_I64(cmp_rule_parse("peak:10%", &r, err, sizeof(err)), 0);
+	CHECK(!r.floor);
+}
+
 static void test_improvements_ignored(void)
 {
 	struct cmp_headline b = hl(2 * MiB, 0, 0), c = hl(MiB / 2, 0, 0);
@@ -235,6 +266,7 @@ int main(void)
 	TEST(test_percent_rule);
 	TEST(test_absolute_rule);
 	TEST(test_allocations_rule);
+	TEST(test_percent_and_floor_rule);
 	TEST(test_improvements_ignored);
 	TEST(test_zero_baseline);
 	TEST(test_rss_without_data);

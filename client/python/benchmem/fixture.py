@@ -2,7 +2,7 @@
 """benchmem.fixture — pytest-benchmem's pedantic split and the ``benchmark_memory`` fixture's
 object (memory passes through the plugin's session state, then pytest-benchmark's timing)."""
 
-from benchmem import passes as engine
+from benchmem import gate as cgate
 
 
 class Sample:
@@ -45,8 +45,14 @@ class MemoryBenchmark:
 
     @property
     def result(self):
+        """The headline of the last measure (lib/compare's cmp_headline_of, through one
+        benchmemctl run): {"peak", "allocated", "allocations", "rss"}; None before."""
         b = self._benchmark.extra_info.get("benchmem")
-        return engine.headline(b) if b else None
+        if not b:
+            return None
+        h = cgate.headline(b)
+        return {"peak": h["peak_bytes"], "allocated": h["total_bytes"],
+                "allocations": h["allocations"], "rss": h.get("rss_bytes")}
 
     @property
     def peak_bytes(self):

@@ -50,15 +50,6 @@ def blob(series):
     return out
 
 
-def headline(blob_or_series):
-    """(peak, allocated, allocations) of the min-peak pass, rss = min (design.md)."""
-    peaks = blob_or_series["peak_bytes"]
-    i = min(range(len(peaks)), key=peaks.__getitem__)
-    rss = [v for v in blob_or_series.get("rss_bytes") or () if v is not None]
-    return {"peak": peaks[i], "allocated": blob_or_series["total_bytes"][i],
-            "allocations": blob_or_series["allocations"][i], "rss": min(rss) if rss else None}
-
-
 def _vmhwm():
     with open("/proc/self/status") as f:
         for line in f:

@@ -16,9 +16,10 @@ pyperformance its ``group`` is the manifest's benchmark name.
 Tracing (benchmem.tracing): under ``benchmem-run`` the tree is traced and the worker opens
 regions in that session; with a benchmemd listening, the worker attaches itself from the first
 value to teardown; as root with neither, a private benchmemd. pyperf starts workers with a
-trimmed environment (PATH, HOME, PYTHONPATH...), so ``BENCHMEM_SOCKET`` and ``BENCHMEM_JSON``
-missing from the worker's own environment are taken from its nearest ancestor that has them
-(``/proc/PID/environ``, same user), as if ``--inherit-environ`` had named them. Workers run
+trimmed environment (PATH, HOME, PYTHONPATH...), so ``BENCHMEM_SOCKET``, ``BENCHMEM_JSON``
+and ``BENCHMEMCTL`` (the headline's, benchmem.results) missing from the worker's own
+environment are taken from its nearest ancestor that has them (``/proc/PID/environ``, same
+user), as if ``--inherit-environ`` had named them. Workers run
 with pymalloc unless ``--inherit-environ PYTHONMALLOC`` passes that on.
 
 pyperformance runs benchmarks in virtual environments it creates, which do not have this
@@ -37,7 +38,7 @@ from benchmem.tracing import Tracer
 
 # not PYTHONMALLOC: the worker's allocator is fixed at its start; taking the variable later
 # would only make the result lie about it (pass it with pyperf's --inherit-environ)
-INHERITED = ("BENCHMEM_SOCKET", "BENCHMEM_JSON", "PYPERFORMANCE_RUNID")
+INHERITED = ("BENCHMEM_SOCKET", "BENCHMEM_JSON", "BENCHMEMCTL", "PYPERFORMANCE_RUNID")
 ANCESTORS_MAX = 8
 METADATA_PREFIX = "benchmem_"
 _RUNID_BENCH = re.compile(r"-bm-(.+)-[0-9]+$")
@@ -131,16 +132,15 @@ class BenchmemHook:
             self.tracer.close()
         if not self.series["peak_bytes"]:
             return
-        head = engine.headline(self.series)
-        metadata[METADATA_PREFIX + "peak_bytes"] = head["peak"]
-        metadata[METADATA_PREFIX + "total_bytes"] = head["allocated"]
-        metadata[METADATA_PREFIX + "allocations"] = head["allocations"]
-        metadata[METADATA_PREFIX + "passes"] = len(self.series["peak_bytes"])
-        metadata[METADATA_PREFIX + "python_allocator"] = results.python_allocator()
         runid = os.environ.get("PYPERFORMANCE_RUNID")
         m = _RUNID_BENCH.search(runid or "")
         entry = results.entry(self.region, self.series, name=self.bench,
                               group=m.group(1) if m else None)
+        head = entry["extra_info"]["benchmem_meta"]["headline"]  # this worker's, lib/compare's
+        for key in ("peak_bytes", "total_bytes", "allocations"):
+            metadata[METADATA_PREFIX + key] = head[key]
+        metadata[METADATA_PREFIX + "passes"] = len(self.series["peak_bytes"])
+        metadata[METADATA_PREFIX + "python_allocator"] = results.python_allocator()
         results.upsert(os.environ.get("BENCHMEM_JSON") or os.path.join(".benchmem",
                                                                        "pyperf.json"),
                        entry, run=f"{runid or ''}:{os.getppid()}",

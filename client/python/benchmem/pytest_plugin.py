@@ -20,8 +20,12 @@ through the ``pytest11`` entry point; ``benchmem-run`` also adds ``-p benchmem.p
 * Passes (benchmem.passes): warmup, adaptive 2..10 with patience 2, fixed repeats, calls,
   isolate, max-time. Marker beats flag beats default.
 * Ceilings ``max_peak``/``max_allocated``/``max_allocations`` gate the worst pass (strictly
-  greater fails) and are validated before the test runs. ``--benchmark-memory-compare-fail``
-  gates each test's headline against the saved pytest-benchmark run, after its timing.
+  greater fails) and are validated before the test runs; their grammar, rule and words are
+  lib/gate's, through ``benchmemctl gate --check --json`` and ``gate --max-...`` (one run per
+  test with a ceiling). ``--benchmark-memory-compare-fail``
+  gates each test's headline against the saved pytest-benchmark run, after its timing: the
+  rules, the headlines and the verdict are lib/gate's, through ``benchmemctl gate``
+  (benchmem.gate), which also gives the compare's baseline column its headlines.
 * Region names: a node id byte outside the protocol's name set becomes ``_``, ".." becomes
   "._"; ids longer than 128 bytes keep their first 111 bytes plus "-" and 16 hex digits of
   their sha1 (every byte of that is in the protocol's set).
@@ -37,24 +41,24 @@ from pathlib import Path
 import pytest
 
 import benchmem
+from benchmem import gate as cgate
 from benchmem import passes as engine
 from benchmem import table
 from benchmem.fixture import MemoryBenchmark, Sample, pedantic_action
 from benchmem.names import region_name, scalar_params
-from benchmem.sizes import format_size, parse_count, parse_size, parse_threshold
+from benchmem.sizes import parse_count, parse_limit, parse_size
 from benchmem.tracing import Tracer, Unavailable
 
 SERIES = pytest.StashKey()  # item -> {"peak_bytes": [...], ...} of every measured pass
 _STATE = pytest.StashKey()
 
 DEFAULT_WARMUP = 1
-_CEILINGS = (("max_peak", "peak_bytes", "peak"), ("max_allocated", "total_bytes", "allocated"),
-             ("max_allocations", "allocations", "allocations"))
+_CEILINGS = ("max_peak", "max_allocated", "max_allocations")
 _MARKER_KWARGS = {"repeats", "warmup", "isolate", "calls", "profile_native", "max_peak",
                   "max_allocated", "max_allocations"}
 # re-exported: earlier code and tests import them from here
 blob = engine.blob
-__all__ = ["parse_size", "parse_count", "format_size", "region_name", "blob"]
+__all__ = ["parse_size", "parse_count", "region_name", "blob"]
 
 
 def _stand_down(pluginmanager):
@@ -138,9 +142,13 @@ def _validate_options(config):
                                    "metric", table.DEFAULT_METRICS)
         stats = table.parse_list(config.getoption("benchmark_memory_stats"), table.STATS,
                                  "stat", table.DEFAULT_STATS)
-        gates = [parse_threshold(t) for t in config.getoption("benchmark_memory_compare_fail")
-                 or ()]
     except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
+    gates = list(config.getoption("benchmark_memory_compare_fail") or ())
+    try:
+        if gates:
+            cgate.check(gates)  # lib/gate's grammar, its one-line reason
+    except cgate.GateError as e:
         raise pytest.UsageError(str(e)) from None
     profile = config.getoption("benchmark_memory_profile")
     if config.getoption("benchmark_memory_profile_native") and profile is None:
@@ -149,6 +157,11 @@ def _validate_options(config):
     compare = config.getoption("benchmark_memory_compare")
     if gates and compare is False:
         compare = True
+    if compare is not False:
+        try:
+            cgate.benchmemctl()  # the compare's headlines and the gate are its
+        except cgate.GateError as e:
+            raise pytest.UsageError(f"--benchmark-memory-compare: {e}") from None
     return {"metrics": metrics, "stats": stats, "gates": gates, "compare": compare,
             "profile": profile}
 
@@ -169,10 +182,9 @@ def marker_settings(item):
     if unknown:
         raise ValueError(f"benchmem(): unknown keyword(s) {', '.join(sorted(unknown))}")
     out = {"limits": {}}
-    for kwarg, _field, _label in _CEILINGS:
+    for kwarg in _CEILINGS:
         if kw.get(kwarg) is not None:
-            parse = parse_count if kwarg == "max_allocations" else parse_size
-            out["limits"][kwarg] = parse(kw[kwarg], kwarg)
+            out["limits"][kwarg] = parse_limit(kwarg, kw[kwarg])  # lib/units, via benchmemctl
     for kwarg in ("repeats", "warmup", "calls"):
         if kw.get(kwarg) is not None:
             out[kwarg] = parse_count(kw[kwarg], kwarg)
@@ -182,16 +194,18 @@ def marker_settings(item):
 
 
 def check_ceilings(test_name, limits, series):
-    """The first ceiling the worst pass exceeds (strictly), as one line; None when within."""
-    for kwarg, field, label in _CEILINGS:
-        if kwarg not in limits or not series.get(field):
-            continue
-        worst, limit = max(series[field]), limits[kwarg]
-        shown = (str(worst), str(limit)) if kwarg == "max_allocations" else \
-            (format_size(worst), format_size(limit))
-        if worst > limit:
-            return f"{test_name}: {label} {shown[0]} exceeds {kwarg} {shown[1]}"
-    return None
+    """The first ceiling the worst pass exceeds, as one line; None when within. The rule
+    (the worst pass, strictly greater fails) and the words are lib/gate's, through one
+    ``benchmemctl gate --max-...`` run (benchmem.gate.ceilings); none without a ceiling."""
+    if not limits:
+        return None
+    try:
+        verdict = cgate.ceilings(limits, test_name, engine.blob(series))
+    except cgate.GateError as e:
+        return f"{test_name}: {e}"
+    if verdict.error is not None:
+        return f"{test_name}: {verdict.error}"
+    return f"{test_name}: {verdict.hits[0]['what']}" if verdict.hits else None
 
 
 def region_params(item):
@@ -206,25 +220,6 @@ def _sanitize(fullname):
     return re.sub(r"[^A-Za-z0-9._-]", "_", fullname)
 
 
-def _regressions(gates, base, series):
-    """One line per gate the headline of @series breaks against @base (both blobs)."""
-    if base is None:
-        return []
-    cur, old = engine.headline(series), engine.headline(base)
-    out = []
-    for g in gates:
-        if cur[g.field] is None or old[g.field] is None:
-            if g.field == "rss":
-                out.append(f"{g.text}: rss needs isolated runs on both sides")
-            continue
-        if g.exceeded(old[g.field], cur[g.field]):
-            pct = (cur[g.field] - old[g.field]) * 100 / old[g.field] if old[g.field] else 0
-            fmt = str if g.field == "allocations" else format_size
-            out.append(f"{g.field} {pct:+.1f}% ({fmt(old[g.field])} -> {fmt(cur[g.field])}) "
-                       f"over {g.text}")
-    return out
-
-
 # ---- the session ---------------------------------------------------------------------------
 
 class _State:
@@ -236,8 +231,8 @@ class _State:
         self.saved = None
         self.series_by_id = {}
         self.inert = False
-        self.baseline, self.baseline_label = None, None
-        self.regressed = {}  # fullname -> lines
+        self.baseline, self.baseline_label, self.baseline_name = None, None, None
+        self.regressed = {}  # fullname -> its benchmem.gate.Verdict
         self.profiles = []
 
     def close(self):
@@ -279,7 +274,7 @@ class _State:
         if not loaded:
             return
         path, data = loaded[-1]
-        self.baseline_label = str(path)
+        self.baseline_label, self.baseline_name = str(path), Path(str(path)).stem
         self.baseline = {b["fullname"]: b["extra_info"]["benchmem"]
                          for b in data.get("benchmarks", ())
                          if isinstance((b.get("extra_info") or {}).get("benchmem"), dict)}
@@ -329,19 +324,21 @@ class _State:
 
     # -- measuring a benchmark --
     def measure(self, fixture, item, action, setup=None):
-        """Memory passes of @action for the test @item, before its timing. Returns the lines
-        of the gate it breaks (checked by the caller after the timing); fails it at once
-        over a ceiling."""
+        """Memory passes of @action for the test @item, before its timing. Returns the gate's
+        verdict (checked by the caller after the timing: fail_gate); fails it at once over a
+        ceiling."""
         if item is None:
             return []
         settings = marker_settings(item)
         existing = fixture.extra_info.get("benchmem")
+        verdict = None
         if isinstance(existing, dict):
             series = existing  # measured already (the flag and the fixture both fired)
         else:
-            series = self._passes(item, settings, action, setup)
-            if series is None:
+            got = self._passes(item, settings, action, setup)
+            if got is None:
                 return []
+            series, verdict = got
             fixture.extra_info["benchmem"] = engine.blob(series)
             item.stash[SERIES] = series
             self.series_by_id[item.nodeid] = series
@@ -349,8 +346,19 @@ class _State:
         if failed:
             _mark_used(fixture)
             pytest.fail(failed, pytrace=False)
-        return _regressions(self.opts["gates"], (self.baseline or {}).get(item.nodeid),
-                            series)
+        return self._gate_of(item, series) if verdict is None else verdict
+
+    def _gate_of(self, item, series):
+        """lib/gate's verdict on @item against the baseline (one benchmemctl run); an empty
+        list when there is no gate or no baseline entry."""
+        base = (self.baseline or {}).get(item.nodeid)
+        if not self.opts["gates"] or base is None:
+            return []
+        try:
+            return cgate.judge(self.opts["gates"], {item.nodeid: base},
+                               {item.nodeid: engine.blob(series)}, self.baseline_name)
+        except cgate.GateError as e:
+            pytest.fail(f"{item.name}: {cgate.OPTION}: {e}", pytrace=False)
 
     def _passes(self, item, settings, action, setup):
         if self.inert:
@@ -369,7 +377,7 @@ class _State:
                 # pytest-benchmem records rss for isolated passes only; under benchmem-run
                 # the collector's per-region rss is kept, as before
                 reply_rss=self.tracer.mode == "session")
-            self._keep_profile(batch, item, name, series)
+            verdict = self._keep_profile(batch, item, name, series)
         except benchmem.Error as e:
             if e.code != "no_session" or batch.session is not None:
                 raise
@@ -377,20 +385,23 @@ class _State:
             return None
         finally:
             batch.close()
-        return series
+        return series, verdict
 
     def _keep_profile(self, batch, item, name, series):
+        """Copies the passes' profile; under a gate only a regressing id's. Returns the gate's
+        verdict when it had to judge (None: not yet judged)."""
         out = self.opts["profile"]
         if out is None:
-            return
-        if self.opts["gates"] and not _regressions(
-                self.opts["gates"], (self.baseline or {}).get(item.nodeid), series):
-            return  # under a gate only the regressing ids keep a profile
+            return None
+        verdict = self._gate_of(item, series) if self.opts["gates"] else None
+        if self.opts["gates"] and not verdict:
+            return verdict  # under a gate only the regressing ids keep a profile
         src = batch.profile(name)
         dest = Path(out) / f"{_sanitize(item.nodeid)}.bin"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
         self.profiles.append(dest)
+        return verdict
 
     # -- pytest-benchmark's fixture --
     def patch(self):
@@ -425,10 +436,10 @@ class _State:
             cls.__call__, cls.pedantic = call, pedantic
             self.saved = None
 
-    def fail_gate(self, lines):
-        if lines and self.item is not None:
-            self.regressed[self.item.nodeid] = lines
-            pytest.fail(f"{self.item.name}: memory regression: " + "; ".join(lines),
+    def fail_gate(self, verdict):
+        if verdict and self.item is not None:
+            self.regressed[self.item.nodeid] = verdict
+            pytest.fail(f"{self.item.name}: memory regression: " + "; ".join(verdict.reasons()),
                         pytrace=False)
 
     # -- output --
@@ -451,24 +462,25 @@ class _State:
         bs = getattr(config, "_benchmarksession", None)
         blobs = {k: engine.blob(v) for k, v in self.series_by_id.items()}
         o = self.opts
+        pairs = self._pairs(blobs, write) if o["compare"] else None
         if getattr(self, "combined", False):
             lines = table.combined_lines(
                 self.groups, bs.columns, bs.sort, bs.name_format,
                 lambda **kw: config.hook.pytest_benchmark_scale_unit(config=config, **kw),
-                o["metrics"], o["stats"], self.baseline if o["compare"] else None,
-                self.baseline_label)
+                o["metrics"], o["stats"], pairs, self.baseline_label)
         else:
-            lines = table.split_lines(blobs, o["metrics"], o["stats"],
-                                      self.baseline if o["compare"] else None,
+            lines = table.split_lines(blobs, o["metrics"], o["stats"], pairs,
                                       self.baseline_label)
         for line in lines:
             write(line)
         if o["compare"] is not False and blobs and not self.baseline:
             write("benchmem-compare: no prior run with memory to compare against.")
         if self.regressed:
+            # benchmemctl gate's lines (pytest-benchmem's, plus the rule)
             write("Memory regressions over threshold:")
-            for fullname, why in self.regressed.items():
-                write(f"  {fullname}: {'; '.join(why)}")
+            for fullname, verdict in self.regressed.items():
+                for line in verdict.lines():
+                    write(f"  {line}" if verdict.error is None else f"  {fullname}: {line}")
         if self.profiles:
             write(f"benchmem: saved {len(self.profiles)} memory profile(s) to "
                   f"{o['profile']} - render with:")
@@ -478,6 +490,20 @@ class _State:
             a = self.tracer.attach_s
             write(f"benchmem: {len(a)} attach+detach, {1000 * sum(a) / len(a):.2f} ms each "
                   "(timed rounds ran untraced)")
+
+    def _pairs(self, blobs, write):
+        """{fullname: {"base": headline, "cur": headline}} of the ids measured here and in the
+        baseline, from lib/gate (one benchmemctl run); None without a baseline."""
+        if self.baseline is None:
+            return None
+        if not self.baseline:
+            return {}  # a baseline without memory: the columns show "—"
+        try:
+            verdict = cgate.judge([], self.baseline, blobs, self.baseline_name)
+        except cgate.GateError as e:
+            write(f"benchmem-compare: {e}")
+            return None
+        return {p["fullname"]: p for p in verdict.pairs}
 
     @pytest.hookimpl
     def pytest_benchmark_update_json(self, config, benchmarks, output_json):

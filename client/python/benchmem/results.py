@@ -19,6 +19,7 @@ import os
 import statistics
 
 import benchmem
+from benchmem import gate as cgate
 from benchmem import passes as engine
 
 VERSION = "benchmem-python 0.1.0"
@@ -60,20 +61,17 @@ def stats(seconds):
 def entry(fullname, series, *, name=None, group=None, params=None, param=None, extra=None):
     """One benchmark entry from a passes series (benchmem.passes); @extra is merged into
     extra_info (scalars: they become report dimensions). The per-pass wall times are kept in
-    ``stats.data`` (pytest-benchmark's --benchmark-save-data place) so entries can merge."""
+    ``stats.data`` (pytest-benchmark's --benchmark-save-data place) so entries can merge. The
+    headline is lib/compare's (cmp_headline_of, through one benchmemctl run: benchmem.gate),
+    as benchmemd's writer stores it; GateError when there is no benchmemctl."""
     blob = engine.blob(series)
     n = len(blob["peak_bytes"])
     walls = [ns / 1e9 for ns in series.get("wall_ns") or ()] or [0.0] * n
-    head = engine.headline(blob)
-    headline = {"peak_bytes": head["peak"], "total_bytes": head["allocated"],
-                "allocations": head["allocations"]}
-    if "rss_bytes" in blob:
-        headline["rss_bytes"] = head["rss"]
     info = dict(extra or {})
     info["benchmem"] = blob
     info["benchmem_meta"] = {"lost_events": sum(series.get("lost_events") or ()),
                              "aborted": [False] * n, "python_allocator": python_allocator(),
-                             "headline": headline}
+                             "headline": cgate.headline(blob)}
     return {"group": group, "name": name or fullname, "fullname": fullname, "params": params,
             "param": param,
             "options": {"disable_gc": False, "timer": "benchmemd region wall time",

@@ -6,7 +6,8 @@ format and unit scaling, read from its session) and, after a ``│`` column, the
 columns; ``split_lines`` prints the memory columns alone. Memory columns follow
 pytest-benchmem: one per metric for single-pass benchmarks; with more passes one per stat
 (``peak·min (KiB)``, ``peak·mean``, ``peak·max``), the byte unit hoisted into the first header
-and anchored on the smallest positive value.
+and anchored on the smallest positive value. With a compare, ``base`` and ``Δ peak`` show the
+headline peaks lib/gate matched and computed (benchmem.gate's pairs), not a reduction of ours.
 """
 
 import math
@@ -126,8 +127,9 @@ def _hint(metrics):
 
 
 def combined_lines(groups, columns, sort, name_format, scale_unit, metrics, stats,
-                   baseline=None, baseline_label=None):
-    """@groups: pytest-benchmark's ``bs.groups`` (flat dicts); the rest as in its session."""
+                   pairs=None, baseline_label=None):
+    """@groups: pytest-benchmark's ``bs.groups`` (flat dicts); the rest as in its session;
+    @pairs: {fullname: {"base": headline, "cur": headline}} (benchmem.gate) to compare."""
     out = []
     for group, benchmarks in groups:
         benchmarks = sorted(benchmarks, key=itemgetter(sort))
@@ -146,7 +148,7 @@ def combined_lines(groups, columns, sort, name_format, scale_unit, metrics, stat
         blobs = {b["fullname"]: (b.get("extra_info") or {}).get("benchmem") for b in benchmarks}
         blobs = {k: v for k, v in blobs.items() if isinstance(v, dict)}
         cols = mem_columns(list(blobs.values()), metrics, stats)
-        comparing = baseline is not None and bool(cols)
+        comparing = pairs is not None and bool(cols)
         headers = [f"Name (time in {unit}s)"]
         headers += [f"OPS ({ops_unit}ops/s)" if p == "ops" and ops_unit else _LABELS.get(p, p)
                     for p in columns]
@@ -154,8 +156,7 @@ def combined_lines(groups, columns, sort, name_format, scale_unit, metrics, stat
             headers.append(DIVIDER)
             headers += [h for h, _ in cols]
         if comparing:
-            base_unit, factor = byte_unit([*(min(b["peak_bytes"]) for b in blobs.values()),
-                                           *(min(b["peak_bytes"]) for b in baseline.values())])
+            base_unit, factor = byte_unit(_peaks(pairs, blobs))
             headers += [f"base ({base_unit})", "Δ peak"]
         rows = []
         for bench in benchmarks:
@@ -172,7 +173,7 @@ def combined_lines(groups, columns, sort, name_format, scale_unit, metrics, stat
                 row.append(DIVIDER)
                 row += [cell(b) if b else "—" for _, cell in cols]
             if comparing:
-                row += _delta_cells(baseline.get(bench["fullname"]), b, factor)
+                row += _delta_cells(pairs.get(bench["fullname"]), factor)
             rows.append(row)
         caption = None
         if cols:
@@ -186,29 +187,35 @@ def combined_lines(groups, columns, sort, name_format, scale_unit, metrics, stat
     return out
 
 
-def _delta_cells(base, cur, factor):
-    if not base or not cur:
+def _peaks(pairs, ids):
+    """The headline peaks of both sides of the pairs of @ids: what the base unit anchors on."""
+    return [float(p[side]["peak_bytes"]) for i in ids if (p := pairs.get(i))
+            for side in ("base", "cur")]
+
+
+def _delta_cells(pair, factor):
+    if not pair:
         return ["—", "—"]
-    bp, cp = float(min(base["peak_bytes"])), float(min(cur["peak_bytes"]))
+    bp, cp = float(pair["base"]["peak_bytes"]), float(pair["cur"]["peak_bytes"])
     if bp <= 0:
         return [_fmt(bp, True, factor), "—"]
     pct = (cp - bp) / bp * 100
     return [_fmt(bp, True, factor), "0.0%" if round(pct, 1) == 0 else f"{pct:+.1f}%"]
 
 
-def split_lines(blobs, metrics, stats, baseline=None, baseline_label=None):
-    """The memory table alone: {id: blob}, heaviest headline peak first."""
+def split_lines(blobs, metrics, stats, pairs=None, baseline_label=None):
+    """The memory table alone: {id: blob}, heaviest min peak first; @pairs as in
+    combined_lines."""
     if not blobs:
         return []
     ids = sorted(blobs, key=lambda i: -min(blobs[i]["peak_bytes"]))
     cols = mem_columns([blobs[i] for i in ids], metrics, stats)
     headers = ["Benchmark", *(h for h, _ in cols)]
     rows = [[i, *(cell(blobs[i]) for _, cell in cols)] for i in ids]
-    if baseline is not None:
-        _, factor = byte_unit([min(b["peak_bytes"]) for b in (*blobs.values(),
-                                                               *baseline.values())])
+    if pairs is not None:
+        _, factor = byte_unit(_peaks(pairs, ids))
         headers += ["base", "change"]
         for r, i in zip(rows, ids):
-            r += _delta_cells(baseline.get(i), blobs[i], factor)
+            r += _delta_cells(pairs.get(i), factor)
     return _layout("Memory", headers, rows, [False] + [True] * (len(headers) - 1),
                    f"vs {baseline_label}" if baseline_label else None)

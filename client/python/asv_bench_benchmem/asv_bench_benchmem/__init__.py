@@ -117,5 +117,5 @@ def measure(bench, args):
                           extra={"asv_type": bench.type, "asv_version": bench.version})
     results.upsert(json_path(bench), entry, command="asv run (asv_bench_benchmem)",
                    attach_mode=mode, context_dir=conf_dir(bench))
-    return engine.headline(series)["peak"]
+    return entry["extra_info"]["benchmem_meta"]["headline"]["peak_bytes"]  # lib/compare's
 
