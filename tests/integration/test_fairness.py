@@ -50,7 +50,8 @@ USER = textwrap.dedent(r"""
         sys.stdin.readline()
 
     def spawn(secs):  # attached once libc is mapped: inside the loader there is no malloc yet
-        k = subprocess.Popen(["sleep", str(secs)])
+        k = subprocess.Popen(["sleep", str(secs)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # our pipes end with us
         for _ in range(1000):
             with open(f"/proc/{k.pid}/maps") as m:
                 if "libc.so" in m.read():
@@ -203,10 +204,15 @@ def next_out(p):
 
 
 def finish(p):
+    """Lets the script end; its remaining lines. Read through p.stdout, as next_out() does:
+    communicate() would read the pipe past what p.stdout has buffered already (a line whose
+    newline, a separate write, had not arrived yet came out as a lone "\\n")."""
     if p.poll() is None:
         p.stdin.write("\n")
         p.stdin.flush()
-    out, err = p.communicate(timeout=60)
+    p.stdin.close()
+    out, err = p.stdout.read(), p.stderr.read()
+    p.wait(timeout=60)
     assert p.returncode == 0, err
     try:
         return [json.loads(x) for x in out.splitlines()]
