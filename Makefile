@@ -41,7 +41,7 @@ LIB := units jsonutil atomic_file log names context compare runs gate allocators
 DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session group \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source \
+	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source procmem \
 	  fdreserve profiling
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect inspect_top report report_data report_svg \

@@ -66,11 +66,10 @@ static int attach_exec(struct tracer *tr, struct proc *p)
 	bool python = false;
 
 	p->hook = p->s->hook && tr->hook && attach__hook(tr->attach, p->tgid, &python);
-	/* a hook process's threads need nothing from us: no ptrace stop per thread. Unless a
-	 * user owns the session: a thread we do not follow could exec (the kernel makes it the
-	 * main thread) with no exec stop, a set-uid image past the re-check (docs/hook.md) */
-	if (targets__follow_threads(tr->targets, p->tgid, !p->hook || p->s->checked,
-				    p->s->kill_on_exit))
+	/* a hook process's threads need nothing from us: no ptrace stop per thread. One that
+	 * execs with no stop (a raw execve) leaves us nothing to reach: the hook's memory is
+	 * only read and written through an fd bound to this image (docs/hook.md "Trust") */
+	if (targets__follow_threads(tr->targets, p->tgid, !p->hook, p->s->kill_on_exit))
 		pr_warn("pid %d: cannot change its ptrace options", p->tgid);
 	if (!p->hook) {
 		p->s->hook_fallback |= p->s->hook;
@@ -210,6 +209,7 @@ static void on_task_gone(void *arg, pid_t tid)
 
 static void on_hello(void *arg, pid_t tgid, pid_t ppid);
 static void on_thread_exec(void *arg, pid_t tgid, pid_t tid);
+static int admit_hook(void *arg, pid_t tgid, pid_t ppid);
 
 static void on_linger(struct loop *l, int fd, uint32_t events, void *arg);
 
@@ -236,7 +236,7 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 		errno = -e;
 		return NULL;
 	}
-	hook_source__on_hello(tr->hook, on_hello, on_thread_exec, tr);
+	hook_source__on_hello(tr->hook, on_hello, on_thread_exec, admit_hook, tr);
 	tr->attach = tr->linger_fd >= 0 ? attach__new(p, system_wide) : NULL;
 	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
 	if (!tr->targets) {
@@ -353,6 +353,30 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 		release_proc(tr, p);
 		sessions__remove_proc(tr->sessions, p);
 	}
+}
+
+/* The hook source opened @tgid's memory (at its hello, or at its fork from @ppid): may it read
+ * and write that image? Only for a process of a session (a child's hello names its parent's),
+ * and in a user's session only an image that user could trace: a thread we do not follow may
+ * have exec'd a set-uid image since its exec stop. 0 or -errno. */
+static int admit_hook(void *arg, pid_t tgid, pid_t ppid)
+{
+	struct tracer *tr = arg;
+	struct proc *p = sessions__find_proc(tr->sessions, tgid);
+	struct proc_creds c;
+	char why[256] = "";
+	int e;
+
+	if (!p)
+		p = sessions__find_proc(tr->sessions, ppid);
+	if (!p || !p->s->checked)
+		return p ? 0 : -ESRCH;
+	e = creds_read(tgid, &c);
+	if (!e)
+		e = creds_allows(&c, tgid, p->s->uid, p->s->gid, why, sizeof(why));
+	if (e)
+		pr_warn("pid %d: its hook is not read: %s", tgid, why[0] ? why : strerror(-e));
+	return e;
 }
 
 /* A thread of a hook process we do not follow is about to exec: follow it, so its exec stops
