@@ -304,7 +304,10 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 	if (e == -ESRCH) {
 		/* exited, or exec'd with no exec stop (a thread's raw execve, docs/hook.md): the
 		 * fd reaches nothing of a later image; the process's batches go too */
-		pr_debug("pid %d: the hook's image is gone: its memory is not read further", tgid);
+		if (procmem_mapped(tgid))
+			pr_warn("pid %d: exec'd with no exec stop (a thread's raw execve): its new "
+				"image is not measured, nor read",
+				tgid);
 		close(p->mem);
 		p->mem = -1;
 	}

@@ -34,6 +34,21 @@ int procmem_read(int mem, uint64_t addr, void *buf, size_t n)
 	return outcome(pread(mem, buf, n, (off_t)addr), n);
 }
 
+bool procmem_mapped(pid_t pid)
+{
+	char path[64], c;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, &c, 1);
+	close(fd);
+	return n == 1;
+}
+
 int procmem_write(int mem, uint64_t addr, const void *buf, size_t n)
 {
 	return outcome(pwrite(mem, buf, n, (off_t)addr), n);

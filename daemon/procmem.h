@@ -6,6 +6,7 @@
 #ifndef BM_PROCMEM_H
 #define BM_PROCMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,5 +19,9 @@ int procmem_open(pid_t pid);
  * short copy, or -errno (-EBADF for @mem < 0). */
 int procmem_read(int mem, uint64_t addr, void *buf, size_t n);
 int procmem_write(int mem, uint64_t addr, const void *buf, size_t n);
+
+/* Whether @pid has an address space now (/proc/@pid/maps lists a mapping): after -ESRCH from
+ * an fd, true means it exec'd, false that it exited (or is gone). */
+bool procmem_mapped(pid_t pid);
 
 #endif /* BM_PROCMEM_H */
