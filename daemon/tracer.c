@@ -12,6 +12,7 @@
 #include "creds.h"
 #include "hook_source.h"
 #include "log.h"
+#include "pystacks.h"
 #include "symbols.h"
 #include "targets.h"
 #include "tracer.h"
@@ -46,6 +47,14 @@ static struct proc *add_proc(struct tracer *tr, struct session *s, pid_t tgid)
 	if (p)
 		attach__track(tr->attach, tgid, s->profile ? s->stack_slot : -1);
 	return p;
+}
+
+/* Python frames of @tgid are read from its image as it is now (pystacks__bind()): call it with
+ * the process stopped or before a credentials re-check. */
+static void name_frames(struct session *s, pid_t tgid)
+{
+	if (pystacks__bind(s->py, tgid))
+		pr_debug("pid %d: its Python frames are not named", tgid);
 }
 
 /* A new image in @p: probe it, and note a Python interpreter for the results. */
@@ -91,6 +100,8 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 	p = add_proc(tr, pp->s, pid);
 	if (!p)
 		return;
+	/* stopped at its fork: the parent's image, checked at its exec or attach */
+	name_frames(p->s, pid);
 	/* the child runs the parent's image until it execs: the parent's hook (whose events so
 	 * far come first) or the same files probed */
 	if (pp->hook) {
@@ -160,6 +171,8 @@ static void on_exec(void *arg, pid_t pid, bool from_thread)
 	if (exec_is_client(tr, p))
 		return;
 	session__on_exec(p->s, p);
+	/* stopped, its credentials checked: Python frames are read from this image only */
+	name_frames(p->s, pid);
 	if (tr->hook)
 		hook_source__forget(tr->hook, pid);
 	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
@@ -269,7 +282,11 @@ int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched
 
 	if (e)
 		return e;
-	/* seized: from here on an exec stops for us, so what the pidfd shows now stays true */
+	/* seized: from here on an exec stops for us, so what the pidfd shows now stays true.
+	 * The memory opened before the re-check is of the image it checks, or of an older one
+	 * (procmem.h); a launch is bound at its exec stop */
+	if (!launched)
+		name_frames(s, pid);
 	if (g)
 		e = creds_recheck(g, pid, why, len);
 	if (!e && !launched)
@@ -316,6 +333,8 @@ static int seize_child(struct tracer *tr, struct proc *p)
 	}
 	if (!e)
 		e = targets__seize_process(tr->targets, p->tgid, s->kill_on_exit);
+	if (!e) /* before the re-check, as an attach does */
+		name_frames(s, p->tgid);
 	if (!e && s->checked) {
 		e = creds_recheck(&g, p->tgid, why, sizeof(why));
 		if (e)
