@@ -29,7 +29,9 @@ if len(sys.argv) > 3:
     sys.stdin.readline()
 def go():
     args = [a.encode() for a in sys.argv[1:3]]
-    libc.syscall(59, args[0], (ctypes.c_char_p * 3)(*args, None), (ctypes.c_char_p * 1)(None))
+    env = [f"{k}={v}".encode() for k, v in os.environ.items()]  # LD_PRELOAD: the hook's
+    libc.syscall(59, args[0], (ctypes.c_char_p * 3)(*args, None),
+                 (ctypes.c_char_p * (len(env) + 1))(*env, None))
     print("execve failed", ctypes.get_errno(), flush=True)
 t = threading.Thread(target=go)
 t.start()
@@ -141,6 +143,10 @@ def test_raw_exec_of_a_setuid_image_from_an_unfollowed_thread(users, cd, bins, w
             time.sleep(0.05)
         assert want in cd.log_path.read_text()[start:], cd.log_tail()
         assert tracer_pid(pid) == 0
+        # ld.so ignores LD_PRELOAD's path for a set-uid image: no hook site to call, and the
+        # per-process uprobe links a hook process had are gone (attach__hook)
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert "libbenchmem-hook" not in maps and str(bins / "suid") in maps
         os.kill(pid, signal.SIGTERM)
         assert p.wait(timeout=30) == 128 + signal.SIGTERM, p.stderr.read()
     finally:
