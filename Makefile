@@ -68,7 +68,7 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
 	 compare memray memray_read proto config listen results placement spool stacks sources \
-	 snapshot group creds atomic_file pyframes loop
+	 snapshot group creds atomic_file pyframes loop procmem
 UNIT_units      := lib/units
 UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
 		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
@@ -80,6 +80,7 @@ UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
+UNIT_procmem    := daemon/procmem
 UNIT_creds      := daemon/creds daemon/procstatus
 UNIT_atomic_file := lib/atomic_file
 UNIT_symbols    := daemon/symbols lib/allocators
