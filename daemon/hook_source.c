@@ -26,6 +26,7 @@ struct hook_proc {
 	uint64_t taken;	  /* batches taken from the ring buffer (the last one's index + 1) */
 	uint64_t dropped; /* records the hook gave up on, as last read (counted in lost) */
 	bool tell;	  /* taken changed: write it into the control block */
+	bool gone;	  /* its image changed with no exec stop: never read again */
 };
 
 struct hook_source {
@@ -186,8 +187,6 @@ static int open_mem(struct hook_source *h, struct hook_proc *p, pid_t ppid)
 {
 	int e;
 
-	if (p->mem >= 0)
-		close(p->mem);
 	p->mem = procmem_open(p->tgid);
 	e = p->mem < 0 ? p->mem : h->admit ? h->admit(h->hello_arg, p->tgid, ppid) : 0;
 	if (e && p->mem >= 0) {
@@ -198,15 +197,17 @@ static int open_mem(struct hook_source *h, struct hook_proc *p, pid_t ppid)
 }
 
 /* The hook hands batches over only once a collector said it traces the process. A process
- * not admitted is forgotten before anything is written into it. */
+ * not admitted is forgotten before anything is written into it. One whose memory is open
+ * already (since its fork stop, or an earlier hello of this image) keeps that fd: a hello
+ * from an image exec'd with no exec stop reaches nothing through it. */
 static void hello(struct hook_source *h, pid_t tgid, pid_t ppid, uint64_t ctl)
 {
 	struct hook_proc *p = get(h, tgid);
 	uint32_t yes = 1;
 
-	if (!p)
+	if (!p || p->gone)
 		return;
-	if (open_mem(h, p, ppid)) {
+	if (p->mem < 0 && open_mem(h, p, ppid)) {
 		hook_source__forget(h, tgid);
 		return;
 	}
@@ -304,7 +305,8 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 	if (e == -ESRCH) {
 		/* exited, or exec'd with no exec stop (a thread's raw execve, docs/hook.md): the
 		 * fd reaches nothing of a later image; the process's batches go too */
-		if (procmem_mapped(tgid))
+		p->gone = procmem_mapped(tgid);
+		if (p->gone)
 			pr_warn("pid %d: exec'd with no exec stop (a thread's raw execve): its new "
 				"image is not measured, nor read",
 				tgid);
@@ -353,10 +355,13 @@ void hook_source__fork(struct hook_source *h, pid_t parent, pid_t child)
 	ctl = pp->ctl;
 	hook_source__sync(h, parent);
 	cp = get(h, child);
-	/* the child is stopped at its fork, still the parent's image */
-	if (cp && !open_mem(h, cp, parent))
-		cp->ctl = ctl;
-	else if (cp)
+	if (!cp)
+		return;
+	/* stopped at its fork, it runs the parent's image (checked): no credentials to read */
+	if (cp->mem < 0)
+		cp->mem = procmem_open(child);
+	cp->ctl = ctl;
+	if (cp->mem < 0)
 		hook_source__forget(h, child);
 }
 
