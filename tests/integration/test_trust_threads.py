@@ -130,6 +130,9 @@ def test_raw_exec_of_a_setuid_image_from_an_unfollowed_thread(users, cd, bins, w
     doc = (work / "raw.json").read_text()
     assert str(SECRET) not in doc and str(SECRET) not in p.stdout + p.stderr
     assert json.loads(doc)["benchmem"]["command"].startswith("/usr/bin/python3")
+    # ptrace never reports the process's end (its traced main thread was released silently
+    # by the exec): the whole-command region stays open, so the result has no entry at all
+    assert json.loads(doc)["benchmarks"] == [], doc
     # one that stays: the daemon notices its fd reads nothing, says so, and keeps serving
     start = len(cd.log_path.read_text())
     p = run_as(me, cd, ["--", PY, "-c", RAW_EXEC, str(bins / "suid"), "ready"])
@@ -152,6 +155,14 @@ def test_raw_exec_of_a_setuid_image_from_an_unfollowed_thread(users, cd, bins, w
     finally:
         p.kill()
         p.wait()
+    # the user's own image exec'd the same way runs the hook but is not read either: the
+    # daemon's fd is the old image's (docs/hook.md "Trust")
+    p = as_user(me, [RUN, "--socket", str(cd.sock), "--quiet", "--probe", "hook", "--json",
+                     str(work / "own.json"), "--", PY, "-c", RAW_EXEC, str(bins / "plain"),
+                     "alloc"], cd)
+    assert p.returncode == 0, p.stderr + cd.log_tail()
+    assert p.stdout.splitlines()[1:] == [f"euid {me.pw_uid} egid {me.pw_gid}"], p.stdout
+    assert json.loads((work / "own.json").read_text())["benchmarks"] == []
     # the daemon serves on: the user's own copy is measured, secret-sized block included
     p = as_user(me, [RUN, "--socket", str(cd.sock), "--quiet", "--probe", "hook", "--json",
                      str(work / "plain.json"), "--", str(bins / "plain"), "alloc"], cd)
