@@ -41,7 +41,7 @@ LIB := units jsonutil atomic_file log names context compare runs gate allocators
 DAEMON := loop symbols procmaps procstatus creds probe ringbuf sources attach tracer live region session group \
 	  sessions targets rss results profiles serve \
 	  proto server dispatch listen collector config config_yaml placement profile spool stacks \
-	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks hook_source \
+	  blockstacks hotspots snapshot watch history metrics pyoffsets pystacks pylines hook_source procmem \
 	  fdreserve profiling
 # client/: what only the command-line clients do.
 CTL    := benchmemctl conn table ctl_inspect inspect_top report report_data report_svg \
@@ -68,17 +68,19 @@ BINS := $(B)/benchmemd $(B)/benchmem-run $(B)/benchmemctl $(B)/libbenchmem.a $(B
 # Pure modules with C unit tests: test_<m> links the module objects (paths from the top) in UNIT_<m>.
 UNITS := units names gate allocators ticks openmetrics live region procmaps procstatus symbols \
 	 compare memray memray_read proto config listen results placement spool stacks sources \
-	 snapshot group creds atomic_file pyframes loop
+	 snapshot group creds atomic_file pyframes loop procmem
 UNIT_units      := lib/units
 UNIT_pyframes   := lib/memray/pyframes lib/memray/writer lib/memray/reader lib/memray/decode \
 		   lib/memray/stats lib/memray/pyread lib/allocators lib/units daemon/pystacks \
-		   daemon/pyoffsets daemon/stacks daemon/procmaps daemon/symbols
+		   daemon/pyoffsets daemon/pylines daemon/procmem daemon/stacks daemon/procmaps \
+		   daemon/symbols
 UNIT_names      := lib/names
 UNIT_gate       := lib/gate lib/runs lib/compare lib/units lib/jsonutil lib/atomic_file
 UNIT_live       := daemon/live
 UNIT_region     := daemon/region
 UNIT_procmaps   := daemon/procmaps
 UNIT_procstatus := daemon/procstatus
+UNIT_procmem    := daemon/procmem
 UNIT_creds      := daemon/creds daemon/procstatus
 UNIT_atomic_file := lib/atomic_file
 UNIT_symbols    := daemon/symbols lib/allocators
@@ -103,11 +105,12 @@ UNIT_sources    := daemon/sources daemon/loop daemon/sessions daemon/session dae
 		   daemon/blockstacks daemon/live daemon/region daemon/rss daemon/procstatus daemon/spool \
 		   daemon/stacks daemon/procmaps \
 		   daemon/proto daemon/config daemon/config_yaml $(UNIT_results) lib/log lib/names \
-		   lib/memray/writer lib/allocators daemon/pystacks daemon/pyoffsets daemon/symbols
+		   lib/memray/writer lib/allocators daemon/pystacks daemon/pyoffsets daemon/pylines \
+		   daemon/procmem daemon/symbols
 UNIT_snapshot   := daemon/snapshot daemon/hotspots daemon/blockstacks lib/symbolize \
 		   daemon/session daemon/group daemon/live daemon/region daemon/spool daemon/stacks \
 		   daemon/procmaps $(UNIT_results) lib/log lib/memray/writer lib/allocators \
-		   daemon/pystacks daemon/pyoffsets daemon/symbols
+		   daemon/pystacks daemon/pyoffsets daemon/pylines daemon/procmem daemon/symbols
 UNIT_BINS := $(patsubst %,$(B)/tests/unit/test_%,$(UNITS))
 
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)

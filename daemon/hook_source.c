@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hook_source.h"
+#include "log.h"
+#include "procmem.h"
 
 #define RING_RECS (BM_HOOK_NCHUNK * BM_HOOK_CHUNK)
 /* A record reserved but not yet complete (its thread between two instructions, or waiting
@@ -17,12 +19,14 @@
 
 struct hook_proc {
 	pid_t tgid;
+	int mem;	  /* /proc/tgid/mem of the image that said hello (procmem.h); -1: none */
 	uint64_t ctl;	  /* address of struct bm_hook_ctl in the process; 0: not known yet */
 	uint64_t applied; /* highest seq delivered */
 	uint64_t lost;	  /* holes in the sequence */
 	uint64_t taken;	  /* batches taken from the ring buffer (the last one's index + 1) */
 	uint64_t dropped; /* records the hook gave up on, as last read (counted in lost) */
 	bool tell;	  /* taken changed: write it into the control block */
+	bool gone;	  /* its image changed with no exec stop: never read again */
 };
 
 struct hook_source {
@@ -43,10 +47,11 @@ struct hook_source {
 	uint64_t lost_gone; /* holes of processes forgotten since */
 	hook_hello_fn *on_hello;
 	hook_exec_fn *on_exec;
+	hook_admit_fn *admit;
 	void *hello_arg;
 };
 
-static void hello(struct hook_source *h, pid_t tgid, uint64_t ctl);
+static void hello(struct hook_source *h, pid_t tgid, pid_t ppid, uint64_t ctl);
 
 static struct hook_proc *find(struct hook_source *h, pid_t tgid)
 {
@@ -78,6 +83,7 @@ static struct hook_proc *get(struct hook_source *h, pid_t tgid)
 	p = &h->procs[h->nr++];
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
+	p->mem = -1;
 	return p;
 }
 
@@ -119,7 +125,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct hook_proc *p;
 
 	if (size == sizeof(*e) && e->kind == BM_EV_HOOK_HELLO) {
-		hello(h, (pid_t)e->tgid, e->addr);
+		hello(h, (pid_t)e->tgid, (pid_t)e->size, e->addr);
 		if (h->on_hello)
 			h->on_hello(h->hello_arg, (pid_t)e->tgid, (pid_t)e->size);
 		return 0;
@@ -133,8 +139,10 @@ static int on_record(void *ctx, void *data, size_t size)
 		h->malformed++;
 		return 0;
 	}
-	p = get(h, (pid_t)b->tgid);
-	if (!p)
+	/* batches only come after the hello (the hook waits for `confirmed`): a process with no
+	 * memory open was not admitted, and none of its records are anyone's */
+	p = find(h, (pid_t)b->tgid);
+	if (!p || p->mem < 0)
 		return 0;
 	if ((b->first_seq - 1) / BM_HOOK_CHUNK + 1 > p->taken) {
 		p->taken = (b->first_seq - 1) / BM_HOOK_CHUNK + 1;
@@ -149,11 +157,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int write_ctl(pid_t pid, uint64_t ctl, size_t off, const void *v, size_t len)
+static int write_ctl(const struct hook_proc *p, size_t off, const void *v, size_t len)
 {
-	struct iovec local = { (void *)v, len }, remote = { (void *)(uintptr_t)(ctl + off), len };
-
-	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -errno;
+	return procmem_write(p->mem, p->ctl + off, v, len);
 }
 
 /* The hook keeps at most BM_HOOK_WINDOW batches in the ring buffer: tell each process how
@@ -168,51 +174,58 @@ static int consume(struct hook_source *h)
 		if (!p->tell || !p->ctl)
 			continue;
 		p->tell = false;
-		write_ctl(p->tgid, p->ctl, __builtin_offsetof(struct bm_hook_ctl, consumed),
-			  &p->taken, sizeof(p->taken));
+		write_ctl(p, __builtin_offsetof(struct bm_hook_ctl, consumed), &p->taken,
+			  sizeof(p->taken));
 	}
 	return n;
 }
 
-/* The hook hands batches over only once a collector said it traces the process. */
-static void hello(struct hook_source *h, pid_t tgid, uint64_t ctl)
+/* Opens @p's memory, then asks whether its image may be read: in that order, the fd is bound
+ * to an image whose credentials were those checked, or to an older one and then reads
+ * nothing. 0, or -errno with no fd kept. */
+static int open_mem(struct hook_source *h, struct hook_proc *p, pid_t ppid)
+{
+	int e;
+
+	p->mem = procmem_open(p->tgid);
+	e = p->mem < 0 ? p->mem : h->admit ? h->admit(h->hello_arg, p->tgid, ppid) : 0;
+	if (e && p->mem >= 0) {
+		close(p->mem);
+		p->mem = -1;
+	}
+	return e;
+}
+
+/* The hook hands batches over only once a collector said it traces the process. A process
+ * not admitted is forgotten before anything is written into it. One whose memory is open
+ * already (since its fork stop, or an earlier hello of this image) keeps that fd: a hello
+ * from an image exec'd with no exec stop reaches nothing through it. */
+static void hello(struct hook_source *h, pid_t tgid, pid_t ppid, uint64_t ctl)
 {
 	struct hook_proc *p = get(h, tgid);
 	uint32_t yes = 1;
 
-	if (!p)
+	if (!p || p->gone)
 		return;
+	if (p->mem < 0 && open_mem(h, p, ppid)) {
+		hook_source__forget(h, tgid);
+		return;
+	}
 	p->ctl = ctl;
 	p->tell = p->taken > 0;
-	write_ctl(tgid, ctl, __builtin_offsetof(struct bm_hook_ctl, confirmed), &yes, sizeof(yes));
-}
-
-static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
-	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
+	write_ctl(p, __builtin_offsetof(struct bm_hook_ctl, confirmed), &yes, sizeof(yes));
 }
 
 /* The @n records from seq @from on, from the ring at @addr into their slots of @ring (the
  * records past the ring's end wrap to its start): only what a sync needs, in one call. */
-static int read_recs(pid_t pid, uint64_t addr, uint64_t from, uint64_t n, struct bm_hook_rec *ring)
+static int read_recs(int mem, uint64_t addr, uint64_t from, uint64_t n, struct bm_hook_rec *ring)
 {
 	size_t i = (from - 1) % RING_RECS, head = n < RING_RECS - i ? n : RING_RECS - i;
-	struct iovec local[2] = { { &ring[i], head * sizeof(*ring) },
-				  { ring, (n - head) * sizeof(*ring) } };
-	struct iovec remote[2] = { { (void *)(uintptr_t)(addr + i * sizeof(*ring)),
-				     head * sizeof(*ring) },
-				   { (void *)(uintptr_t)addr, (n - head) * sizeof(*ring) } };
-	unsigned long cnt = n > head ? 2 : 1;
-	ssize_t got = process_vm_readv(pid, local, cnt, remote, cnt, 0);
+	int e = procmem_read(mem, addr + i * sizeof(*ring), &ring[i], head * sizeof(*ring));
 
-	if (got < 0)
-		return -errno;
-	return (size_t)got == n * sizeof(*ring) ? 0 : -EIO;
+	if (!e && n > head)
+		e = procmem_read(mem, addr, ring, (n - head) * sizeof(*ring));
+	return e;
 }
 
 static uint64_t now_ns(void)
@@ -236,11 +249,11 @@ static int sync_pass(struct hook_source *h, struct hook_proc *p, const struct bm
 
 	if (p->applied >= c->reserved)
 		return 0; /* nothing new: no read (the drain timer comes by every process) */
-	e = read_recs(p->tgid, c->ring, p->applied + 1,
+	e = read_recs(p->mem, c->ring, p->applied + 1,
 		      c->reserved - p->applied < RING_RECS ? c->reserved - p->applied : RING_RECS,
 		      ring);
 	if (!e)
-		e = read_mem(p->tgid, p->ctl, &after, sizeof(after));
+		e = procmem_read(p->mem, p->ctl, &after, sizeof(after));
 	if (e)
 		return e;
 	while (p->applied < c->reserved) {
@@ -276,8 +289,7 @@ static void release_window(struct hook_proc *p, const struct bm_hook_ctl *c)
 	if (c->flushed <= p->taken)
 		return;
 	p->taken = c->flushed;
-	write_ctl(p->tgid, p->ctl, __builtin_offsetof(struct bm_hook_ctl, consumed), &p->taken,
-		  sizeof(p->taken));
+	write_ctl(p, __builtin_offsetof(struct bm_hook_ctl, consumed), &p->taken, sizeof(p->taken));
 }
 
 int hook_source__sync(struct hook_source *h, pid_t tgid)
@@ -289,7 +301,18 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 
 	if (!p || !p->ctl)
 		return p ? 0 : -ENOENT;
-	e = read_mem(tgid, p->ctl, &c, sizeof(c));
+	e = procmem_read(p->mem, p->ctl, &c, sizeof(c));
+	if (e == -ESRCH) {
+		/* exited, or exec'd with no exec stop (a thread's raw execve, docs/hook.md): the
+		 * fd reaches nothing of a later image; the process's batches go too */
+		p->gone = procmem_mapped(tgid);
+		if (p->gone)
+			pr_warn("pid %d: exec'd with no exec stop (a thread's raw execve): its new "
+				"image is not measured, nor read",
+				tgid);
+		close(p->mem);
+		p->mem = -1;
+	}
 	/* a forked child that has not reset its inherited copy yet holds its parent's records */
 	if (e || c.magic != BM_HOOK_MAGIC || c.pid != (uint32_t)tgid || c.per_call)
 		return e;
@@ -309,7 +332,7 @@ int hook_source__sync(struct hook_source *h, pid_t tgid)
 		nanosleep(&ts, NULL);
 		/* the thread of that record may wait for a free batch slot, which needs the
 		 * batches before it taken: take them and say so */
-		if (read_mem(tgid, p->ctl, &now, sizeof(now)))
+		if (procmem_read(p->mem, p->ctl, &now, sizeof(now)))
 			break;
 		p = consume_find(h, tgid);
 		if (!p)
@@ -332,8 +355,14 @@ void hook_source__fork(struct hook_source *h, pid_t parent, pid_t child)
 	ctl = pp->ctl;
 	hook_source__sync(h, parent);
 	cp = get(h, child);
-	if (cp)
-		cp->ctl = ctl;
+	if (!cp)
+		return;
+	/* stopped at its fork, it runs the parent's image (checked): no credentials to read */
+	if (cp->mem < 0)
+		cp->mem = procmem_open(child);
+	cp->ctl = ctl;
+	if (cp->mem < 0)
+		hook_source__forget(h, child);
 }
 
 int hook_source__set_recording(struct hook_source *h, pid_t tgid, bool on)
@@ -343,7 +372,7 @@ int hook_source__set_recording(struct hook_source *h, pid_t tgid, bool on)
 
 	if (!p || !p->ctl)
 		return -ENOENT;
-	return write_ctl(tgid, p->ctl, __builtin_offsetof(struct bm_hook_ctl, on), &v, sizeof(v));
+	return write_ctl(p, __builtin_offsetof(struct bm_hook_ctl, on), &v, sizeof(v));
 }
 
 void hook_source__forget(struct hook_source *h, pid_t tgid)
@@ -353,6 +382,8 @@ void hook_source__forget(struct hook_source *h, pid_t tgid)
 	if (!p)
 		return;
 	h->lost_gone += p->lost;
+	if (p->mem >= 0)
+		close(p->mem);
 	*p = h->procs[--h->nr];
 	h->hot = NULL;
 }
@@ -403,6 +434,10 @@ static void hs_free(struct event_source *src)
 	if (!h)
 		return;
 	ring_buffer__free(h->rb);
+	for (int i = 0; i < h->nr; i++) {
+		if (h->procs[i].mem >= 0)
+			close(h->procs[i].mem);
+	}
 	free(h->procs);
 	free(h);
 }
@@ -430,10 +465,11 @@ struct hook_source *hook_source__new(struct probe *p, source_batch_fn *fn, void 
 }
 
 void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, hook_exec_fn *exec_fn,
-			   void *arg)
+			   hook_admit_fn *admit, void *arg)
 {
 	h->on_hello = fn;
 	h->on_exec = exec_fn;
+	h->admit = admit;
 	h->hello_arg = arg;
 }
 

@@ -31,8 +31,13 @@ typedef void hook_hello_fn(void *arg, pid_t tgid, pid_t ppid);
 /* @exec_fn(@arg, tgid, tid) runs when thread @tid, not @tgid's main one, is about to exec and
  * waits until it is followed: ptrace reports an exec to the exec'ing thread's tracer only. */
 typedef void hook_exec_fn(void *arg, pid_t tgid, pid_t tid);
+/* @admit_fn(@arg, tgid, ppid) decides, once @tgid's memory is open (at its hello, or its fork
+ * from @ppid), whether its image may be read and written: 0, or -errno and the source forgets
+ * the process without a write. The memory is only ever reached through that fd (procmem.h),
+ * so an image it execs later is never reached. */
+typedef int hook_admit_fn(void *arg, pid_t tgid, pid_t ppid);
 void hook_source__on_hello(struct hook_source *h, hook_hello_fn *fn, hook_exec_fn *exec_fn,
-			   void *arg);
+			   hook_admit_fn *admit_fn, void *arg);
 
 /* Forked child @child inherits @parent's hook (same address); the parent's events so far are
  * delivered first, so the tree's order holds. */

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 
+#include "procmem.h"
 #include "pyoffsets.h"
 #include "stacks.h"
 #include "symbols.h"
@@ -94,17 +94,6 @@ static const struct py_layout table[] = {
 	  .bytes_data = 32 },
 };
 
-int pyoffsets_read(pid_t pid, uint64_t addr, void *buf, size_t n)
-{
-	struct iovec local = { .iov_base = buf, .iov_len = n };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = n };
-	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-	if (got < 0)
-		return -errno;
-	return (size_t)got == n ? 0 : -EFAULT;
-}
-
 static uint64_t u64_at(const uint8_t *b, size_t off)
 {
 	uint64_t v;
@@ -149,13 +138,13 @@ static uint16_t off16(const uint8_t *b, size_t pos, bool *ok)
 }
 
 /* 3.13: the layout from the interpreter's own debug offsets. */
-static enum py_detect from_debug_offsets(pid_t pid, uint64_t runtime, uint32_t version,
+static enum py_detect from_debug_offsets(int mem, uint64_t runtime, uint32_t version,
 					 struct py_layout *lay, char *note, size_t len)
 {
 	uint8_t b[DBG_BYTES];
 	bool ok = true;
 
-	if (pyoffsets_read(pid, runtime, b, sizeof(b)) || memcmp(b, "xdebugpy", 8) ||
+	if (procmem_read(mem, runtime, b, sizeof(b)) || memcmp(b, "xdebugpy", 8) ||
 	    (uint32_t)u64_at(b, DBG_VERSION) != version) {
 		snprintf(note, len, "CPython %x.%x: no _Py_DebugOffsets in _PyRuntime",
 			 version >> 24, (version >> 16) & 0xff);
@@ -223,7 +212,7 @@ static uint32_t version_from_name(const char *path)
 
 /* Checks the table's thread-list offsets once an interpreter exists: some thread state must
  * carry the id of one of @pid's threads. Before Py_Initialize there is nothing to check. */
-static bool plausible(pid_t pid, const struct py_layout *lay)
+static bool plausible(pid_t pid, int mem, const struct py_layout *lay)
 {
 	uint64_t head = 0, t = 0, tid;
 	char path[64];
@@ -232,27 +221,27 @@ static bool plausible(pid_t pid, const struct py_layout *lay)
 	bool found = false;
 
 	if (lay->conf.tid_is_pthread ||
-	    pyoffsets_read(pid, lay->conf.interp_head, &head, sizeof(head)) || !head)
+	    procmem_read(mem, lay->conf.interp_head, &head, sizeof(head)) || !head)
 		return true;
-	if (pyoffsets_read(pid, head + lay->conf.threads_head, &t, sizeof(t)) || !t)
+	if (procmem_read(mem, head + lay->conf.threads_head, &t, sizeof(t)) || !t)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	for (int i = 0; i < BM_PY_THREADS && t && !found; i++) {
-		if (pyoffsets_read(pid, t + lay->conf.ts_tid, &tid, sizeof(tid)))
+		if (procmem_read(mem, t + lay->conf.ts_tid, &tid, sizeof(tid)))
 			return false;
 		d = opendir(path);
 		while (d && (de = readdir(d)) && !found)
 			found = strtoull(de->d_name, NULL, 10) == tid;
 		if (d)
 			closedir(d);
-		if (pyoffsets_read(pid, t + lay->conf.ts_next, &t, sizeof(t)))
+		if (procmem_read(mem, t + lay->conf.ts_next, &t, sizeof(t)))
 			return false;
 	}
 	return found;
 }
 
-static enum py_detect from_image(pid_t pid, const struct stacks_image *img, struct py_layout *lay,
-				 char *note, size_t len)
+static enum py_detect from_image(pid_t pid, int mem, const struct stacks_image *img,
+				 struct py_layout *lay, char *note, size_t len)
 {
 	static const char *const names[] = { "_PyRuntime", "Py_Version", "_Py_RefTotal",
 					     "_Py_GetGlobalRefTotal", "PyCode_Type" };
@@ -263,7 +252,7 @@ static enum py_detect from_image(pid_t pid, const struct stacks_image *img, stru
 	if (symbols_values(img->path, names, 5, v) || !v[0])
 		return PY_NONE;
 	runtime = img->load_addr + v[0];
-	if (v[1] && pyoffsets_read(pid, img->load_addr + v[1], &pyver, sizeof(pyver)))
+	if (v[1] && procmem_read(mem, img->load_addr + v[1], &pyver, sizeof(pyver)))
 		return PY_NONE;
 	version = v[1] ? (uint32_t)pyver : version_from_name(img->path);
 	minor = (version >> 16) & 0xff;
@@ -279,7 +268,7 @@ static enum py_detect from_image(pid_t pid, const struct stacks_image *img, stru
 	}
 	snprintf(note, len, "CPython %u.%u.%u", version >> 24, minor, (version >> 8) & 0xff);
 	if (minor == 13) {
-		r = from_debug_offsets(pid, runtime, version, lay, note, len);
+		r = from_debug_offsets(mem, runtime, version, lay, note, len);
 		lay->code_type = v[4] ? img->load_addr + v[4] : 0;
 		return r;
 	}
@@ -297,7 +286,7 @@ static enum py_detect from_image(pid_t pid, const struct stacks_image *img, stru
 	lay->version = version;
 	lay->conf.interp_head += runtime;
 	lay->code_type = v[4] ? img->load_addr + v[4] : 0;
-	if (!plausible(pid, lay)) {
+	if (!plausible(pid, mem, lay)) {
 		snprintf(note, len, "CPython 3.%u (%s): thread states not where 3.%u keeps them",
 			 minor, img->path, minor);
 		return PY_UNKNOWN;
@@ -312,7 +301,7 @@ static bool python_named(const char *path)
 	return !strncmp(base, "python", 6) || !strncmp(base, "libpython", 9);
 }
 
-enum py_detect pyoffsets_detect(pid_t pid, struct py_layout *lay, char *note, size_t len)
+enum py_detect pyoffsets_detect(pid_t pid, int mem, struct py_layout *lay, char *note, size_t len)
 {
 	struct stacks_images im;
 	enum py_detect r = PY_NONE;
@@ -331,7 +320,7 @@ enum py_detect pyoffsets_detect(pid_t pid, struct py_layout *lay, char *note, si
 			if (pass == 0 ? !(lib && python_named(im.v[i].path))
 				      : lib || !(python_named(im.v[i].path) || i == 0))
 				continue;
-			r = from_image(pid, &im.v[i], lay, note, len);
+			r = from_image(pid, mem, &im.v[i], lay, note, len);
 		}
 	}
 	stacks_images_release(&im);

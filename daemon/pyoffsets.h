@@ -30,11 +30,9 @@ enum py_detect {
 
 /* Looks for a CPython runtime (_PyRuntime in the executable or a libpython*) in the images
  * of live process @pid and, when its version and build are ones we know, fills @lay with
- * @pid's addresses. @note (one line) names the interpreter ("CPython 3.11.2") or says why
- * it is not supported. Returns the verdict; errors (process gone, unreadable) are PY_NONE. */
-enum py_detect pyoffsets_detect(pid_t pid, struct py_layout *lay, char *note, size_t len);
-
-/* Copies @n bytes at @addr of process @pid into @buf; 0 or -errno (-EFAULT: short read). */
-int pyoffsets_read(pid_t pid, uint64_t addr, void *buf, size_t n);
+ * @pid's addresses. Its memory is read through @mem only (procmem.h: bound to one image).
+ * @note (one line) names the interpreter ("CPython 3.11.2") or says why it is not
+ * supported. Returns the verdict; errors (process gone, unreadable) are PY_NONE. */
+enum py_detect pyoffsets_detect(pid_t pid, int mem, struct py_layout *lay, char *note, size_t len);
 
 #endif /* BM_PYOFFSETS_H */

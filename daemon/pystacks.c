@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* daemon/pystacks.c — names captured Python stacks: code object → (qualname, file, line),
- * read from the target with process_vm_readv, cached per (process, address, check). */
+ * read from the target through its /proc/PID/mem fd (procmem.h), cached per (process,
+ * address, check). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "procmem.h"
 #include "pyoffsets.h"
 #include "pystacks.h"
 
@@ -20,6 +23,8 @@
 
 struct proc_py {
 	pid_t tgid;
+	int mem;       /* bound to the image seen at pystacks__bind(); -1: none, nothing is read */
+	bool detected; /* verdict and lay are valid */
 	enum py_detect verdict;
 	struct py_layout lay;
 };
@@ -84,6 +89,10 @@ void pystacks__free(struct pystacks *ps)
 	free(ps->codes_by);
 	free(ps->stacks);
 	free(ps->keys);
+	for (size_t i = 0; i < ps->nr_procs; i++) {
+		if (ps->procs[i].mem >= 0)
+			close(ps->procs[i].mem);
+	}
 	free(ps->procs);
 	free(ps);
 }
@@ -167,16 +176,28 @@ static void set_note(struct pystacks *ps, enum py_detect v, const char *what)
 	ps->note_is_fallback = v != PY_KNOWN;
 }
 
-static struct proc_py *detect(struct pystacks *ps, pid_t tgid)
+/* A new entry for @tgid reading through @mem (owned from now on, closed on failure). */
+static struct proc_py *add(struct pystacks *ps, pid_t tgid, int mem)
+{
+	if (grow((void **)&ps->procs, &ps->cap_procs, ps->nr_procs, sizeof(*ps->procs))) {
+		if (mem >= 0)
+			close(mem);
+		return NULL;
+	}
+	ps->procs[ps->nr_procs] = (struct proc_py){ .tgid = tgid, .mem = mem };
+	return &ps->procs[ps->nr_procs++];
+}
+
+/* @p: @tgid's entry from pystacks__bind(), or NULL (not bound: nothing is read). */
+static struct proc_py *detect(struct pystacks *ps, struct proc_py *p, pid_t tgid)
 {
 	char note[NOTE_BYTES];
-	struct proc_py *p;
 
-	if (grow((void **)&ps->procs, &ps->cap_procs, ps->nr_procs, sizeof(*ps->procs)))
+	p = p ? p : add(ps, tgid, -1);
+	if (!p)
 		return NULL;
-	p = &ps->procs[ps->nr_procs++];
-	*p = (struct proc_py){ .tgid = tgid };
-	p->verdict = pyoffsets_detect(tgid, &p->lay, note, sizeof(note));
+	p->detected = true;
+	p->verdict = pyoffsets_detect(tgid, p->mem, &p->lay, note, sizeof(note));
 	if (p->verdict == PY_KNOWN && ps->ops.configure &&
 	    ps->ops.configure(ps->ops.arg, tgid, &p->lay.conf)) {
 		p->verdict = PY_UNKNOWN;
@@ -190,12 +211,26 @@ static struct proc_py *detect(struct pystacks *ps, pid_t tgid)
 	return p;
 }
 
+int pystacks__bind(struct pystacks *ps, pid_t tgid)
+{
+	int mem;
+
+	if (!ps)
+		return 0;
+	pystacks__forget(ps, tgid);
+	mem = procmem_open(tgid);
+	return mem < 0 ? mem : add(ps, tgid, mem) ? 0 : -ENOMEM;
+}
+
 int pystacks__assume(struct pystacks *ps, pid_t tgid, const struct py_layout *lay)
 {
-	if (grow((void **)&ps->procs, &ps->cap_procs, ps->nr_procs, sizeof(*ps->procs)))
+	struct proc_py *p = add(ps, tgid, procmem_open(tgid));
+
+	if (!p)
 		return -ENOMEM;
-	ps->procs[ps->nr_procs++] =
-		(struct proc_py){ .tgid = tgid, .verdict = PY_KNOWN, .lay = *lay };
+	*p = (struct proc_py){
+		.tgid = tgid, .mem = p->mem, .detected = true, .verdict = PY_KNOWN, .lay = *lay
+	};
 	if (!ps->version)
 		ps->version = lay->version;
 	return 0;
@@ -207,8 +242,10 @@ void pystacks__forget(struct pystacks *ps, pid_t tgid)
 
 	if (!p)
 		return;
-	if (p->verdict == PY_KNOWN && ps->ops.configure)
+	if (p->detected && p->verdict == PY_KNOWN && ps->ops.configure)
 		ps->ops.configure(ps->ops.arg, tgid, NULL);
+	if (p->mem >= 0)
+		close(p->mem);
 	*p = ps->procs[--ps->nr_procs];
 	/* code objects stay cached: keyed by tgid, a new image's objects are checked anyway */
 }
@@ -237,7 +274,7 @@ static void utf8_put(char *out, size_t *n, uint32_t c)
 /* A compact str object at @addr as a new UTF-8 string; NULL if unreadable or not compact.
  * @ids gets its bm_py_str_id() by its hash as it is now, and by its last bytes (what the
  * walker took if the str had no hash then). */
-static char *read_str(pid_t tgid, const struct bm_pyconf *l, uint64_t addr, uint64_t ids[2])
+static char *read_str(int mem, const struct bm_pyconf *l, uint64_t addr, uint64_t ids[2])
 {
 	uint8_t hdr[STR_HDR_BYTES], *raw = NULL, tail[BM_PY_STR_TAIL] = { 0 };
 	uint32_t state, kind;
@@ -247,7 +284,7 @@ static char *read_str(pid_t tgid, const struct bm_pyconf *l, uint64_t addr, uint
 	char *out = NULL;
 
 	if (!addr || l->str_state + 4u > sizeof(hdr) || l->str_length + 8u > sizeof(hdr) ||
-	    l->str_hash + 8u > sizeof(hdr) || pyoffsets_read(tgid, addr, hdr, sizeof(hdr)))
+	    l->str_hash + 8u > sizeof(hdr) || procmem_read(mem, addr, hdr, sizeof(hdr)))
 		return NULL;
 	memcpy(&type, hdr + BM_PY_OB_TYPE, 8);
 	memcpy(&hash, hdr + l->str_hash, 8);
@@ -261,7 +298,7 @@ static char *read_str(pid_t tgid, const struct bm_pyconf *l, uint64_t addr, uint
 	nb = (size_t)len * kind;
 	raw = malloc(nb + 1);
 	out = malloc((size_t)len * 4 + 1);
-	if (!raw || !out || pyoffsets_read(tgid, addr + data, raw, nb)) {
+	if (!raw || !out || procmem_read(mem, addr + data, raw, nb)) {
 		free(out);
 		out = NULL;
 		goto done;
@@ -319,7 +356,7 @@ static bool alive(const uint8_t *b, uint64_t type)
  * strings is not the one it held then (the code object freed, its strings too, and their
  * memory reused before we read it), or it is dead now (what it held, its line table too, may
  * be another object's by now: only a live code object keeps them). */
-static bool read_code(pid_t tgid, const struct py_layout *l, uint64_t addr, uint32_t check,
+static bool read_code(int mem, const struct py_layout *l, uint64_t addr, uint32_t check,
 		      struct code *c)
 {
 	const struct bm_pyconf *k = &l->conf;
@@ -329,27 +366,27 @@ static bool read_code(pid_t tgid, const struct py_layout *l, uint64_t addr, uint
 
 	if (k->co_filename + 8u > sizeof(b) || k->co_name + 8u > sizeof(b) ||
 	    l->co_linetable + 8u > sizeof(b) || k->co_firstlineno + 4u > sizeof(b) ||
-	    pyoffsets_read(tgid, addr, b, sizeof(b)) || !alive(b, l->code_type))
+	    procmem_read(mem, addr, b, sizeof(b)) || !alive(b, l->code_type))
 		return false;
 	memcpy(&first, b + k->co_firstlineno, 4);
 	fname = at64(b, k->co_filename);
 	name = at64(b, k->co_name);
 	lt = at64(b, l->co_linetable);
 	c->first = first;
-	c->function = read_str(tgid, k, name, name_ids);
-	c->filename = read_str(tgid, k, fname, fname_ids);
+	c->function = read_str(mem, k, name, name_ids);
+	c->filename = read_str(mem, k, fname, fname_ids);
 	if (!c->function || !c->filename ||
 	    !check_matches(check, first, fname, name, fname_ids, name_ids))
 		return false;
-	if (lt && !pyoffsets_read(tgid, lt + l->bytes_size, &lt_len, 8) && lt_len &&
+	if (lt && !procmem_read(mem, lt + l->bytes_size, &lt_len, 8) && lt_len &&
 	    lt_len <= LINETABLE_MAX) {
 		c->lt = malloc(lt_len);
-		if (c->lt && !pyoffsets_read(tgid, lt + l->bytes_data, c->lt, lt_len))
+		if (c->lt && !procmem_read(mem, lt + l->bytes_data, c->lt, lt_len))
 			c->lt_len = lt_len;
 	}
 	/* the target ran on while we read: what we read is what the code object held only if
 	 * it is alive still and holds the same objects (it kept them alive all along) */
-	return !pyoffsets_read(tgid, addr, b2, sizeof(b2)) && alive(b2, l->code_type) &&
+	return !procmem_read(mem, addr, b2, sizeof(b2)) && alive(b2, l->code_type) &&
 	       at64(b2, k->co_filename) == fname && at64(b2, k->co_name) == name &&
 	       at64(b2, l->co_linetable) == lt && !memcmp(b2 + k->co_firstlineno, &first, 4);
 }
@@ -386,7 +423,7 @@ static const struct code *code_of(struct pystacks *ps, const struct proc_py *p,
 		return NULL;
 	/* a failure is not remembered: the object the walker saw may be back at that address
 	 * (same names, same line) by the next stack that names it */
-	if (!read_code(p->tgid, &p->lay, f->code, f->check, &c)) {
+	if (!read_code(p->mem, &p->lay, f->code, f->check, &c)) {
 		free(c.function);
 		free(c.filename);
 		free(c.lt);
@@ -397,93 +434,6 @@ static const struct code *code_of(struct pystacks *ps, const struct proc_py *p,
 	slot->key = h;
 	slot->val = (uint32_t)ps->nr_codes;
 	return &ps->codes[ps->nr_codes - 1];
-}
-
-/* ---- line tables ---------------------------------------------------------------------------- */
-
-static uint32_t lt_varint(const uint8_t **p, const uint8_t *end)
-{
-	uint32_t v = 0, shift = 0, b;
-
-	do {
-		if (*p >= end || shift > 28)
-			return v;
-		b = *(*p)++;
-		v |= (b & 63) << shift;
-		shift += 6;
-	} while (b & 64);
-	return v;
-}
-
-static int32_t lt_svarint(const uint8_t **p, const uint8_t *end)
-{
-	uint32_t u = lt_varint(p, end);
-
-	return (u & 1) ? -(int32_t)(u >> 1) : (int32_t)(u >> 1);
-}
-
-/* CPython 3.11+ location table (Objects/locations.md), addresses in code units. */
-static int line_311(const uint8_t *p, size_t len, int first, int32_t unit)
-{
-	const uint8_t *end = p + len;
-	int32_t addr = 0, line = first, here;
-
-	while (p < end) {
-		uint8_t b = *p++, code = (b >> 3) & 15;
-		int32_t n = (b & 7) + 1;
-
-		here = line;
-		if (code == 15) { /* no location */
-			here = -1;
-		} else if (code == 14) { /* long form */
-			line += lt_svarint(&p, end);
-			here = line;
-			lt_varint(&p, end);
-			lt_varint(&p, end);
-			lt_varint(&p, end);
-		} else if (code == 13) { /* no columns */
-			line += lt_svarint(&p, end);
-			here = line;
-		} else if (code >= 10) { /* one line, columns in two bytes */
-			line += code - 10;
-			here = line;
-			p += 2;
-		} else { /* short form, one column byte */
-			p += 1;
-		}
-		if (unit >= addr && unit < addr + n)
-			return here;
-		addr += n;
-	}
-	return -1;
-}
-
-/* CPython 3.10 co_linetable: (byte delta, signed line delta) pairs, -128 = no line. */
-static int line_310(const uint8_t *p, size_t len, int first, int32_t unit)
-{
-	int32_t start, end = 0, line = first, here = -1, addr = unit * 2;
-
-	for (size_t i = 0; i + 1 < len; i += 2) {
-		start = end;
-		end += p[i];
-		if ((int8_t)p[i + 1] == -128) {
-			here = -1;
-		} else {
-			line += (int8_t)p[i + 1];
-			here = line;
-		}
-		if (addr >= start && addr < end)
-			return here;
-	}
-	return -1;
-}
-
-int pystacks_line(uint32_t version, const uint8_t *lt, size_t len, int first, int32_t unit)
-{
-	if (!lt || !len || unit < 0)
-		return unit < 0 ? first : -1;
-	return version >= 0x030B0000 ? line_311(lt, len, first, unit)
-				     : line_310(lt, len, first, unit);
 }
 
 /* ---- stacks ---------------------------------------------------------------------------------- */
@@ -528,8 +478,8 @@ uint32_t pystacks__on_event(struct pystacks *ps, const struct bm_event *e)
 	if (!ps)
 		return 0;
 	p = proc_of(ps, (pid_t)e->tgid);
-	if (!p)
-		p = detect(ps, (pid_t)e->tgid);
+	if (!p || !p->detected)
+		p = detect(ps, p, (pid_t)e->tgid);
 	if (!p || !e->py_stack || p->verdict != PY_KNOWN || e->kind != BM_EV_ALLOC)
 		return 0;
 	if (kv_reserve(&ps->keys, &ps->keys_cap, ps->nr_keys))

@@ -12,6 +12,7 @@
 
 #include "benchmem.h"
 #include "memray/pyframes.h"
+#include "pylines.h"
 #include "pyoffsets.h"
 
 /* What pystacks asks of the BPF side (daemon/probe.c in the collector, fakes in tests). */
@@ -44,6 +45,12 @@ void pystacks__free(struct pystacks *ps); /* NULL-safe; does not call ops */
  * their 64 MiB budget — then the event keeps its native frames only, counted in the note). */
 uint32_t pystacks__on_event(struct pystacks *ps, const struct bm_event *e);
 
+/* Opens @tgid's memory for naming its frames (procmem.h): call it where the process is stopped
+ * and its image checked (its exec or fork stop, an attach once seized and re-checked), so that
+ * no later image is ever read. A process not bound is not read: native frames only. NULL-safe;
+ * 0 or -errno. */
+int pystacks__bind(struct pystacks *ps, pid_t tgid);
+
 /* Takes @tgid to run the CPython of @lay, without detection (and without configuring the
  * walker): for a caller that knows the layout already, such as a test of the naming against
  * objects laid out in its own memory. 0 or -ENOMEM. */
@@ -67,9 +74,5 @@ const char *pystacks__note(struct pystacks *ps);
 /* Counters: stacks named, allocation events whose stack could not be named. */
 uint64_t pystacks__nr_stacks(const struct pystacks *ps);
 uint64_t pystacks__nr_unnamed(const struct pystacks *ps);
-
-/* The line of code unit @unit (3.11+) or byte offset 2*@unit (3.10) of a code object whose
- * co_linetable is @lt/@len and first line @first, for PY_VERSION_HEX @version; -1: none. */
-int pystacks_line(uint32_t version, const uint8_t *lt, size_t len, int first, int32_t unit);
 
 #endif /* BM_PYSTACKS_H */

@@ -12,6 +12,7 @@
 #include "creds.h"
 #include "hook_source.h"
 #include "log.h"
+#include "pystacks.h"
 #include "symbols.h"
 #include "targets.h"
 #include "tracer.h"
@@ -48,6 +49,14 @@ static struct proc *add_proc(struct tracer *tr, struct session *s, pid_t tgid)
 	return p;
 }
 
+/* Python frames of @tgid are read from its image as it is now (pystacks__bind()): call it with
+ * the process stopped or before a credentials re-check. */
+static void name_frames(struct session *s, pid_t tgid)
+{
+	if (pystacks__bind(s->py, tgid))
+		pr_debug("pid %d: its Python frames are not named", tgid);
+}
+
 /* A new image in @p: probe it, and note a Python interpreter for the results. */
 static int attach_image(struct tracer *tr, struct proc *p)
 {
@@ -66,11 +75,10 @@ static int attach_exec(struct tracer *tr, struct proc *p)
 	bool python = false;
 
 	p->hook = p->s->hook && tr->hook && attach__hook(tr->attach, p->tgid, &python);
-	/* a hook process's threads need nothing from us: no ptrace stop per thread. Unless a
-	 * user owns the session: a thread we do not follow could exec (the kernel makes it the
-	 * main thread) with no exec stop, a set-uid image past the re-check (docs/hook.md) */
-	if (targets__follow_threads(tr->targets, p->tgid, !p->hook || p->s->checked,
-				    p->s->kill_on_exit))
+	/* a hook process's threads need nothing from us: no ptrace stop per thread. One that
+	 * execs with no stop (a raw execve) leaves us nothing to reach: the hook's memory is
+	 * only read and written through an fd bound to this image (docs/hook.md "Trust") */
+	if (targets__follow_threads(tr->targets, p->tgid, !p->hook, p->s->kill_on_exit))
 		pr_warn("pid %d: cannot change its ptrace options", p->tgid);
 	if (!p->hook) {
 		p->s->hook_fallback |= p->s->hook;
@@ -92,6 +100,8 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 	p = add_proc(tr, pp->s, pid);
 	if (!p)
 		return;
+	/* stopped at its fork: the parent's image, checked at its exec or attach */
+	name_frames(p->s, pid);
 	/* the child runs the parent's image until it execs: the parent's hook (whose events so
 	 * far come first) or the same files probed */
 	if (pp->hook) {
@@ -161,6 +171,8 @@ static void on_exec(void *arg, pid_t pid, bool from_thread)
 	if (exec_is_client(tr, p))
 		return;
 	session__on_exec(p->s, p);
+	/* stopped, its credentials checked: Python frames are read from this image only */
+	name_frames(p->s, pid);
 	if (tr->hook)
 		hook_source__forget(tr->hook, pid);
 	/* the old image's probes stay (a file-backed uprobe follows its inode); add the new */
@@ -210,6 +222,7 @@ static void on_task_gone(void *arg, pid_t tid)
 
 static void on_hello(void *arg, pid_t tgid, pid_t ppid);
 static void on_thread_exec(void *arg, pid_t tgid, pid_t tid);
+static int admit_hook(void *arg, pid_t tgid, pid_t ppid);
 
 static void on_linger(struct loop *l, int fd, uint32_t events, void *arg);
 
@@ -236,7 +249,7 @@ struct tracer *tracer__new(struct probe *p, bool system_wide, struct sessions *t
 		errno = -e;
 		return NULL;
 	}
-	hook_source__on_hello(tr->hook, on_hello, on_thread_exec, tr);
+	hook_source__on_hello(tr->hook, on_hello, on_thread_exec, admit_hook, tr);
 	tr->attach = tr->linger_fd >= 0 ? attach__new(p, system_wide) : NULL;
 	tr->targets = tr->attach ? targets__new(&tops, tr) : NULL;
 	if (!tr->targets) {
@@ -269,7 +282,11 @@ int tracer__trace(struct tracer *tr, struct session *s, pid_t pid, bool launched
 
 	if (e)
 		return e;
-	/* seized: from here on an exec stops for us, so what the pidfd shows now stays true */
+	/* seized: from here on an exec stops for us, so what the pidfd shows now stays true.
+	 * The memory opened before the re-check is of the image it checks, or of an older one
+	 * (procmem.h); a launch is bound at its exec stop */
+	if (!launched)
+		name_frames(s, pid);
 	if (g)
 		e = creds_recheck(g, pid, why, len);
 	if (!e && !launched)
@@ -316,6 +333,8 @@ static int seize_child(struct tracer *tr, struct proc *p)
 	}
 	if (!e)
 		e = targets__seize_process(tr->targets, p->tgid, s->kill_on_exit);
+	if (!e) /* before the re-check, as an attach does */
+		name_frames(s, p->tgid);
 	if (!e && s->checked) {
 		e = creds_recheck(&g, p->tgid, why, sizeof(why));
 		if (e)
@@ -353,6 +372,30 @@ static void on_hello(void *arg, pid_t tgid, pid_t ppid)
 		release_proc(tr, p);
 		sessions__remove_proc(tr->sessions, p);
 	}
+}
+
+/* The hook source opened @tgid's memory (at its hello, or at its fork from @ppid): may it read
+ * and write that image? Only for a process of a session (a child's hello names its parent's),
+ * and in a user's session only an image that user could trace: a thread we do not follow may
+ * have exec'd a set-uid image since its exec stop. 0 or -errno. */
+static int admit_hook(void *arg, pid_t tgid, pid_t ppid)
+{
+	struct tracer *tr = arg;
+	struct proc *p = sessions__find_proc(tr->sessions, tgid);
+	struct proc_creds c;
+	char why[256] = "";
+	int e;
+
+	if (!p)
+		p = sessions__find_proc(tr->sessions, ppid);
+	if (!p || !p->s->checked)
+		return p ? 0 : -ESRCH;
+	e = creds_read(tgid, &c);
+	if (!e)
+		e = creds_allows(&c, tgid, p->s->uid, p->s->gid, why, sizeof(why));
+	if (e)
+		pr_warn("pid %d: its hook is not read: %s", tgid, why[0] ? why : strerror(-e));
+	return e;
 }
 
 /* A thread of a hook process we do not follow is about to exec: follow it, so its exec stops

@@ -370,3 +370,31 @@ def test_regressing_benchmark_profile_tops_with_the_allocating_function(tmp_path
     # "#1 1.57 MiB at the peak (..%) in 800 blocks": the 800 rows of the regressed pass
     assert re.match(r"  #1 1\.\d\d MiB at the peak \(9\d\.\d%\) in 800 blocks", lines[1]), lines
     assert lines[2].strip() == f"build_table at {suite / 'test_suite.py'}:{line}", lines
+
+
+FORKED = """
+import os, sys, threading
+import benchmem
+def in_child():
+    return [bytearray(5000 + i) for i in range(50)]  # line 5
+def main():
+    if os.fork() == 0:
+        with benchmem.region("work"):
+            keep = in_child()
+        os._exit(0)
+    os.wait()
+main()
+"""
+
+
+def test_a_forked_childs_frames_are_named(tmp_path):
+    """The daemon reads a child's code objects through the memory it opened at the child's
+    fork stop (daemon/procmem.h), not the parent's: a region in the child names its frames."""
+    require_tracing()
+    script = tmp_path / "forked.py"
+    script.write_text(FORKED)
+    _, meta, binfile = profile_run(tmp_path, "/usr/bin/python3", script)
+    assert "Python frames captured" in meta["python_frames"], meta["python_frames"]
+    nodes = [n for n in flamegraph_nodes(binfile) if n["function"] == "in_child"]
+    assert nodes and all((n["file"], n["line"]) == (str(script), 5) for n in nodes), nodes
+    assert sum(n["value"] for n in nodes) >= sum(5000 + i for i in range(50))
