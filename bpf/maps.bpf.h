@@ -62,7 +62,7 @@ struct {
  * maps (stack_map_entries each) and sets these templates' sizes to match before load.
  * Not a STACK_TRACE map: that one has as many buckets as entries and refuses a stack whose
  * bucket is taken (measured: 496 of 4,096 distinct stacks lost in a 16,384-entry map). Here a
- * stack's id is an index into the frames, found by open addressing from a hash of its frames
+ * stack's id is an index into the frames, found by double hashing from a hash of its frames
  * (track.bpf.h): `stack_claims` says which hash owns an index; a BPF_NOEXIST insert claims one
  * atomically, so two CPUs never share an id. Ids stay dense: the daemon indexes by them. */
 struct stack_claims {
