@@ -183,7 +183,7 @@ $(B)/libbenchmem.so: $(B)/pic/client/c/benchmem.o
 
 # The in-process hook (docs/hook.md): preloaded into launched commands, libc and libdl only.
 # Everything hidden but the wrappers, the control block and the probe sites.
-HOOK_SRCS := hook/hook.c hook/real.c
+HOOK_SRCS := hook/hook.c hook/exec.c hook/real.c
 $(B)/libbenchmem-hook.so: $(HOOK_SRCS) hook/hook.h bpf/benchmem.h lib/allocators.h
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(B)/hook && $(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) -fPIC -shared \

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +67,11 @@ EXPORT struct bm_hook_ctl bm_hook_ctl
 	__attribute__((aligned(64))) = { .magic = BM_HOOK_MAGIC, .on = 1 };
 static struct bm_hook_rec ring[RING_RECS] __attribute__((aligned(64)));
 static struct hook_real real;
+
+const struct hook_real *hook_real(void)
+{
+	return &real;
+}
 static int ready;
 
 /* Initial-exec TLS: no allocation, no __tls_get_addr. depth > 0 inside a wrapper: the
@@ -357,7 +361,7 @@ static void hand_over_partial(void)
 
 /* ptrace reports an exec only to the tracer of the thread that execs, and the collector
  * follows a hook process's main thread only: another thread asks to be followed first. */
-static void before_exec(void)
+void hook_before_exec(void)
 {
 	hand_over_partial();
 	if (ready && bm_hook_ctl.pid == syscall(SYS_getpid) &&
@@ -528,82 +532,4 @@ EXPORT int munmap(void *addr, size_t len)
 	e = real.munmap(addr, len);
 	LEAVE();
 	return e;
-}
-
-/* ---- exec: hand the partial batch over first ------------------------------------------ */
-
-EXPORT int execve(const char *path, char *const argv[], char *const envp[])
-{
-	before_exec();
-	return real.execve(path, argv, envp);
-}
-
-EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
-{
-	before_exec();
-	return real.execveat(dirfd, path, argv, envp, flags);
-}
-
-EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
-{
-	before_exec();
-	return real.fexecve(fd, argv, envp);
-}
-
-EXPORT int execv(const char *path, char *const argv[])
-{
-	before_exec();
-	return real.execv(path, argv);
-}
-
-EXPORT int execvp(const char *file, char *const argv[])
-{
-	before_exec();
-	return real.execvp(file, argv);
-}
-
-EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	before_exec();
-	return real.execvpe(file, argv, envp);
-}
-
-/* The list forms build an argv (as glibc does) and take the vector path. */
-#define ARGV_FROM_LIST(first, ap, argv, envp_out)                                                  \
-	size_t argc = 1;                                                                           \
-	va_start(ap, first);                                                                       \
-	while (va_arg(ap, char *))                                                                 \
-		argc++;                                                                            \
-	va_end(ap);                                                                                \
-	char *argv[argc + 1];                                                                      \
-	va_start(ap, first);                                                                       \
-	argv[0] = (char *)first;                                                                   \
-	for (size_t i = 1; i <= argc; i++)                                                         \
-		argv[i] = va_arg(ap, char *);                                                      \
-	envp_out;                                                                                  \
-	va_end(ap)
-
-EXPORT int execl(const char *path, const char *arg, ...)
-{
-	va_list ap;
-
-	ARGV_FROM_LIST(arg, ap, argv, (void)0);
-	return execv(path, argv);
-}
-
-EXPORT int execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-
-	ARGV_FROM_LIST(arg, ap, argv, (void)0);
-	return execvp(file, argv);
-}
-
-EXPORT int execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	char **envp;
-
-	ARGV_FROM_LIST(arg, ap, argv, envp = va_arg(ap, char **));
-	return execve(path, argv, envp);
 }

@@ -33,4 +33,12 @@ struct hook_real {
  * are served from the hook's boot arena. */
 void hook_real_resolve(struct hook_real *r);
 
+/* The functions the wrappers forward to, resolved at the library's start (hook.c). */
+const struct hook_real *hook_real(void);
+
+/* Before an exec replaces the image: the partial batch goes to the collector (the daemon can
+ * no longer read it afterwards), and a thread other than the main one waits until ptrace
+ * follows it, so the exec stops (hook.c). */
+void hook_before_exec(void);
+
 #endif /* BM_HOOK_H */
