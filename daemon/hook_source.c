@@ -370,9 +370,15 @@ int hook_source__set_recording(struct hook_source *h, pid_t tgid, bool on)
 	struct hook_proc *p = find(h, tgid);
 	uint32_t v = on;
 
+	int e;
+
 	if (!p || !p->ctl)
 		return -ENOENT;
-	return write_ctl(p, __builtin_offsetof(struct bm_hook_ctl, on), &v, sizeof(v));
+	e = write_ctl(p, __builtin_offsetof(struct bm_hook_ctl, on), &v, sizeof(v));
+	if (!e)
+		pr_debug("pid %d: the hook %s", tgid,
+			 on ? "records (a region is open)" : "records nothing (no region)");
+	return e;
 }
 
 void hook_source__forget(struct hook_source *h, pid_t tgid)
