@@ -234,25 +234,23 @@ def timing_mins(cwd, env, product, *args):
 
 
 def test_timed_rounds_run_untraced(daemon, tmp_path):
+    """The plugin attaches its own pid for each test's memory passes and detaches before the
+    timed rounds: the daemon traced the pid at least once per test (a second seize of a
+    traced pid would fail, so each one also proves the detach before it). What that does to
+    the min times is a speed figure for `make bench` (no timed assertions here); printed."""
     (tmp_path / "test_timing.py").write_text(TIMING_SUITE)
     env = env_for(daemon)
     plain_env = dict(env)
     plain_env.pop("BENCHMEM_SOCKET")
-    plain, traced = {}, {}
-    # Alternating runs, the best min of each side so far: noise from the other jobs on a
-    # shared 2-core machine only ever slows a run down. Two retries, then it must hold.
-    for _attempt in range(3):
-        p, _ = timing_mins(tmp_path, plain_env, ("-p", "no:benchmem", "-p",
-                                                 "no:benchmem.pytest_plugin"))
-        t, out = timing_mins(tmp_path, env, OURS, "--benchmark-memory")
-        assert set(p) == set(t) == {"test_sorted", "test_sum", "test_fromkeys"}
-        plain = {k: min(v, plain.get(k, v)) for k, v in p.items()}
-        traced = {k: min(v, traced.get(k, v)) for k, v in t.items()}
-        ratios = {k: traced[k] / plain[k] for k in plain}
-        print(f"min time ratios (memory passes on / plain): {ratios}")
-        print(next(ln for ln in out.splitlines() if "attach+detach" in ln))
-        if max(abs(r - 1) for r in ratios.values()) <= 0.10:
-            break
-    assert max(abs(r - 1) for r in ratios.values()) <= 0.10, ratios
+    p, _ = timing_mins(tmp_path, plain_env, ("-p", "no:benchmem", "-p",
+                                             "no:benchmem.pytest_plugin"))
+    t, out = timing_mins(tmp_path, env, OURS, "--benchmark-memory")
+    assert set(p) == set(t) == {"test_sorted", "test_sum", "test_fromkeys"}
+    print("min time ratios (memory passes on / plain, one run, not asserted): "
+          + ", ".join(f"{k} {t[k] / p[k]:.3f}" for k in sorted(p)))
+    print(next(ln for ln in out.splitlines() if "attach+detach" in ln))
+    log = daemon.log_tail(100000)
+    traced = re.findall(r"session \d+: tracing pid (\d+) for uid", log)
+    assert len(traced) >= 3 and len(set(traced)) == 1, log[-2000:]
     blob = json.loads((tmp_path / "t.json").read_text())["benchmarks"][0]["extra_info"]
     assert len(blob["benchmem"]["peak_bytes"]) == 2
