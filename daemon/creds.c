@@ -105,6 +105,18 @@ int creds_pidfd_alive(int pidfd)
 	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) ? -errno : 0;
 }
 
+int creds_check(pid_t pid, uid_t uid, gid_t gid, char *why, size_t len)
+{
+	struct proc_creds c;
+	int e = creds_read(pid, &c);
+
+	if (e) {
+		snprintf(why, len, "cannot read the credentials of pid %d: %s", pid, strerror(-e));
+		return e;
+	}
+	return creds_allows(&c, pid, uid, gid, why, len);
+}
+
 int creds_recheck(const struct creds_grant *g, pid_t pid, char *why, size_t len)
 {
 	struct proc_creds now;

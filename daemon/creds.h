@@ -38,6 +38,10 @@ int creds_read(pid_t pid, struct proc_creds *out);
 int creds_allows(const struct proc_creds *c, pid_t pid, uid_t uid, gid_t gid, char *why,
 		 size_t len);
 
+/* creds_read + creds_allows: may a client of @uid/@gid trace process @pid as it is now? 0, or
+ * -errno with the reason in @why (-EPERM: not allowed; else its credentials could not be read). */
+int creds_check(pid_t pid, uid_t uid, gid_t gid, char *why, size_t len);
+
 /* After the seize: is the process of @pidfd still alive, still process @pid started at the
  * time @g saw, and still allowed to @g's client? 0, -ESRCH (gone or another process now), or
  * -EPERM (its credentials changed), with the reason in @why. */

@@ -121,16 +121,9 @@ static void on_fork(void *arg, pid_t pid, pid_t parent)
 static bool exec_denied(struct tracer *tr, struct proc *p)
 {
 	struct session *s = p->s;
-	struct proc_creds c;
 	char why[256];
-	int e = creds_read(p->tgid, &c);
 
-	if (!e)
-		e = creds_allows(&c, p->tgid, s->uid, s->gid, why, sizeof(why));
-	else
-		snprintf(why, sizeof(why), "cannot read the credentials of pid %d: %s", p->tgid,
-			 strerror(-e));
-	if (!e)
+	if (!creds_check(p->tgid, s->uid, s->gid, why, sizeof(why)))
 		return false;
 	tr->ops->denied(tr->arg, s, why);
 	return true;
@@ -382,19 +375,16 @@ static int admit_hook(void *arg, pid_t tgid, pid_t ppid)
 {
 	struct tracer *tr = arg;
 	struct proc *p = sessions__find_proc(tr->sessions, tgid);
-	struct proc_creds c;
-	char why[256] = "";
+	char why[256];
 	int e;
 
 	if (!p)
 		p = sessions__find_proc(tr->sessions, ppid);
 	if (!p || !p->s->checked)
 		return p ? 0 : -ESRCH;
-	e = creds_read(tgid, &c);
-	if (!e)
-		e = creds_allows(&c, tgid, p->s->uid, p->s->gid, why, sizeof(why));
+	e = creds_check(tgid, p->s->uid, p->s->gid, why, sizeof(why));
 	if (e)
-		pr_warn("pid %d: its hook is not read: %s", tgid, why[0] ? why : strerror(-e));
+		pr_warn("pid %d: its hook is not read: %s", tgid, why);
 	return e;
 }
 
